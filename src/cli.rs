@@ -1,0 +1,435 @@
+//! The `port-aws-sync` command line: one-time sync, dry run, plan, mapping playground, validate.
+
+use crate::config::{is_known_region, parse_kinds, Config};
+use crate::discovery::{discover, Discovery};
+use crate::kinds::Kind;
+use crate::mapping::{jq, Mapper};
+use crate::port::{self, blueprints};
+use crate::sync::{new_sync_id, plan_units, run_units, Engine, Scope, Sink, Summary, UnitReport};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Exit code of a run where something failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code of bad configuration or arguments.
+pub const EXIT_CONFIG: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "port-aws-sync",
+    version,
+    about = "Sync AWS accounts, regions and resources into the Port software catalog"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Discover accounts and regions, fetch, map and upsert to Port (or write JSON lines with --dry-run).
+    Sync(SyncArgs),
+    /// Print the units (account, region, kind) a sync would run, as JSON lines, without fetching.
+    Plan(ScopeArgs),
+    /// Map raw objects (JSON array or JSON lines, from a file or stdin) to entities (JSON lines).
+    Map(MapArgs),
+    /// Check a mapping file without touching AWS or Port.
+    Validate(ValidateArgs),
+}
+
+#[derive(Args, Debug, Default)]
+pub struct ScopeArgs {
+    /// Only these account ids (comma list).
+    #[arg(long, value_delimiter = ',')]
+    pub accounts: Vec<String>,
+    /// Only these regions (comma list); account-scoped kinds still run.
+    #[arg(long, value_delimiter = ',')]
+    pub regions: Vec<String>,
+    /// Only these kinds (comma list), e.g. AWS::EC2::Instance.
+    #[arg(long)]
+    pub kinds: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    /// Do not call Port: write the entities as JSON lines (stdout or --output).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --dry-run: write the raw objects instead of the entities (input for `map`).
+    #[arg(long, requires = "dry_run")]
+    pub raw: bool,
+    /// With --dry-run: write to this file instead of stdout.
+    #[arg(long, requires = "dry_run")]
+    pub output: Option<PathBuf>,
+    /// Also write the summary as JSON to this file.
+    #[arg(long)]
+    pub summary_json: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct MapArgs {
+    /// Mapping file (port-app-config YAML/JSON); default: MAPPING_CONFIG or the built-in mapping.
+    #[arg(long)]
+    pub config: Option<String>,
+    /// Raw objects file (JSON array or JSON lines); default stdin.
+    pub input: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Mapping file to check.
+    #[arg(long)]
+    pub config: String,
+}
+
+fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(code)
+}
+
+/// Loads the mapping: a file path, or inline YAML/JSON; `None` = the built-in default.
+pub fn load_mapper(source: Option<&str>) -> Result<Mapper, String> {
+    let Some(source) = source else {
+        return Ok(Mapper::builtin());
+    };
+    let inline = source.contains('\n') || source.trim_start().starts_with('{');
+    let text = if inline {
+        source.to_owned()
+    } else {
+        std::fs::read_to_string(source)
+            .map_err(|e| format!("MAPPING_CONFIG: cannot read `{source}`: {e}"))?
+    };
+    Mapper::from_yaml(&text).map_err(|e| {
+        format!(
+            "mapping configuration `{}`: {e}",
+            if inline { "<inline>" } else { source }
+        )
+    })
+}
+
+impl ScopeArgs {
+    fn to_scope(&self) -> Result<Scope, String> {
+        let mut scope = Scope::default();
+        if !self.accounts.is_empty() {
+            if let Some(bad) = self.accounts.iter().find(|a| !crate::arn::is_account_id(a)) {
+                return Err(format!("--accounts: `{bad}` is not a 12-digit account id"));
+            }
+            scope.accounts = Some(self.accounts.iter().cloned().collect());
+        }
+        if !self.regions.is_empty() {
+            if let Some(bad) = self.regions.iter().find(|r| !is_known_region(r)) {
+                return Err(format!(
+                    "--regions: unknown region `{bad}` (expected names such as us-east-1)"
+                ));
+            }
+            scope.regions = Some(self.regions.iter().cloned().collect());
+        }
+        if let Some(kinds) = &self.kinds {
+            scope.kinds = Some(parse_kinds(kinds).map_err(|e| {
+                format!(
+                    "--kinds: {e}; supported: {}",
+                    Kind::ALL.map(Kind::name).join(", ")
+                )
+            })?);
+        }
+        Ok(scope)
+    }
+}
+
+/// Runs the CLI and returns the process exit code.
+pub async fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Sync(args) => sync(args).await,
+        Command::Plan(args) => plan(args).await,
+        Command::Map(args) => map(args),
+        Command::Validate(args) => match load_mapper(Some(&args.config)) {
+            Ok(m) => {
+                let kinds: Vec<&str> = m.kinds().into_iter().map(Kind::name).collect();
+                println!(
+                    "{}: valid ({} resources; kinds: {})",
+                    args.config,
+                    m.config().resources.len(),
+                    kinds.join(", ")
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(EXIT_CONFIG, e),
+        },
+    }
+}
+
+struct Prepared {
+    engine: Arc<Engine>,
+    scope: Scope,
+}
+
+async fn prepare(scope: &ScopeArgs) -> Result<Prepared, ExitCode> {
+    let config = Config::from_env().map_err(|e| fail(EXIT_CONFIG, e))?;
+    let mapper = load_mapper(config.mapping_config.as_deref()).map_err(|e| fail(EXIT_CONFIG, e))?;
+    let scope = scope.to_scope().map_err(|e| fail(EXIT_CONFIG, e))?;
+    tracing::info!(
+        mapping = config.mapping_config.as_deref().unwrap_or("built-in default"),
+        integration = %config.integration_identifier,
+        "configuration loaded"
+    );
+    Ok(Prepared {
+        engine: Arc::new(Engine::new(config, mapper).await),
+        scope,
+    })
+}
+
+async fn discover_for(p: &Prepared) -> Result<Discovery, ExitCode> {
+    let policy = p.scope.region_policy(&p.engine.config);
+    discover(
+        &p.engine.config,
+        &p.engine.sessions,
+        p.scope.accounts.as_ref(),
+        &policy,
+    )
+    .await
+    .map_err(|e| fail(EXIT_FAILED, e))
+}
+
+async fn plan(args: ScopeArgs) -> ExitCode {
+    let p = match prepare(&args).await {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let discovery = match discover_for(&p).await {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    let kinds = p.scope.kinds(&p.engine.config, &p.engine.mapper);
+    let units = plan_units(&new_sync_id(), &discovery, &kinds, &p.engine.mapper);
+    let mut out = std::io::stdout().lock();
+    for unit in &units {
+        if write_json_line(&mut out, unit).is_err() {
+            return ExitCode::from(EXIT_FAILED);
+        }
+    }
+    eprintln!(
+        "{} unit(s) for {} account(s); {} skipped, {} unreachable",
+        units.len(),
+        discovery.targets.len(),
+        discovery.skipped.len(),
+        discovery.failed.len()
+    );
+    for a in &discovery.failed {
+        eprintln!("  unreachable {}: {}", a.id, a.reason);
+    }
+    if discovery.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILED)
+    }
+}
+
+async fn sync(args: SyncArgs) -> ExitCode {
+    let started = Instant::now();
+    let p = match prepare(&args.scope).await {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let config = &p.engine.config;
+    let sink = if args.dry_run {
+        let out: Box<dyn Write + Send> = match &args.output {
+            Some(path) => match std::fs::File::create(path) {
+                Ok(f) => Box::new(std::io::BufWriter::new(f)),
+                Err(e) => return fail(EXIT_CONFIG, format!("--output {}: {e}", path.display())),
+            },
+            None => Box::new(std::io::stdout()),
+        };
+        Sink::json_lines(out, args.raw)
+    } else {
+        let client = match port::client_from_config(config, p.engine.sessions.base()).await {
+            Ok(c) => c,
+            Err(e @ port::CredentialsError::Missing) => return fail(EXIT_CONFIG, e),
+            Err(e) => return fail(EXIT_FAILED, e),
+        };
+        if config.initialize_port_resources {
+            match blueprints::ensure_blueprints(&client, &blueprints::default_blueprints()).await {
+                Ok(r) => {
+                    tracing::info!(created = ?r.created, extended = ?r.extended, "default blueprints ready")
+                }
+                Err(e) => return fail(EXIT_FAILED, e),
+            }
+        }
+        let app = p.engine.mapper.config();
+        Sink::Port {
+            client,
+            options: port::UpsertOptions {
+                merge: app.enable_merge_entity,
+                create_missing_related_entities: app.create_missing_related_entities,
+            },
+            integration: config.integration_identifier.clone(),
+            delete_dependents: app.delete_dependent_entities,
+            deletion_threshold: app.entity_deletion_threshold,
+        }
+    };
+    let discovery = match discover_for(&p).await {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    let sync_id = new_sync_id();
+    let kinds = p.scope.kinds(config, &p.engine.mapper);
+    let units = plan_units(&sync_id, &discovery, &kinds, &p.engine.mapper);
+    tracing::info!(sync_id = %sync_id, accounts = discovery.targets.len(), units = units.len(), "sync planned");
+
+    let bar = (std::io::stderr().is_terminal() && !crate::telemetry::json_logs()).then(|| {
+        let bar = ProgressBar::new(units.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} units {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    crate::telemetry::set_progress_bar(bar.clone());
+    let on_done = |r: &UnitReport| {
+        if let Some(bar) = &bar {
+            bar.inc(1);
+            bar.set_message(r.label());
+        }
+        if r.ok {
+            tracing::info!(unit = %r.label(), fetched = r.fetched, written = r.upserted, ms = r.duration_ms, "unit done");
+        } else {
+            tracing::warn!(unit = %r.label(), reason = r.reason.as_deref().unwrap_or(""), "unit failed");
+        }
+    };
+    let policy = p.scope.region_policy(config);
+    let reports = run_units(p.engine.clone(), units, Arc::new(sink), policy, &on_done).await;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    crate::telemetry::set_progress_bar(None);
+
+    let summary = Summary::new(
+        &sync_id,
+        args.dry_run,
+        &discovery,
+        &reports,
+        started.elapsed().as_millis() as u64,
+    );
+    if crate::telemetry::json_logs() {
+        tracing::info!(summary = %serde_json::to_string(&summary).unwrap_or_default(), "sync finished");
+    }
+    eprint!("{}", summary.render());
+    if args.dry_run {
+        let target = args
+            .output
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "stdout".into());
+        eprintln!(
+            "  {} written to {target} as JSON lines",
+            if args.raw { "raw objects" } else { "entities" }
+        );
+    }
+    if let Some(path) = &args.summary_json {
+        let written = std::fs::File::create(path)
+            .map_err(|e| e.to_string())
+            .and_then(|f| serde_json::to_writer_pretty(f, &summary).map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            return fail(
+                EXIT_FAILED,
+                format!("--summary-json {}: {e}", path.display()),
+            );
+        }
+    }
+    if summary.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILED)
+    }
+}
+
+fn write_json_line(out: &mut impl Write, value: &impl serde::Serialize) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
+    out.write_all(b"\n")
+}
+
+/// Reads raw objects: a JSON array, one JSON value, or JSON lines.
+pub fn read_raw_objects(text: &str) -> Result<Vec<Value>, String> {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('[') {
+        return serde_json::from_str(text).map_err(|e| format!("not a JSON array: {e}"));
+    }
+    let mut out = Vec::new();
+    for item in serde_json::Deserializer::from_str(text).into_iter::<Value>() {
+        out.push(item.map_err(|e| format!("not JSON lines: {e}"))?);
+    }
+    Ok(out)
+}
+
+fn map(args: MapArgs) -> ExitCode {
+    let source = args.config.or_else(|| {
+        std::env::var("MAPPING_CONFIG")
+            .ok()
+            .filter(|s| !s.is_empty())
+    });
+    let mapper = match load_mapper(source.as_deref()) {
+        Ok(m) => m,
+        Err(e) => return fail(EXIT_CONFIG, e),
+    };
+    let mut text = String::new();
+    let read = match &args.input {
+        Some(path) => std::fs::read_to_string(path).map(|t| text = t),
+        None => std::io::stdin().read_to_string(&mut text).map(|_| ()),
+    };
+    if let Err(e) = read {
+        return fail(EXIT_CONFIG, format!("cannot read the raw objects: {e}"));
+    }
+    let objects = match read_raw_objects(&text) {
+        Ok(o) => o,
+        Err(e) => return fail(EXIT_CONFIG, e),
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut errors = 0usize;
+    let mut unknown: BTreeSet<String> = BTreeSet::new();
+    for raw in &objects {
+        let type_name = raw.get("Type").and_then(Value::as_str).unwrap_or_default();
+        let Some(kind) = Kind::parse(type_name) else {
+            unknown.insert(type_name.to_owned());
+            continue;
+        };
+        let mapped = mapper.map(kind, raw);
+        for e in &mapped.entities {
+            if write_json_line(&mut out, e).is_err() {
+                return ExitCode::from(EXIT_FAILED);
+            }
+        }
+        for e in mapped.errors {
+            errors += 1;
+            eprintln!("error: {e}");
+        }
+    }
+    let _ = out.flush();
+    for t in unknown {
+        errors += 1;
+        eprintln!(
+            "error: objects of unknown Type `{t}` were skipped (expected one of {})",
+            Kind::ALL.map(Kind::name).join(", ")
+        );
+    }
+    if errors > 0 {
+        ExitCode::from(EXIT_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Evaluates one JQ expression against one object (used by tests and the playground).
+pub fn eval_expression(expr: &str, input: &Value) -> Result<Value, String> {
+    let e = jq::Expr::compile(expr).map_err(|e| e.message)?;
+    e.first(&jq::to_val(input)).map(|v| jq::to_json(&v))
+}

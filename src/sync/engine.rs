@@ -1,0 +1,43 @@
+//! The composition root, built once per process: configuration, the compiled mapping, the AWS
+//! base config and per-account sessions.
+
+use crate::aws::load_base_config;
+use crate::config::Config;
+use crate::discovery::Sessions;
+use crate::mapping::Mapper;
+use std::sync::Arc;
+
+/// Everything a unit needs that outlives it.
+#[derive(Debug)]
+pub struct Engine {
+    pub config: Config,
+    pub mapper: Arc<Mapper>,
+    pub sessions: Sessions,
+}
+
+impl Engine {
+    /// Loads the AWS base config (default credential chain, `AWS_ENDPOINT_URL`) and builds the engine.
+    pub async fn new(config: Config, mapper: Mapper) -> Engine {
+        let base = load_base_config().await;
+        let external_id = config.external_id.as_ref().map(|s| s.expose().to_owned());
+        let sessions = Sessions::new(
+            base,
+            external_id,
+            &format!("port-aws-sync-{}", config.integration_identifier),
+        );
+        Engine {
+            config,
+            mapper: Arc::new(mapper),
+            sessions,
+        }
+    }
+}
+
+/// A short random id for one run (also in AssumeRole session names and logs).
+pub fn new_sync_id() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    format!("{secs:x}-{:08x}", fastrand::u32(..))
+}

@@ -1,0 +1,16 @@
+//! Planning units `(account, region, kind)` and running them: the engine shared by the CLI and
+//! the Lambdas.
+
+pub mod engine;
+pub mod plan;
+pub mod run;
+pub mod sink;
+pub mod summary;
+pub mod unit;
+
+pub use engine::{new_sync_id, Engine};
+pub use plan::{plan_units, Scope, Unit, GLOBAL};
+pub use run::{run_isolated, run_units};
+pub use sink::Sink;
+pub use summary::Summary;
+pub use unit::{run_unit, UnitReport};

@@ -1,0 +1,163 @@
+//! Planning: the units `(account, region, kind)` of a run.
+
+use crate::config::{Config, RegionPolicy};
+use crate::discovery::{Account, Discovery};
+use crate::kinds::{Kind, KindScope};
+use crate::mapping::Mapper;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// The region of account-scoped units.
+pub const GLOBAL: &str = "global";
+
+/// One unit of work: one kind in one region of one account. Serialised as the SQS work item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Unit {
+    pub sync_id: String,
+    pub account: Account,
+    /// A region, or `global` for account-scoped kinds.
+    pub region: String,
+    pub kind: Kind,
+}
+
+impl Unit {
+    /// `account/region/kind`, for logs and summaries.
+    pub fn label(&self) -> String {
+        format!("{}/{}/{}", self.account.id, self.region, self.kind)
+    }
+}
+
+/// A narrower scope than the configuration (CLI flags, manual fan-out payload).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    pub accounts: Option<BTreeSet<String>>,
+    pub regions: Option<BTreeSet<String>>,
+    pub kinds: Option<Vec<Kind>>,
+}
+
+impl Scope {
+    /// The configured region policy narrowed to the scope's regions.
+    pub fn region_policy(&self, config: &Config) -> RegionPolicy {
+        match &self.regions {
+            None => config.region_policy.clone(),
+            Some(regions) => config.region_policy.and(&RegionPolicy {
+                allow: regions.clone(),
+                deny: BTreeSet::new(),
+            }),
+        }
+    }
+
+    /// Kinds to run: configured, mapped by the mapping, and in the scope.
+    pub fn kinds(&self, config: &Config, mapper: &Mapper) -> Vec<Kind> {
+        let mapped = mapper.kinds();
+        config
+            .kinds
+            .iter()
+            .copied()
+            .filter(|k| mapped.contains(k))
+            .filter(|k| self.kinds.as_ref().is_none_or(|only| only.contains(k)))
+            .collect()
+    }
+}
+
+/// The units of a run, in a stable order (account, kind, region).
+pub fn plan_units(
+    sync_id: &str,
+    discovery: &Discovery,
+    kinds: &[Kind],
+    mapper: &Mapper,
+) -> Vec<Unit> {
+    let mut units = Vec::new();
+    for target in &discovery.targets {
+        for &kind in kinds {
+            let unit = |region: &str| Unit {
+                sync_id: sync_id.to_owned(),
+                account: target.account.clone(),
+                region: region.to_owned(),
+                kind,
+            };
+            match kind.scope() {
+                KindScope::Account => units.push(unit(GLOBAL)),
+                KindScope::Regional => units.extend(
+                    target
+                        .regions
+                        .iter()
+                        .filter(|r| mapper.region_wanted(kind, r))
+                        .map(|r| unit(r)),
+                ),
+            }
+        }
+    }
+    units
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discovery::AccountTarget;
+
+    #[test]
+    fn plans_account_kinds_once_and_regional_kinds_per_region() {
+        let discovery = Discovery {
+            targets: vec![AccountTarget {
+                account: Account::bare("111111111111", "aws", None),
+                regions: vec!["eu-west-1".into(), "us-east-1".into()],
+            }],
+            ..Default::default()
+        };
+        let units = plan_units("s1", &discovery, &Kind::ALL, &Mapper::builtin());
+        let labels: Vec<String> = units.iter().map(Unit::label).collect();
+        assert_eq!(
+            labels,
+            vec![
+                "111111111111/global/AWS::Account::Info",
+                "111111111111/global/AWS::S3::Bucket",
+                "111111111111/eu-west-1/AWS::EC2::Instance",
+                "111111111111/us-east-1/AWS::EC2::Instance",
+                "111111111111/eu-west-1/AWS::ECS::Cluster",
+                "111111111111/us-east-1/AWS::ECS::Cluster",
+            ]
+        );
+    }
+
+    #[test]
+    fn selector_region_policy_prevents_units() {
+        let mapper = Mapper::from_yaml(
+            r#"
+resources:
+  - kind: AWS::EC2::Instance
+    selector: {regionPolicy: {allow: [us-east-1]}}
+    port: {entity: {mappings: {identifier: .Properties.InstanceId, blueprint: '"ec2Instance"'}}}
+"#,
+        )
+        .unwrap();
+        let discovery = Discovery {
+            targets: vec![AccountTarget {
+                account: Account::bare("111111111111", "aws", None),
+                regions: vec!["eu-west-1".into(), "us-east-1".into()],
+            }],
+            ..Default::default()
+        };
+        let units = plan_units("s1", &discovery, &[Kind::Ec2Instance], &mapper);
+        assert_eq!(units.len(), 1);
+        assert_eq!(units[0].region, "us-east-1");
+    }
+
+    #[test]
+    fn work_items_round_trip_and_reject_unknown_fields() {
+        let unit = Unit {
+            sync_id: "s1".into(),
+            account: Account::bare(
+                "111111111111",
+                "aws",
+                Some("arn:aws:iam::111111111111:role/R".into()),
+            ),
+            region: "us-east-1".into(),
+            kind: Kind::EcsCluster,
+        };
+        let json = serde_json::to_string(&unit).unwrap();
+        assert_eq!(serde_json::from_str::<Unit>(&json).unwrap(), unit);
+        assert!(serde_json::from_str::<Unit>(&json.replace("\"region\"", "\"regio\"")).is_err());
+    }
+}

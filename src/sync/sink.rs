@@ -1,0 +1,92 @@
+//! Where a unit's entities go: Port, or JSON lines for dry runs (entities, or raw objects).
+
+use crate::mapping::Entity;
+use crate::port::{user_agent, PortClient, UpsertOptions, UpsertReport};
+use crate::sync::plan::Unit;
+use serde_json::Value;
+use std::io::Write;
+use std::sync::Mutex;
+
+/// Output of a sync.
+pub enum Sink {
+    /// Upsert to Port (and delete stale entities of clean units).
+    Port {
+        client: PortClient,
+        options: UpsertOptions,
+        integration: String,
+        delete_dependents: bool,
+        /// `entityDeletionThreshold`.
+        deletion_threshold: f64,
+    },
+    /// Dry run: write JSON lines, entities (each with its `blueprint`) or raw objects.
+    JsonLines {
+        out: Mutex<Box<dyn Write + Send>>,
+        raw: bool,
+    },
+}
+
+impl Sink {
+    /// A dry-run sink writing to `out`.
+    pub fn json_lines(out: Box<dyn Write + Send>, raw: bool) -> Sink {
+        Sink::JsonLines {
+            out: Mutex::new(out),
+            raw,
+        }
+    }
+
+    /// Whether the sink wants raw objects rather than entities.
+    pub fn wants_raw(&self) -> bool {
+        matches!(self, Sink::JsonLines { raw: true, .. })
+    }
+
+    /// Writes raw objects (dry run with `--raw`).
+    pub fn write_raw(&self, objects: &[Value]) -> std::io::Result<()> {
+        if let Sink::JsonLines { out, .. } = self {
+            write_lines(out, objects.iter())?;
+        }
+        Ok(())
+    }
+
+    /// Writes entities of one blueprint.
+    pub async fn write_entities(
+        &self,
+        unit: &Unit,
+        blueprint: &str,
+        entities: &[Entity],
+    ) -> Result<UpsertReport, std::io::Error> {
+        match self {
+            Sink::Port {
+                client,
+                options,
+                integration,
+                ..
+            } => {
+                let ua = user_agent(integration, &unit.account.id, &unit.region);
+                Ok(client
+                    .upsert_entities(blueprint, entities, *options, &ua)
+                    .await)
+            }
+            Sink::JsonLines { out, .. } => {
+                write_lines(out, entities.iter())?;
+                Ok(UpsertReport {
+                    upserted: entities.iter().map(|e| e.identifier.clone()).collect(),
+                    failed: Vec::new(),
+                })
+            }
+        }
+    }
+}
+
+fn write_lines<T: serde::Serialize>(
+    out: &Mutex<Box<dyn Write + Send>>,
+    items: impl Iterator<Item = T>,
+) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    for item in items {
+        serde_json::to_writer(&mut buf, &item)?;
+        buf.push(b'\n');
+    }
+    let mut out = out.lock().unwrap_or_else(|p| p.into_inner());
+    out.write_all(&buf)?;
+    out.flush()
+}

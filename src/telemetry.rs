@@ -1,0 +1,78 @@
+//! Logging: plain text on a terminal or in CI, JSON with `LOG_FORMAT=json`; level from `RUST_LOG`
+//! or `LOG_LEVEL` (default `info`). Log lines go to stderr and do not tear a progress bar.
+
+use indicatif::ProgressBar;
+use std::io::Write;
+use std::sync::{Mutex, OnceLock};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::EnvFilter;
+
+static PROGRESS: OnceLock<Mutex<Option<ProgressBar>>> = OnceLock::new();
+
+/// Registers the progress bar log lines must be printed around (or none).
+pub fn set_progress_bar(bar: Option<ProgressBar>) {
+    *PROGRESS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = bar;
+}
+
+/// Writes to stderr, suspending the progress bar while it does.
+pub struct StderrAroundProgress;
+
+impl Write for StderrAroundProgress {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let bar = PROGRESS
+            .get()
+            .and_then(|m| m.lock().ok().and_then(|g| g.clone()));
+        match bar {
+            Some(bar) => bar.suspend(|| std::io::stderr().write_all(buf))?,
+            None => std::io::stderr().write_all(buf)?,
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+struct MakeStderr;
+
+impl<'a> MakeWriter<'a> for MakeStderr {
+    type Writer = StderrAroundProgress;
+    fn make_writer(&'a self) -> Self::Writer {
+        StderrAroundProgress
+    }
+}
+
+/// Whether `LOG_FORMAT=json` asks for JSON logs.
+pub fn json_logs() -> bool {
+    std::env::var("LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"))
+}
+
+fn filter() -> EnvFilter {
+    let level = std::env::var("RUST_LOG")
+        .or_else(|_| std::env::var("LOG_LEVEL"))
+        .unwrap_or_else(|_| "info".into());
+    // The AWS SDK is chatty at info; keep it to warnings unless asked for by name.
+    let spec = if level.contains('=') {
+        level
+    } else {
+        format!("{level},aws_config=warn,aws_smithy_runtime=warn,aws_sdk_sts=warn")
+    };
+    EnvFilter::try_new(spec).unwrap_or_else(|_| EnvFilter::new("info"))
+}
+
+/// Starts logging for the CLI.
+pub fn init_cli() {
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter())
+        .with_writer(MakeStderr)
+        .with_target(false);
+    if json_logs() {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.compact().init();
+    }
+}

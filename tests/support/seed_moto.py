@@ -1,0 +1,383 @@
+#!/usr/bin/env python3
+"""Seed a running moto server with an AWS estate (organization, accounts, EC2, ECS, S3) for tests.
+
+Usage:
+    python tests/support/seed_moto.py --endpoint http://127.0.0.1:PORT --spec FILE|-  [--ops FILE|-]
+    python tests/support/seed_moto.py --endpoint http://127.0.0.1:PORT --ops FILE|-
+
+Prints one JSON document on stdout: the spec result (see below), plus "ops": [...] when --ops is given.
+
+Spec:
+  {"organization": true, "role_name": "PortAwsSyncRead",
+   "accounts": [{"key": "mgmt", "management": true},
+                {"key": "dev", "name": "dev", "email": "dev@example.com", "ou": "Workloads/Dev"},
+                {"key": "old", "name": "old", "email": "old@example.com", "close": true},
+                {"key": "solo", "id": "111111111111"}],
+   "resources": {"dev": {"regions": {"us-east-1": {"ec2_instances": 3, "ecs_clusters": 2}},
+                         "buckets": [{"name": "dev-logs", "region": "eu-west-1", "tags": {"team": "a"},
+                                      "encryption": true, "public_access_block": true, "ownership_controls": true}]}}}
+  - With an organization, accounts without "id" are created with CreateAccount (moto picks the id), moved to
+    their OU path (nested OUs are created) and closed when "close" is true. An account with an explicit "id"
+    stays outside the organization. Without an organization every account takes its "id" (management
+    defaults to 123456789012; others default to a stable id derived from the key).
+  - Every account (closed ones too) gets the IAM role `role_name`. Other accounts are reached through
+    sts:AssumeRole, which in moto switches account for any role ARN.
+  - Optional per region: "ec2_tags"/"ecs_tags" ({k: v}) added to every instance/cluster.
+  - Buckets: "encryption" true|"AES256"|"aws:kms"; "public_access_block" true|{...4 flags}; "ownership_controls"
+    true|"BucketOwnerEnforced"|"BucketOwnerPreferred"|"ObjectWriter".
+
+Ops (a JSON list, run in order; "account" is an account id):
+  {"op": "run_instances", "account": "..", "region": "..", "count": 2, "tags": {..}}   -> {"ids": [...]}
+  {"op": "terminate_instances", "account": "..", "region": "..", "ids": [..]}
+  {"op": "create_cluster", "account": "..", "region": "..", "name": "..", "tags": {..}} -> {"arn": ".."}
+  {"op": "delete_cluster", "account": "..", "region": "..", "arn": ".."}
+  {"op": "create_bucket", "account": "..", "name": "..", "region": "..", ...bucket options}
+  {"op": "delete_bucket", "account": "..", "name": ".."}
+  {"op": "close_account", "account": ".."}                                                -> {"state": ..}
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.pop("AWS_SESSION_TOKEN", None)
+os.environ.pop("AWS_PROFILE", None)
+
+import boto3  # noqa: E402
+from botocore.config import Config  # noqa: E402
+from botocore.exceptions import ClientError  # noqa: E402
+
+MGMT_ACCOUNT = "123456789012"  # moto's default account
+SEED_ROLE = "OrganizationAccountAccessRole"
+BATCH = 100  # instances per RunInstances call
+KNOWN_AMIS = ["ami-03cf127a", "ami-12c6146b"]  # in moto's default amis.json (all regions)
+
+
+def _error_code(exc: ClientError) -> str:
+    return exc.response.get("Error", {}).get("Code", "")
+
+
+class Aws:
+    """boto3 clients per (account, service, region); other accounts via sts:AssumeRole."""
+
+    def __init__(self, endpoint: str, mgmt_account: str = MGMT_ACCOUNT):
+        self.endpoint = endpoint
+        self.mgmt_account = mgmt_account
+        self.session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                             region_name="us-east-1")
+        self.config = Config(retries={"max_attempts": 3, "mode": "standard"}, max_pool_connections=32,
+                             s3={"addressing_style": "path"})
+        self._clients: dict = {}
+        self._creds: dict = {}
+        self._lock = threading.Lock()
+        self._amis: dict = {}
+
+    def _credentials(self, account: str) -> dict:
+        if account == self.mgmt_account:
+            return {}
+        if account not in self._creds:
+            sts = self.client(self.mgmt_account, "sts")
+            creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/{SEED_ROLE}",
+                                    RoleSessionName="seed-moto")["Credentials"]
+            self._creds[account] = {"aws_access_key_id": creds["AccessKeyId"],
+                                    "aws_secret_access_key": creds["SecretAccessKey"],
+                                    "aws_session_token": creds["SessionToken"]}
+        return self._creds[account]
+
+    def client(self, account: str, service: str, region: str = "us-east-1"):
+        key = (account, service, region)
+        with self._lock:
+            if key not in self._clients:
+                creds = self._credentials(account) if service != "sts" or account != self.mgmt_account else {}
+                self._clients[key] = self.session.client(service, region_name=region, endpoint_url=self.endpoint,
+                                                         config=self.config, **creds)
+            return self._clients[key]
+
+    def ami(self, account: str, region: str) -> str:
+        key = (account, region)
+        if key not in self._amis:
+            ec2 = self.client(account, "ec2", region)
+            images = []
+            try:  # fast path: a default moto AMI looked up by id
+                images = ec2.describe_images(ImageIds=KNOWN_AMIS[:1])["Images"]
+            except ClientError:
+                pass
+            if not images:
+                images = ec2.describe_images(Owners=["amazon"])["Images"]
+            if not images:  # moto started with MOTO_EC2_LOAD_DEFAULT_AMIS=false: make one
+                images = [{"ImageId": ec2.register_image(Name="seed-moto-ami", Architecture="x86_64",
+                                                         RootDeviceName="/dev/xvda")["ImageId"]}]
+            self._amis[key] = images[0]["ImageId"]
+        return self._amis[key]
+
+
+# ----------------------------------------------------------------------------------------------
+# Resource helpers (shared by the spec and the ops).
+# ----------------------------------------------------------------------------------------------
+def run_instances(aws: Aws, account: str, region: str, count: int, name_prefix: str | None = None,
+                  tags: dict | None = None) -> list:
+    """Batches of up to 100 per RunInstances; Name=<prefix>-<n> (1-based) per instance when name_prefix is set."""
+    ec2 = aws.client(account, "ec2", region)
+    ami = aws.ami(account, region)
+    common = [{"Key": k, "Value": str(v)} for k, v in (tags or {}).items()]
+    ids: list = []
+    while len(ids) < count:
+        n = min(BATCH, count - len(ids))
+        kwargs = {"ImageId": ami, "MinCount": n, "MaxCount": n, "InstanceType": "t3.micro"}
+        if common:
+            kwargs["TagSpecifications"] = [{"ResourceType": "instance", "Tags": common}]
+        response = ec2.run_instances(**kwargs)
+        ids += [i["InstanceId"] for i in sorted(response["Instances"], key=lambda i: i.get("AmiLaunchIndex", 0))]
+    if name_prefix:
+        def tag(item):
+            index, instance_id = item
+            ec2.create_tags(Resources=[instance_id], Tags=[{"Key": "Name", "Value": f"{name_prefix}-{index}"}])
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(tag, enumerate(ids, start=1)))
+    return ids
+
+
+def create_cluster(aws: Aws, account: str, region: str, name: str, tags: dict | None = None) -> str:
+    ecs = aws.client(account, "ecs", region)
+    tag_list = [{"key": k, "value": str(v)} for k, v in (tags or {}).items()]
+    return ecs.create_cluster(clusterName=name, tags=tag_list)["cluster"]["clusterArn"]
+
+
+def create_bucket(aws: Aws, account: str, spec: dict) -> str:
+    name, region = spec["name"], spec.get("region", "us-east-1")
+    s3 = aws.client(account, "s3", region)
+    kwargs = {"Bucket": name}
+    if region != "us-east-1":
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    s3.create_bucket(**kwargs)
+    if spec.get("tags"):
+        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": k, "Value": str(v)}
+                                                               for k, v in spec["tags"].items()]})
+    encryption = spec.get("encryption")
+    if encryption:
+        algorithm = encryption if isinstance(encryption, str) else "AES256"
+        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [
+            {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": algorithm}, "BucketKeyEnabled": False}]})
+    pab = spec.get("public_access_block")
+    if pab:
+        flags = pab if isinstance(pab, dict) else {k: True for k in (
+            "BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")}
+        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=flags)
+    ownership = spec.get("ownership_controls")
+    if ownership:
+        rule = ownership if isinstance(ownership, str) else "BucketOwnerEnforced"
+        s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls={"Rules": [{"ObjectOwnership": rule}]})
+    return name
+
+
+def delete_bucket(aws: Aws, account: str, name: str) -> None:
+    s3 = aws.client(account, "s3")
+    objects = s3.list_objects_v2(Bucket=name).get("Contents", [])
+    if objects:
+        s3.delete_objects(Bucket=name, Delete={"Objects": [{"Key": o["Key"]} for o in objects]})
+    s3.delete_bucket(Bucket=name)
+
+
+READ_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+    "ec2:Describe*", "ecs:Describe*", "ecs:List*", "s3:Get*", "s3:List*", "organizations:Describe*",
+    "organizations:List*", "sts:GetCallerIdentity"]}]}
+
+
+def ensure_role(aws: Aws, account: str, role_name: str) -> None:
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"AWS": f"arn:aws:iam::{aws.mgmt_account}:root"}}]}
+    iam = aws.client(account, "iam")
+    try:
+        iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust),
+                        Description="read-only role for port-aws-sync tests")
+        iam.put_role_policy(RoleName=role_name, PolicyName="read", PolicyDocument=json.dumps(READ_POLICY))
+    except ClientError as exc:
+        if _error_code(exc) != "EntityAlreadyExists":
+            raise
+
+
+def close_account(aws: Aws, account: str) -> dict:
+    org = aws.client(aws.mgmt_account, "organizations")
+    org.close_account(AccountId=account)
+    described = org.describe_account(AccountId=account)["Account"]
+    return {"state": described.get("State"), "status": described.get("Status")}
+
+
+# ----------------------------------------------------------------------------------------------
+# Spec seeding.
+# ----------------------------------------------------------------------------------------------
+def stable_account_id(key: str) -> str:
+    return str(int(hashlib.sha256(key.encode()).hexdigest(), 16) % 10**12).zfill(12)
+
+
+def seed(aws: Aws, spec: dict) -> dict:
+    role_name = spec.get("role_name", "PortAwsSyncRead")
+    result: dict = {"management_account_id": aws.mgmt_account, "organization_id": None, "root_id": None,
+                    "ous": {}, "accounts": {}, "resources": {}}
+    accounts = spec.get("accounts") or [{"key": "mgmt", "management": True}]
+    org = aws.client(aws.mgmt_account, "organizations")
+    to_close = []
+    if spec.get("organization"):
+        try:
+            organization = org.create_organization(FeatureSet="ALL")["Organization"]
+        except ClientError as exc:
+            if _error_code(exc) != "AlreadyInOrganizationException":
+                raise
+            organization = org.describe_organization()["Organization"]
+        result["organization_id"] = organization["Id"]
+        root_id = org.list_roots()["Roots"][0]["Id"]
+        result["root_id"] = root_id
+
+        def ou_id(path: str) -> str:
+            parent = root_id
+            for depth, name in enumerate(path.strip("/").split("/"), start=1):
+                sub_path = "/".join(path.strip("/").split("/")[:depth])
+                if sub_path not in result["ous"]:
+                    existing = {o["Name"]: o["Id"] for page in org.get_paginator(
+                        "list_organizational_units_for_parent").paginate(ParentId=parent)
+                        for o in page["OrganizationalUnits"]}
+                    result["ous"][sub_path] = existing.get(name) or org.create_organizational_unit(
+                        ParentId=parent, Name=name)["OrganizationalUnit"]["Id"]
+                parent = result["ous"][sub_path]
+            return parent
+
+        existing_accounts = {a["Email"]: a for page in org.get_paginator("list_accounts").paginate()
+                             for a in page["Accounts"]}
+        for acct in accounts:
+            key = acct["key"]
+            if acct.get("management"):
+                info = org.describe_account(AccountId=aws.mgmt_account)["Account"]
+                entry = {"id": aws.mgmt_account, "name": info["Name"], "email": info["Email"], "member": True,
+                         "management": True, "state": info.get("State"), "status": info.get("Status")}
+            elif acct.get("id"):
+                entry = {"id": acct["id"], "name": acct.get("name", key), "email": acct.get("email"),
+                         "member": False, "management": False, "state": None, "status": None}
+            else:
+                email = acct.get("email", f"{key}@example.com")
+                name = acct.get("name", key)
+                if email in existing_accounts:
+                    account_id = existing_accounts[email]["Id"]
+                else:
+                    request = org.create_account(AccountName=name, Email=email)["CreateAccountStatus"]
+                    status = org.describe_create_account_status(CreateAccountRequestId=request["Id"])
+                    account_id = status["CreateAccountStatus"]["AccountId"]
+                entry = {"id": account_id, "name": name, "email": email, "member": True, "management": False}
+            if acct.get("ou") and entry["member"]:
+                target = ou_id(acct["ou"])
+                parent = org.list_parents(ChildId=entry["id"])["Parents"][0]["Id"]
+                if parent != target:
+                    org.move_account(AccountId=entry["id"], SourceParentId=parent, DestinationParentId=target)
+                entry["ou"], entry["ou_id"] = acct["ou"], target
+            if acct.get("close") and entry["member"]:
+                to_close.append(key)
+            result["accounts"][key] = entry
+    else:
+        for acct in accounts:
+            key = acct["key"]
+            account_id = acct.get("id") or (aws.mgmt_account if acct.get("management") else stable_account_id(key))
+            result["accounts"][key] = {"id": account_id, "name": acct.get("name", key), "email": acct.get("email"),
+                                       "member": False, "management": bool(acct.get("management")),
+                                       "state": None, "status": None}
+
+    for entry in result["accounts"].values():
+        ensure_role(aws, entry["id"], role_name)
+
+    for key, resources in (spec.get("resources") or {}).items():
+        if key not in result["accounts"]:
+            raise SystemExit(f"resources for unknown account key {key!r}")
+        account = result["accounts"][key]["id"]
+        out = {"ec2_instances": {}, "ecs_clusters": {}, "buckets": []}
+        for region, wanted in (resources.get("regions") or {}).items():
+            if wanted.get("ec2_instances"):
+                out["ec2_instances"][region] = run_instances(
+                    aws, account, region, int(wanted["ec2_instances"]), name_prefix=f"{key}-{region}",
+                    tags={"seed-account": key, **(wanted.get("ec2_tags") or {})})
+            if wanted.get("ecs_clusters"):
+                out["ecs_clusters"][region] = [
+                    create_cluster(aws, account, region, f"{key}-{region}-{n}",
+                                   {"Name": f"{key}-{region}-{n}", "seed-account": key, **(wanted.get("ecs_tags") or {})})
+                    for n in range(1, int(wanted["ecs_clusters"]) + 1)]
+        for bucket in resources.get("buckets") or []:
+            out["buckets"].append(create_bucket(aws, account, bucket))
+        result["resources"][key] = out
+
+    for key in to_close:  # last, so that closed accounts still got their role and resources
+        result["accounts"][key].update(close_account(aws, result["accounts"][key]["id"]))
+    if spec.get("organization"):
+        for entry in result["accounts"].values():
+            if entry["member"] and "state" not in entry:
+                info = org.describe_account(AccountId=entry["id"])["Account"]
+                entry["state"], entry["status"] = info.get("State"), info.get("Status")
+    return result
+
+
+# ----------------------------------------------------------------------------------------------
+# Ops.
+# ----------------------------------------------------------------------------------------------
+def run_op(aws: Aws, op: dict) -> dict:
+    kind, account = op["op"], str(op["account"])
+    region = op.get("region", "us-east-1")
+    out = {"op": kind, "account": account}
+    if kind == "run_instances":
+        out["ids"] = run_instances(aws, account, region, int(op.get("count", 1)),
+                                   name_prefix=op.get("name_prefix"), tags=op.get("tags"))
+    elif kind == "terminate_instances":
+        ids = list(op["ids"])
+        for start in range(0, len(ids), 500):
+            aws.client(account, "ec2", region).terminate_instances(InstanceIds=ids[start:start + 500])
+        out["ids"] = ids
+    elif kind == "create_cluster":
+        out["arn"] = create_cluster(aws, account, region, op["name"], op.get("tags"))
+    elif kind == "delete_cluster":
+        aws.client(account, "ecs", region).delete_cluster(cluster=op["arn"])
+        out["arn"] = op["arn"]
+    elif kind == "create_bucket":
+        out["name"] = create_bucket(aws, account, op)
+    elif kind == "delete_bucket":
+        delete_bucket(aws, account, op["name"])
+        out["name"] = op["name"]
+    elif kind == "close_account":
+        out.update(close_account(aws, account))
+    else:
+        raise SystemExit(f"unknown op {kind!r}")
+    out["ok"] = True
+    return out
+
+
+def _load(path: str):
+    if path == "-":
+        return json.load(sys.stdin)
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Seed a moto server with an AWS estate.")
+    parser.add_argument("--endpoint", required=True, help="moto server URL, e.g. http://127.0.0.1:5000")
+    parser.add_argument("--spec", help="spec JSON file, or - for stdin")
+    parser.add_argument("--ops", help="JSON list of operations, or - for stdin (run after --spec)")
+    args = parser.parse_args(argv)
+    if not args.spec and not args.ops:
+        parser.error("give --spec and/or --ops")
+    if args.spec == "-" and args.ops == "-":
+        parser.error("only one of --spec/--ops can read stdin")
+    aws = Aws(args.endpoint.rstrip("/"))
+    result: dict = seed(aws, _load(args.spec)) if args.spec else {}
+    if args.ops:
+        result["ops"] = [run_op(aws, op) for op in _load(args.ops)]
+    json.dump(result, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
