@@ -19,3 +19,4 @@ pub mod mapping;
 pub mod port;
 pub mod sync;
 pub mod telemetry;
+pub mod lambda;

@@ -69,7 +69,8 @@ pub fn init_cli() {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter())
         .with_writer(MakeStderr)
-        .with_target(false);
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     if json_logs() {
         builder.json().flatten_event(true).init();
     } else {

@@ -1,5 +1,6 @@
-//! `AWS::EC2::Instance` (regional): `DescribeInstances`, one raw object per instance, and with
-//! `DescribeInstanceStatusAction` the instance's `DescribeInstanceStatus` entry.
+//! `AWS::EC2::Instance` (regional): `DescribeInstances`, one raw object per instance; with
+//! `DescribeInstanceStatusAction`, the instance's `DescribeInstanceStatus` entry merged into its
+//! properties as aws-v3 does (`InstanceStatus`, `SystemStatus`, `Events`, ... as top-level keys).
 //!
 //! `Properties` is the API's `Instance` with boto3's (PascalCase) names; `__ExtraContext` adds the
 //! reservation's `ReservationId`, `OwnerId`, `RequesterId` and `Groups`, as aws-v3 does.
@@ -881,5 +882,202 @@ mod tests {
         ebs_status_details: EbsStatusDetails,
         instance_attachment_ena_srd_specification: InstanceAttachmentEnaSrdSpecification,
         instance_attachment_ena_srd_udp_specification: InstanceAttachmentEnaSrdUdpSpecification,
+    }
+}
+
+#[cfg(test)]
+mod fetch_tests {
+    use super::*;
+    use crate::kinds::s3_bucket::fake_aws::{FakeAws, Request, Response};
+    use serde_json::json;
+    use std::collections::BTreeSet;
+
+    const XMLNS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
+
+    fn xml(body: String) -> Response {
+        (200, "text/xml;charset=UTF-8", body)
+    }
+
+    fn instance(id: &str) -> String {
+        format!(
+            "<item><instanceId>{id}</instanceId><imageId>ami-1</imageId>\
+             <instanceState><code>16</code><name>running</name></instanceState>\
+             <privateDnsName>ip-10-0-0-1.ec2.internal</privateDnsName><dnsName></dnsName><reason></reason>\
+             <instanceType>t3.medium</instanceType><launchTime>2024-03-15T08:30:00.000Z</launchTime>\
+             <placement><availabilityZone>us-east-1a</availabilityZone><tenancy>default</tenancy></placement>\
+             <monitoring><state>disabled</state></monitoring>\
+             <groupSet><item><groupId>sg-1</groupId><groupName>web</groupName></item></groupSet>\
+             <tagSet><item><key>Name</key><value>web</value></item></tagSet></item>"
+        )
+    }
+
+    /// Two `DescribeInstances` pages (`NextToken`), one reservation each.
+    fn handler(request: &Request) -> Response {
+        let body = &request.body;
+        if body.contains("Action=DescribeInstances&") && !body.contains("NextToken") {
+            xml(format!(
+                "<DescribeInstancesResponse xmlns=\"{XMLNS}\"><requestId>1</requestId><reservationSet><item>\
+                 <reservationId>r-1</reservationId><ownerId>123456789012</ownerId><requesterId>940372691376</requesterId>\
+                 <groupSet/><instancesSet>{}{}</instancesSet></item></reservationSet><nextToken>page-2</nextToken>\
+                 </DescribeInstancesResponse>",
+                instance("i-1"),
+                instance("i-2")
+            ))
+        } else if body.contains("Action=DescribeInstances&") {
+            xml(format!(
+                "<DescribeInstancesResponse xmlns=\"{XMLNS}\"><requestId>2</requestId><reservationSet><item>\
+                 <reservationId>r-2</reservationId><ownerId>123456789012</ownerId><groupSet/>\
+                 <instancesSet>{}</instancesSet></item></reservationSet></DescribeInstancesResponse>",
+                instance("i-3")
+            ))
+        } else if body.contains("Action=DescribeInstanceStatus&") {
+            let statuses: String = ["i-1", "i-2", "i-3"]
+                .iter()
+                .filter(|id| body.contains(&format!("={id}")))
+                .map(|id| {
+                    format!(
+                        "<item><instanceId>{id}</instanceId><availabilityZone>us-east-1a</availabilityZone>\
+                         <instanceState><code>16</code><name>running</name></instanceState>\
+                         <systemStatus><status>ok</status><details><item><name>reachability</name><status>passed</status></item></details></systemStatus>\
+                         <instanceStatus><status>ok</status><details><item><name>reachability</name><status>passed</status></item></details></instanceStatus>\
+                         <eventsSet/></item>"
+                    )
+                })
+                .collect();
+            xml(format!(
+                "<DescribeInstanceStatusResponse xmlns=\"{XMLNS}\"><requestId>3</requestId>\
+                 <instanceStatusSet>{statuses}</instanceStatusSet></DescribeInstanceStatusResponse>"
+            ))
+        } else {
+            let error = "<Response><Errors><Error><Code>InvalidAction</Code><Message>test</Message></Error></Errors><RequestID>x</RequestID></Response>";
+            (400, "text/xml", error.to_owned())
+        }
+    }
+
+    async fn run(
+        server: &FakeAws,
+        actions: &[&str],
+    ) -> (Result<FetchStats, FetchError>, Vec<Vec<Value>>) {
+        let sdk = server.sdk_config("us-east-1");
+        let actions: BTreeSet<String> = actions.iter().map(|a| (*a).to_owned()).collect();
+        let allowed = |_: &str| true;
+        let ctx = FetchContext {
+            account_id: "123456789012",
+            partition: "aws",
+            region: "us-east-1",
+            sdk: &sdk,
+            actions: &actions,
+            region_allowed: &allowed,
+            concurrency: 4,
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+        let result = fetch(&ctx, &tx).await;
+        drop(tx);
+        let mut pages = Vec::new();
+        while let Some(page) = rx.recv().await {
+            pages.push(page);
+        }
+        (result, pages)
+    }
+
+    #[tokio::test]
+    async fn sends_one_page_per_describe_instances_page() {
+        let server = FakeAws::start(handler);
+        let (result, pages) = run(&server, &[]).await;
+        let stats = result.unwrap();
+        assert_eq!(stats.objects, 3);
+        assert_eq!(stats.api_calls, 2);
+        assert!(stats.warnings.is_empty());
+        assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1]);
+        assert_eq!(
+            pages[0][0],
+            json!({
+                "Type": "AWS::EC2::Instance",
+                "Properties": {
+                    "InstanceId": "i-1",
+                    "ImageId": "ami-1",
+                    "State": {"Code": 16, "Name": "running"},
+                    "PrivateDnsName": "ip-10-0-0-1.ec2.internal",
+                    "PublicDnsName": "",
+                    "StateTransitionReason": "",
+                    "InstanceType": "t3.medium",
+                    "LaunchTime": "2024-03-15T08:30:00.000Z",
+                    "Placement": {"AvailabilityZone": "us-east-1a", "Tenancy": "default"},
+                    "Monitoring": {"State": "disabled"},
+                    "SecurityGroups": [{"GroupId": "sg-1", "GroupName": "web"}],
+                    "Tags": [{"Key": "Name", "Value": "web"}]
+                },
+                "__ExtraContext": {
+                    "AccountId": "123456789012",
+                    "Region": "us-east-1",
+                    "Partition": "aws",
+                    "ReservationId": "r-1",
+                    "OwnerId": "123456789012",
+                    "RequesterId": "940372691376",
+                    "Groups": []
+                }
+            })
+        );
+        assert_eq!(pages[1][0]["__ExtraContext"]["ReservationId"], json!("r-2"));
+        let requests = server.requests();
+        assert!(requests.iter().all(|r| r.body.contains("MaxResults=1000")));
+        assert!(!requests
+            .iter()
+            .any(|r| r.body.contains("DescribeInstanceStatus")));
+    }
+
+    #[tokio::test]
+    async fn describe_instance_status_action_merges_statuses_per_page() {
+        let server = FakeAws::start(handler);
+        let (result, pages) = run(&server, &[DESCRIBE_INSTANCE_STATUS_ACTION]).await;
+        let stats = result.unwrap();
+        assert_eq!(
+            stats.api_calls, 4,
+            "2 DescribeInstances + 1 DescribeInstanceStatus per page"
+        );
+        let summary =
+            json!({"Status": "ok", "Details": [{"Name": "reachability", "Status": "passed"}]});
+        for object in pages.iter().flatten() {
+            let props = &object["Properties"];
+            assert_eq!(props["InstanceStatus"], summary);
+            assert_eq!(props["SystemStatus"], summary);
+            assert_eq!(props["AvailabilityZone"], json!("us-east-1a"));
+            assert_eq!(props["Events"], json!([]));
+        }
+        let status_calls: Vec<String> = server
+            .requests()
+            .into_iter()
+            .filter(|r| r.body.contains("Action=DescribeInstanceStatus&"))
+            .map(|r| r.body)
+            .collect();
+        assert_eq!(status_calls.len(), 2);
+        assert!(status_calls[0].contains("InstanceId.1=i-1"));
+        assert!(status_calls[0].contains("InstanceId.2=i-2"));
+        assert!(status_calls[0].contains("IncludeAllInstances=true"));
+        assert!(!status_calls[0].contains("MaxResults"));
+        assert!(status_calls[1].contains("InstanceId.1=i-3"));
+    }
+
+    #[tokio::test]
+    async fn a_failing_page_fails_the_fetch() {
+        let server = FakeAws::start(|request: &Request| {
+            if request.body.contains("NextToken") {
+                let error = "<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>no</Message></Error></Errors><RequestID>x</RequestID></Response>";
+                (403, "text/xml", error.to_owned())
+            } else {
+                handler(request)
+            }
+        });
+        let (result, pages) = run(&server, &[]).await;
+        match result {
+            Err(FetchError::Aws {
+                operation, code, ..
+            }) => {
+                assert_eq!(operation, "DescribeInstances");
+                assert_eq!(code.as_deref(), Some("UnauthorizedOperation"));
+            }
+            other => panic!("expected a DescribeInstances failure, got {other:?}"),
+        }
+        assert_eq!(pages.len(), 1, "the first page was already sent");
     }
 }

@@ -386,3 +386,167 @@ mod tests {
         execute_command_log_configuration: ecs::ExecuteCommandLogConfiguration::builder().build(),
     }
 }
+
+#[cfg(test)]
+mod fetch_tests {
+    use super::*;
+    use crate::kinds::s3_bucket::fake_aws::{FakeAws, Request, Response};
+    use serde_json::json;
+    use std::collections::BTreeSet;
+
+    const JSON: &str = "application/x-amz-json-1.1";
+
+    fn arn(name: &str) -> String {
+        format!("arn:aws:ecs:eu-west-1:123456789012:cluster/{name}")
+    }
+
+    /// 150 clusters over two `ListClusters` pages; `c007` was deleted before `DescribeClusters`.
+    fn handler(request: &Request) -> Response {
+        let target = request.header("x-amz-target").unwrap_or_default();
+        let body: Value = serde_json::from_str(&request.body).unwrap_or(Value::Null);
+        if target.ends_with(".ListClusters") {
+            let (range, next) = match body.get("nextToken") {
+                None => (0..100, json!("page-2")),
+                Some(_) => (100..150, Value::Null),
+            };
+            let arns: Vec<String> = range.map(|i| arn(&format!("c{i:03}"))).collect();
+            let mut page = json!({"clusterArns": arns});
+            if !next.is_null() {
+                page["nextToken"] = next;
+            }
+            (200, JSON, page.to_string())
+        } else if target.ends_with(".DescribeClusters") {
+            let mut clusters = Vec::new();
+            let mut failures = Vec::new();
+            for arn in body["clusters"].as_array().into_iter().flatten() {
+                let arn = arn.as_str().unwrap_or_default();
+                if arn.ends_with("/c007") {
+                    failures.push(json!({"arn": arn, "reason": "MISSING"}));
+                    continue;
+                }
+                clusters.push(json!({
+                    "clusterArn": arn,
+                    "clusterName": arn.rsplit('/').next(),
+                    "status": "ACTIVE",
+                    "registeredContainerInstancesCount": 0,
+                    "runningTasksCount": 3,
+                    "pendingTasksCount": 0,
+                    "activeServicesCount": 1,
+                    "statistics": [],
+                    "tags": [{"key": "team", "value": "platform"}],
+                    "settings": [{"name": "containerInsights", "value": "disabled"}],
+                    "capacityProviders": [],
+                    "defaultCapacityProviderStrategy": []
+                }));
+            }
+            let page = json!({"clusters": clusters, "failures": failures});
+            (200, JSON, page.to_string())
+        } else {
+            let error = json!({"__type": "InvalidParameterException", "message": "test"});
+            (400, JSON, error.to_string())
+        }
+    }
+
+    async fn run(server: &FakeAws) -> (Result<FetchStats, FetchError>, Vec<Vec<Value>>) {
+        let sdk = server.sdk_config("eu-west-1");
+        let actions = BTreeSet::new();
+        let allowed = |_: &str| true;
+        let ctx = FetchContext {
+            account_id: "123456789012",
+            partition: "aws",
+            region: "eu-west-1",
+            sdk: &sdk,
+            actions: &actions,
+            region_allowed: &allowed,
+            concurrency: 4,
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+        let result = fetch(&ctx, &tx).await;
+        drop(tx);
+        let mut pages = Vec::new();
+        while let Some(page) = rx.recv().await {
+            pages.push(page);
+        }
+        (result, pages)
+    }
+
+    #[tokio::test]
+    async fn describes_each_list_page_with_every_include() {
+        let server = FakeAws::start(handler);
+        let (result, pages) = run(&server).await;
+        let stats = result.unwrap();
+        assert_eq!(stats.objects, 149);
+        assert_eq!(stats.api_calls, 4);
+        assert_eq!(
+            stats.warnings,
+            [format!(
+                "DescribeClusters failed for {}: MISSING",
+                arn("c007")
+            )]
+        );
+        assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [99, 50]);
+        assert_eq!(
+            pages[0][0],
+            json!({
+                "Type": "AWS::ECS::Cluster",
+                "Properties": {
+                    "ClusterArn": arn("c000"),
+                    "ClusterName": "c000",
+                    "Status": "ACTIVE",
+                    "RegisteredContainerInstancesCount": 0,
+                    "RunningTasksCount": 3,
+                    "PendingTasksCount": 0,
+                    "ActiveServicesCount": 1,
+                    "Statistics": [],
+                    "Tags": [{"key": "team", "value": "platform"}],
+                    "ClusterSettings": [{"name": "containerInsights", "value": "disabled"}],
+                    "CapacityProviders": [],
+                    "DefaultCapacityProviderStrategy": []
+                },
+                "__ExtraContext": {"AccountId": "123456789012", "Region": "eu-west-1", "Partition": "aws"}
+            })
+        );
+        let requests = server.requests();
+        let list: Value = serde_json::from_str(&requests[0].body).unwrap();
+        assert_eq!(list["maxResults"], json!(100));
+        let describe: Value = serde_json::from_str(&requests[1].body).unwrap();
+        assert_eq!(describe["clusters"].as_array().map(Vec::len), Some(100));
+        assert_eq!(
+            describe["include"],
+            json!([
+                "TAGS",
+                "SETTINGS",
+                "STATISTICS",
+                "CONFIGURATIONS",
+                "ATTACHMENTS"
+            ])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failing_describe_fails_the_fetch() {
+        let server = FakeAws::start(|request: &Request| {
+            if request
+                .header("x-amz-target")
+                .unwrap_or_default()
+                .ends_with(".DescribeClusters")
+            {
+                let error = json!({"__type": "AccessDeniedException", "message": "no"});
+                (400, JSON, error.to_string())
+            } else {
+                handler(request)
+            }
+        });
+        let (result, pages) = run(&server).await;
+        match result {
+            Err(FetchError::Aws {
+                operation, code, ..
+            }) => {
+                assert_eq!(operation, "DescribeClusters");
+                assert_eq!(code.as_deref(), Some("AccessDeniedException"));
+            }
+            other => panic!("expected a DescribeClusters failure, got {other:?}"),
+        }
+        assert!(pages.is_empty());
+    }
+}

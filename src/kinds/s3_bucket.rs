@@ -1023,7 +1023,7 @@ mod fetch_tests {
         assert_eq!(
             calls(&server),
             [
-                ("".into(), "max-buckets".into(), "us-east-1".into()),
+                ("".into(), "x-id".into(), "us-east-1".into()),
                 ("b-east".into(), "tagging".into(), "us-east-1".into()),
                 ("b-gone".into(), "tagging".into(), "us-east-1".into()),
                 ("b-legacy".into(), "location".into(), "us-east-1".into()),
@@ -1032,6 +1032,9 @@ mod fetch_tests {
             ]
         );
         assert_eq!(stats.api_calls, 6);
+        assert!(server.requests().iter().all(|r| r.method == "GET"));
+        let list = &server.requests()[0];
+        assert!(list.target.contains("max-buckets=1000"), "{}", list.target);
     }
 
     #[tokio::test]

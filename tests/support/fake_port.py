@@ -647,7 +647,7 @@ class PortApi:
 
     # -- blueprints -----------------------------------------------------------------------------
     def _check_blueprint_refs(self, bp: dict):
-        for name in list(bp.get("schema", {}).get("properties", {})) :
+        for name in bp.get("schema", {}).get("properties", {}):
             if name in bp.get("relations", {}):
                 raise PortError(422, "invalid_request", f"\"{name}\" is both a property and a relation")
         for name, rel in bp.get("relations", {}).items():

@@ -1,0 +1,248 @@
+//! Test harness: a real moto server and the strict fake Port, each on a free 127.0.0.1 port,
+//! started per test and stopped on drop; seeding through `tests/support/seed_moto.py`; running the
+//! real `port-aws-sync` binary.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The venv's Python with moto, boto3 and jsonschema (`scripts/test` sets `PAS_PYTHON`).
+pub fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("PAS_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let home = std::env::var("HOME").unwrap_or_default();
+    let default = Path::new(&home).join(".cache/port-aws-sync/venv/bin/python");
+    assert!(
+        default.exists(),
+        "the test venv is missing: run `scripts/test` (it installs moto, boto3, jsonschema and sets PAS_PYTHON)"
+    );
+    default
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A child process killed on drop.
+pub struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Minimal HTTP/1.1 request to a local server (no client dependency in tests).
+pub fn http(method: &str, url: &str, body: Option<&Value>) -> (u16, Value) {
+    let rest = url.strip_prefix("http://").expect("http url");
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let mut stream = TcpStream::connect(host).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{payload}",
+        payload.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
+    let body = if chunked { dechunk(body) } else { body.to_owned() };
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || tail.len() < n {
+            break;
+        }
+        out.push_str(&tail[..n]);
+        rest = tail[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+fn wait_until(what: &str, deadline: Duration, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < deadline, "{what} did not start within {deadline:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A moto server (the local AWS emulator).
+pub struct Moto {
+    pub url: String,
+    _guard: Guard,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let port = free_port();
+        let child = Command::new(python())
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let guard = Guard(child);
+        let url = format!("http://127.0.0.1:{port}");
+        wait_until("moto_server", Duration::from_secs(60), || TcpStream::connect(("127.0.0.1", port)).is_ok());
+        Moto { url, _guard: guard }
+    }
+
+    /// Seeds an estate (see `tests/support/seed_moto.py`) and returns the script's result.
+    pub fn seed(&self, spec: &Value) -> Value {
+        self.run_seed(&["--spec", "-"], spec)
+    }
+
+    /// Runs seed operations (terminate instances, delete buckets, close accounts, ...).
+    pub fn ops(&self, ops: &Value) -> Value {
+        self.run_seed(&["--ops", "-"], ops)
+    }
+
+    fn run_seed(&self, args: &[&str], input: &Value) -> Value {
+        let mut child = Command::new(python())
+            .arg(root().join("tests/support/seed_moto.py"))
+            .args(["--endpoint", &self.url])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run seed_moto.py");
+        child.stdin.take().unwrap().write_all(input.to_string().as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "seed_moto.py failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("seed output is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    }
+}
+
+/// The strict fake Port server.
+pub struct FakePort {
+    pub url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    _guard: Guard,
+}
+
+impl FakePort {
+    pub fn start() -> FakePort {
+        let client_id = "test-client".to_owned();
+        let client_secret = format!("test-secret-{}", std::process::id());
+        let mut child = Command::new(python())
+            .arg(root().join("tests/support/fake_port.py"))
+            .args(["--port", "0", "--client-id", &client_id, "--client-secret", &client_secret])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start fake_port.py");
+        let stdout = child.stdout.take().unwrap();
+        let guard = Guard(child);
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("LISTENING ")
+            .unwrap_or_else(|| panic!("fake Port did not start: {line:?}"))
+            .to_owned();
+        FakePort {
+            url: format!("http://127.0.0.1:{port}"),
+            client_id,
+            client_secret,
+            _guard: guard,
+        }
+    }
+
+    pub fn state(&self) -> Value {
+        let (status, body) = http("GET", &format!("{}/_fake/state", self.url), None);
+        assert_eq!(status, 200);
+        body
+    }
+
+    pub fn control(&self, path: &str, body: &Value) {
+        let (status, answer) = http("POST", &format!("{}/_fake/{path}", self.url), Some(body));
+        assert!((200..300).contains(&status), "fake Port {path}: {status} {answer}");
+    }
+
+    /// Entities of one blueprint: identifier -> entity (with meta).
+    pub fn entities(&self, blueprint: &str) -> serde_json::Map<String, Value> {
+        self.state()["entities"][blueprint].as_object().cloned().unwrap_or_default()
+    }
+
+    /// Asserts every request we sent matched Port's OpenAPI schema.
+    pub fn assert_no_schema_violations(&self) {
+        let state = self.state();
+        let violations = &state["schema_violations"];
+        assert!(
+            violations.as_array().is_none_or(|v| v.is_empty()),
+            "requests violated Port's OpenAPI schema: {violations:#}"
+        );
+    }
+}
+
+/// Environment for the binary against moto (and optionally the fake Port), nothing inherited
+/// except PATH and HOME.
+pub fn base_env(moto: &Moto) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("AWS_ENDPOINT_URL".to_owned(), moto.url.clone()),
+        ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+        ("AWS_REGION".into(), "us-east-1".into()),
+        ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+        ("LOG_LEVEL".into(), "info".into()),
+    ];
+    for var in ["PATH", "HOME"] {
+        if let Ok(v) = std::env::var(var) {
+            env.push((var.to_owned(), v));
+        }
+    }
+    env
+}
+
+/// Adds the fake Port's URL and credentials.
+pub fn with_port(mut env: Vec<(String, String)>, port: &FakePort) -> Vec<(String, String)> {
+    env.push(("PORT_BASE_URL".into(), port.url.clone()));
+    env.push(("PORT_CLIENT_ID".into(), port.client_id.clone()));
+    env.push(("PORT_CLIENT_SECRET".into(), port.client_secret.clone()));
+    env
+}
+
+/// Runs `port-aws-sync` with exactly `env`.
+pub fn run_cli(args: &[&str], env: &[(String, String)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_port-aws-sync"))
+        .args(args)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run port-aws-sync")
+}
+
+/// stderr of a run, for assertion messages.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Parses JSON lines.
+pub fn json_lines(text: &str) -> Vec<Value> {
+    text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).expect("JSON line")).collect()
+}
