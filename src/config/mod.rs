@@ -572,9 +572,12 @@ mod tests {
         assert_eq!(organizational_unit_ids, vec!["ou-ab12-cdefgh34", "r-ab12"]);
     }
 
+    /// (environment, variable the error must name, hint it must contain)
+    type ErrorCase<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+
     #[test]
     fn errors_name_the_variable_and_the_expected_form() {
-        let cases: &[(&[(&str, &str)], &str, &str)] = &[
+        let cases: &[ErrorCase] = &[
             (
                 &[("ACCOUNT_ROLE_ARNS", "arn:aws:iam::1:role/x")],
                 "ACCOUNT_ROLE_ARNS",

@@ -201,7 +201,7 @@ pub fn assert_covers_all_fields<T: RawFields + std::fmt::Debug>(value: &T) {
     let debug = format!("{value:?}");
     let missing: Vec<String> = debug_field_names(&debug)
         .into_iter()
-        .filter(|f| !T::FIELDS.contains(&f.as_str()))
+        .filter(|f| !T::FIELDS.iter().any(|g| g.trim_start_matches("r#") == f))
         .collect();
     assert!(
         missing.is_empty(),

@@ -30,7 +30,11 @@ pub fn python() -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A child process killed on drop.
@@ -46,9 +50,14 @@ impl Drop for Guard {
 /// Minimal HTTP/1.1 request to a local server (no client dependency in tests).
 pub fn http(method: &str, url: &str, body: Option<&Value>) -> (u16, Value) {
     let rest = url.strip_prefix("http://").expect("http url");
-    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let (host, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
     let mut stream = TcpStream::connect(host).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     let payload = body.map(|b| b.to_string()).unwrap_or_default();
     write!(
         stream,
@@ -60,9 +69,19 @@ pub fn http(method: &str, url: &str, body: Option<&Value>) -> (u16, Value) {
     stream.read_to_end(&mut raw).unwrap();
     let text = String::from_utf8_lossy(&raw);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
-    let body = if chunked { dechunk(body) } else { body.to_owned() };
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
     (status, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
 
@@ -83,7 +102,10 @@ fn dechunk(body: &str) -> String {
 fn wait_until(what: &str, deadline: Duration, mut ready: impl FnMut() -> bool) {
     let start = Instant::now();
     while !ready() {
-        assert!(start.elapsed() < deadline, "{what} did not start within {deadline:?}");
+        assert!(
+            start.elapsed() < deadline,
+            "{what} did not start within {deadline:?}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -98,14 +120,23 @@ impl Moto {
     pub fn start() -> Moto {
         let port = free_port();
         let child = Command::new(python())
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start moto_server");
         let guard = Guard(child);
         let url = format!("http://127.0.0.1:{port}");
-        wait_until("moto_server", Duration::from_secs(60), || TcpStream::connect(("127.0.0.1", port)).is_ok());
+        wait_until("moto_server", Duration::from_secs(60), || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
         Moto { url, _guard: guard }
     }
 
@@ -129,10 +160,24 @@ impl Moto {
             .stderr(Stdio::piped())
             .spawn()
             .expect("run seed_moto.py");
-        child.stdin.take().unwrap().write_all(input.to_string().as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.to_string().as_bytes())
+            .unwrap();
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "seed_moto.py failed: {}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("seed output is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+        assert!(
+            out.status.success(),
+            "seed_moto.py failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "seed output is not JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
     }
 }
 
@@ -150,7 +195,14 @@ impl FakePort {
         let client_secret = format!("test-secret-{}", std::process::id());
         let mut child = Command::new(python())
             .arg(root().join("tests/support/fake_port.py"))
-            .args(["--port", "0", "--client-id", &client_id, "--client-secret", &client_secret])
+            .args([
+                "--port",
+                "0",
+                "--client-id",
+                &client_id,
+                "--client-secret",
+                &client_secret,
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -180,12 +232,18 @@ impl FakePort {
 
     pub fn control(&self, path: &str, body: &Value) {
         let (status, answer) = http("POST", &format!("{}/_fake/{path}", self.url), Some(body));
-        assert!((200..300).contains(&status), "fake Port {path}: {status} {answer}");
+        assert!(
+            (200..300).contains(&status),
+            "fake Port {path}: {status} {answer}"
+        );
     }
 
     /// Entities of one blueprint: identifier -> entity (with meta).
     pub fn entities(&self, blueprint: &str) -> serde_json::Map<String, Value> {
-        self.state()["entities"][blueprint].as_object().cloned().unwrap_or_default()
+        self.state()["entities"][blueprint]
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Asserts every request we sent matched Port's OpenAPI schema.
@@ -244,5 +302,8 @@ pub fn stderr(out: &Output) -> String {
 
 /// Parses JSON lines.
 pub fn json_lines(text: &str) -> Vec<Value> {
-    text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).expect("JSON line")).collect()
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
 }

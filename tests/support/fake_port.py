@@ -46,7 +46,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_OPENAPI = REPO_ROOT / ".." / "shared" / "port-openapi.json"
+DEFAULT_OPENAPI = Path(__file__).resolve().parent / "port-openapi.json"  # copy of Port's published OpenAPI 3.1 spec
 SPEC_URI = "urn:port-openapi"
 MAX_BODY = 1024 * 1024  # "The body of all requests is limited to 1 MiB"
 
@@ -1140,6 +1140,11 @@ class Handler(BaseHTTPRequestHandler):
                 and "gzip" in (self.headers.get("Accept-Encoding") or "").lower()):
             data = gzip.compress(data, compresslevel=1)
             out_headers["Content-Encoding"] = "gzip"
+        self._status = status
+        # Record the request before the client can see the answer, so state reads never race it.
+        pending, self._pending_record = getattr(self, "_pending_record", None), None
+        if pending:
+            pending()
         self.send_response(status)
         for key, value in out_headers.items():
             self.send_header(key, value)
@@ -1194,6 +1199,7 @@ class Handler(BaseHTTPRequestHandler):
     # -- /v1 ------------------------------------------------------------------------------------
     def _api(self, raw: bytes, query_pairs):
         store, body, template, params = self.store, None, None, None
+        self._pending_record = lambda: self._record(query_pairs, body, template, params)
         try:
             if raw:
                 try:
@@ -1289,8 +1295,9 @@ class Handler(BaseHTTPRequestHandler):
         except PortError as exc:
             self._send(exc.status, exc.body(), rate=locals().get("rate"))
         finally:
-            if self._status != 0:
-                self._record(query_pairs, body, template, params)
+            pending, self._pending_record = self._pending_record, None
+            if pending and self._status != 0:
+                pending()
 
     def _check_params(self, op: dict, template: str, params: dict, query_pairs) -> dict:
         """Validate path params (plus Port's identifier patterns) and query params; -> typed query dict."""
