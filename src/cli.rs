@@ -240,6 +240,8 @@ async fn sync(args: SyncArgs) -> ExitCode {
         Err(code) => return code,
     };
     let config = &p.engine.config;
+    // A handle on the Port client, for its request counters in the summary.
+    let mut port_client = None;
     let sink = if args.dry_run {
         let out: Box<dyn Write + Send> = match &args.output {
             Some(path) => match std::fs::File::create(path) {
@@ -264,6 +266,7 @@ async fn sync(args: SyncArgs) -> ExitCode {
             }
         }
         let app = p.engine.mapper.config();
+        port_client = Some(client.clone());
         Sink::Port {
             client,
             options: port::UpsertOptions {
@@ -313,13 +316,14 @@ async fn sync(args: SyncArgs) -> ExitCode {
     }
     crate::telemetry::set_progress_bar(None);
 
-    let summary = Summary::new(
+    let mut summary = Summary::new(
         &sync_id,
         args.dry_run,
         &discovery,
         &reports,
         started.elapsed().as_millis() as u64,
     );
+    summary.port = port_client.as_ref().map(|c| c.stats().into());
     if crate::telemetry::json_logs() {
         tracing::info!(summary = %serde_json::to_string(&summary).unwrap_or_default(), "sync finished");
     }
