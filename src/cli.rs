@@ -1,11 +1,13 @@
 //! The `port-aws-sync` command line: one-time sync, dry run, plan, mapping playground, validate.
 
-use crate::config::{is_known_region, parse_kinds, Config};
+use crate::config::Config;
 use crate::discovery::{discover, Discovery};
 use crate::kinds::Kind;
 use crate::mapping::{jq, Mapper};
 use crate::port::{self, blueprints};
-use crate::sync::{new_sync_id, plan_units, run_units, Engine, Scope, Sink, Summary, UnitReport};
+use crate::sync::{
+    new_sync_id, plan_units, run_units, Engine, Scope, ScopeError, Sink, Summary, UnitReport,
+};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
@@ -118,30 +120,19 @@ pub fn load_mapper(source: Option<&str>) -> Result<Mapper, String> {
 
 impl ScopeArgs {
     fn to_scope(&self) -> Result<Scope, String> {
-        let mut scope = Scope::default();
-        if !self.accounts.is_empty() {
-            if let Some(bad) = self.accounts.iter().find(|a| !crate::arn::is_account_id(a)) {
-                return Err(format!("--accounts: `{bad}` is not a 12-digit account id"));
-            }
-            scope.accounts = Some(self.accounts.iter().cloned().collect());
-        }
-        if !self.regions.is_empty() {
-            if let Some(bad) = self.regions.iter().find(|r| !is_known_region(r)) {
-                return Err(format!(
-                    "--regions: unknown region `{bad}` (expected names such as us-east-1)"
-                ));
-            }
-            scope.regions = Some(self.regions.iter().cloned().collect());
-        }
-        if let Some(kinds) = &self.kinds {
-            scope.kinds = Some(parse_kinds(kinds).map_err(|e| {
-                format!(
-                    "--kinds: {e}; supported: {}",
-                    Kind::ALL.map(Kind::name).join(", ")
-                )
-            })?);
-        }
-        Ok(scope)
+        let kinds: Vec<String> = self
+            .kinds
+            .as_deref()
+            .map(|k| k.split(',').map(str::to_owned).collect())
+            .unwrap_or_default();
+        Scope::from_lists(&self.accounts, &self.regions, &kinds).map_err(|e| {
+            let flag = match e {
+                ScopeError::Account(_) => "--accounts",
+                ScopeError::Region(_) => "--regions",
+                ScopeError::Kind(_) => "--kinds",
+            };
+            format!("{flag}: {e}")
+        })
     }
 }
 
@@ -263,17 +254,11 @@ async fn sync(args: SyncArgs) -> ExitCode {
                 Err(e) => return fail(EXIT_FAILED, e),
             }
         }
-        let app = p.engine.mapper.config();
-        Sink::Port {
+        Sink::port(
             client,
-            options: port::UpsertOptions {
-                merge: app.enable_merge_entity,
-                create_missing_related_entities: app.create_missing_related_entities,
-            },
-            integration: config.integration_identifier.clone(),
-            delete_dependents: app.delete_dependent_entities,
-            deletion_threshold: app.entity_deletion_threshold,
-        }
+            &config.integration_identifier,
+            p.engine.mapper.config(),
+        )
     };
     let discovery = match discover_for(&p).await {
         Ok(d) => d,
@@ -306,7 +291,9 @@ async fn sync(args: SyncArgs) -> ExitCode {
             tracing::warn!(unit = %r.label(), reason = r.reason.as_deref().unwrap_or(""), "unit failed");
         }
     };
-    let policy = p.scope.region_policy(config);
+    // --regions narrows the regional units (discovery); account-scoped kinds (S3 buckets) keep the
+    // configured policy, so a narrowed run never treats buckets of other regions as stale.
+    let policy = config.region_policy.clone();
     let reports = run_units(p.engine.clone(), units, Arc::new(sink), policy, &on_done).await;
     if let Some(bar) = &bar {
         bar.finish_and_clear();

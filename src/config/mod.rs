@@ -105,6 +105,8 @@ pub struct Config {
     pub mapping_config: Option<String>,
     pub initialize_port_resources: bool,
     pub concurrency: Concurrency,
+    /// `WORK_QUEUE_URL`: the SQS queue the `fanout` Lambda sends work items to.
+    pub work_queue_url: Option<String>,
 }
 
 /// A variable that is missing, malformed or contradicts another.
@@ -271,6 +273,17 @@ impl Config {
             )?,
         };
 
+        let work_queue_url = match get("WORK_QUEUE_URL") {
+            Some(url) if !(url.starts_with("https://") || url.starts_with("http://")) => {
+                return Err(invalid(
+                    "WORK_QUEUE_URL",
+                    format!("`{url}` is not a queue URL"),
+                    "the SQS queue URL, e.g. https://sqs.eu-west-1.amazonaws.com/123456789012/port-aws-sync-work",
+                ))
+            }
+            other => other,
+        };
+
         Ok(Config {
             port_base_url,
             port_credentials,
@@ -283,6 +296,7 @@ impl Config {
             mapping_config: get("MAPPING_CONFIG"),
             initialize_port_resources,
             concurrency,
+            work_queue_url,
         })
     }
 }
@@ -598,6 +612,11 @@ mod tests {
                 ],
                 "ACCOUNT_ROLE_ARNS and ORGANIZATION_ROLE_ARN",
                 "not both",
+            ),
+            (
+                &[("WORK_QUEUE_URL", "port-aws-sync-work")],
+                "WORK_QUEUE_URL",
+                "SQS queue URL",
             ),
             (
                 &[("ORGANIZATION_ROLE_ARN", "nope")],

@@ -9,8 +9,8 @@ pub mod summary;
 pub mod unit;
 
 pub use engine::{new_sync_id, Engine};
-pub use plan::{plan_units, Scope, Unit, GLOBAL};
-pub use run::{run_isolated, run_units};
+pub use plan::{plan_units, Scope, ScopeError, Unit, GLOBAL};
+pub use run::{run_isolated, run_isolated_until, run_units};
 pub use sink::Sink;
 pub use summary::Summary;
 pub use unit::{run_unit, UnitReport};

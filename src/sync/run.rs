@@ -11,6 +11,7 @@ use futures_util::stream::{self, StreamExt};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
+use tokio::time::Instant;
 
 /// Runs every unit and returns their reports (in completion order). `on_done` sees each report as
 /// it completes (progress display).
@@ -70,9 +71,35 @@ pub async fn run_isolated(
     sink: Arc<Sink>,
     policy: Arc<RegionPolicy>,
 ) -> UnitReport {
+    run_isolated_until(engine, unit, sink, policy, None).await
+}
+
+/// Like [`run_isolated`], and a unit still running at `deadline` is stopped (its task aborted:
+/// no deletion can follow) and reported as failed, so that a queue redelivers it.
+pub async fn run_isolated_until(
+    engine: Arc<Engine>,
+    unit: Unit,
+    sink: Arc<Sink>,
+    policy: Arc<RegionPolicy>,
+    deadline: Option<Instant>,
+) -> UnitReport {
     let for_report = unit.clone();
-    let handle = tokio::spawn(async move { run_unit(&engine, &unit, &sink, &policy).await });
-    match handle.await {
+    let mut handle = tokio::spawn(async move { run_unit(&engine, &unit, &sink, &policy).await });
+    let joined = match deadline {
+        None => (&mut handle).await,
+        Some(deadline) => match tokio::time::timeout_at(deadline, &mut handle).await {
+            Ok(joined) => joined,
+            Err(_) => {
+                handle.abort();
+                tracing::warn!(unit = %for_report.label(), "unit stopped at the invocation deadline");
+                return UnitReport::failed(
+                    &for_report,
+                    "not finished before the invocation deadline: stopped, to be retried",
+                );
+            }
+        },
+    };
+    match joined {
         Ok(report) => report,
         Err(e) if e.is_panic() => {
             tracing::error!(unit = %for_report.label(), "unit panicked");

@@ -1,6 +1,6 @@
 //! Where a unit's entities go: Port, or JSON lines for dry runs (entities, or raw objects).
 
-use crate::mapping::Entity;
+use crate::mapping::{Entity, PortAppConfig};
 use crate::port::{user_agent, PortClient, UpsertOptions, UpsertReport};
 use crate::sync::plan::Unit;
 use serde_json::Value;
@@ -26,6 +26,20 @@ pub enum Sink {
 }
 
 impl Sink {
+    /// The Port sink, with the upsert and deletion options of the mapping configuration.
+    pub fn port(client: PortClient, integration: &str, app: &PortAppConfig) -> Sink {
+        Sink::Port {
+            client,
+            options: UpsertOptions {
+                merge: app.enable_merge_entity,
+                create_missing_related_entities: app.create_missing_related_entities,
+            },
+            integration: integration.to_owned(),
+            delete_dependents: app.delete_dependent_entities,
+            deletion_threshold: app.entity_deletion_threshold,
+        }
+    }
+
     /// A dry-run sink writing to `out`.
     pub fn json_lines(out: Box<dyn Write + Send>, raw: bool) -> Sink {
         Sink::JsonLines {

@@ -29,7 +29,7 @@ pub fn python() -> PathBuf {
     default
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -39,6 +39,12 @@ fn free_port() -> u16 {
 
 /// A child process killed on drop.
 pub struct Guard(Child);
+
+impl Guard {
+    pub fn new(child: Child) -> Guard {
+        Guard(child)
+    }
+}
 
 impl Drop for Guard {
     fn drop(&mut self) {
@@ -56,7 +62,7 @@ pub fn http(method: &str, url: &str, body: Option<&Value>) -> (u16, Value) {
         .unwrap_or((rest, "/".into()));
     let mut stream = TcpStream::connect(host).expect("connect");
     stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
+        .set_read_timeout(Some(Duration::from_secs(300)))
         .unwrap();
     let payload = body.map(|b| b.to_string()).unwrap_or_default();
     write!(
@@ -99,7 +105,7 @@ fn dechunk(body: &str) -> String {
     out
 }
 
-fn wait_until(what: &str, deadline: Duration, mut ready: impl FnMut() -> bool) {
+pub fn wait_until(what: &str, deadline: Duration, mut ready: impl FnMut() -> bool) {
     let start = Instant::now();
     while !ready() {
         assert!(

@@ -38,6 +38,9 @@ Ops (a JSON list, run in order; "account" is an account id):
   {"op": "create_bucket", "account": "..", "name": "..", "region": "..", ...bucket options}
   {"op": "delete_bucket", "account": "..", "name": ".."}
   {"op": "close_account", "account": ".."}                                                -> {"state": ..}
+  {"op": "create_queue", "account": "..", "region": "..", "name": ".."}                   -> {"url", "arn"}
+  {"op": "receive_messages", "account": "..", "region": "..", "url": ".."}  -> {"messages": [{messageId, body, ...}]}
+  {"op": "create_secret", "account": "..", "region": "..", "name": "..", "value": ".."}   -> {"arn": ".."}
 """
 
 from __future__ import annotations
@@ -360,6 +363,26 @@ def run_op(aws: Aws, op: dict) -> dict:
         out["name"] = op["name"]
     elif kind == "close_account":
         out.update(close_account(aws, account))
+    elif kind == "create_queue":
+        sqs = aws.client(account, "sqs", region)
+        url = sqs.create_queue(QueueName=op["name"])["QueueUrl"]
+        out["url"] = url
+        out["arn"] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    elif kind == "receive_messages":
+        # Every message currently visible (they stay hidden for VisibilityTimeout seconds after).
+        sqs = aws.client(account, "sqs", region)
+        messages = []
+        while True:
+            got = sqs.receive_message(QueueUrl=op["url"], MaxNumberOfMessages=10, VisibilityTimeout=300,
+                                      WaitTimeSeconds=0).get("Messages", [])
+            if not got:
+                break
+            messages += [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                          "md5OfBody": m["MD5OfBody"]} for m in got]
+        out["messages"] = messages
+    elif kind == "create_secret":
+        sm = aws.client(account, "secretsmanager", region)
+        out["arn"] = sm.create_secret(Name=op["name"], SecretString=op["value"])["ARN"]
     else:
         raise SystemExit(f"unknown op {kind!r}")
     out["ok"] = True
