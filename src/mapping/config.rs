@@ -12,6 +12,10 @@ fn default_threshold() -> f64 {
     0.9
 }
 
+fn threshold<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or_else(default_threshold))
+}
+
 fn default_query() -> String {
     "true".into()
 }
@@ -26,7 +30,8 @@ pub struct PortAppConfig {
     pub create_missing_related_entities: bool,
     #[serde(default = "yes")]
     pub enable_merge_entity: bool,
-    #[serde(default = "default_threshold")]
+    /// `null` (as Ocean writes it) means the default.
+    #[serde(default = "default_threshold", deserialize_with = "threshold")]
     pub entity_deletion_threshold: f64,
     #[serde(default)]
     pub resources: Vec<ResourceConfig>,
