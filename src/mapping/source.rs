@@ -321,8 +321,13 @@ pub async fn resolve(
 
 /// Registers the installation in Port as an integration (so it shows as a data source), with the
 /// mapping in effect as its config when it has none yet. Best effort: a failure is a warning.
-pub async fn register(client: &PortClient, integration_id: &str, resolved: &Resolved) {
-    let config = match serde_json::to_value(resolved.mapper.config()) {
+pub async fn register(
+    client: &PortClient,
+    integration_id: &str,
+    mapping: &PortAppConfig,
+    integration: &PortIntegration,
+) {
+    let config = match serde_json::to_value(mapping) {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(error = %e, "the mapping could not be serialised for Port");
@@ -330,7 +335,7 @@ pub async fn register(client: &PortClient, integration_id: &str, resolved: &Reso
         }
     };
     let version = crate::port::VERSION;
-    let result = match &resolved.integration {
+    let result = match integration {
         PortIntegration::Missing => client
             .create_integration(&json!({
                 "installationId": integration_id,
