@@ -194,7 +194,7 @@ impl Mapper {
                             kind.optional_actions().iter().map(|a| a.name).collect();
                         return Err(invalid(
                             "selector.includeActions",
-                            Some(action),
+                            None,
                             format!(
                                 "unknown action `{action}`; {} supports {}",
                                 kind,
