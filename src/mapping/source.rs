@@ -168,7 +168,7 @@ pub async fn load(
                 .map_err(unreadable)?
         }
         MappingSource::PortIntegration(_) | MappingSource::BuiltIn => {
-            unreachable!("classify never returns these")
+            return Err(unreadable("not a MAPPING_CONFIG form".into()))
         }
     };
     let mapper = Mapper::from_yaml(&text).map_err(|error| SourceError::Invalid {
