@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::discovery::{discover, Discovery};
 use crate::kinds::Kind;
-use crate::mapping::{jq, Mapper};
+use crate::mapping::{jq, source, Mapper, MappingSource};
 use crate::port::{self, blueprints};
 use crate::sync::{
     new_sync_id, plan_units, run_units, Engine, Scope, ScopeError, Sink, Summary, UnitReport,
@@ -79,7 +79,8 @@ pub struct SyncArgs {
 
 #[derive(Args, Debug)]
 pub struct MapArgs {
-    /// Mapping file (port-app-config YAML/JSON); default: MAPPING_CONFIG or the built-in mapping.
+    /// Mapping (port-app-config YAML/JSON): a file, s3://bucket/key, ssm:NAME or inline text;
+    /// default: MAPPING_CONFIG, else the built-in mapping.
     #[arg(long)]
     pub config: Option<String>,
     /// Raw objects file (JSON array or JSON lines); default stdin.
@@ -88,7 +89,7 @@ pub struct MapArgs {
 
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
-    /// Mapping file to check.
+    /// Mapping to check: a file or inline text (no AWS or Port call), or s3://bucket/key, ssm:NAME.
     #[arg(long)]
     pub config: String,
 }
@@ -98,24 +99,42 @@ fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
-/// Loads the mapping: a file path, or inline YAML/JSON; `None` = the built-in default.
+/// Loads the mapping from a file path or inline YAML/JSON; `None` = the built-in default. S3 and
+/// SSM sources need AWS: use [`source::load`] (or [`source::resolve`] for a sync's precedence).
 pub fn load_mapper(source: Option<&str>) -> Result<Mapper, String> {
-    let Some(source) = source else {
+    let Some(value) = source else {
         return Ok(Mapper::builtin());
     };
-    let inline = source.contains('\n') || source.trim_start().starts_with('{');
-    let text = if inline {
-        source.to_owned()
-    } else {
-        std::fs::read_to_string(source)
-            .map_err(|e| format!("MAPPING_CONFIG: cannot read `{source}`: {e}"))?
+    let text = match MappingSource::classify(value)? {
+        MappingSource::File(path) => std::fs::read_to_string(&path)
+            .map_err(|e| format!("MAPPING_CONFIG: cannot read `{}`: {e}", path.display()))?,
+        MappingSource::Inline(text) => text,
+        other => return Err(format!("{other} needs AWS: use mapping::source::load")),
     };
-    Mapper::from_yaml(&text).map_err(|e| {
-        format!(
-            "mapping configuration `{}`: {e}",
-            if inline { "<inline>" } else { source }
-        )
-    })
+    Mapper::from_yaml(&text).map_err(|e| format!("mapping configuration: {e}"))
+}
+
+/// Loads a mapping given on the command line (or in MAPPING_CONFIG), reading S3 or SSM with the
+/// default AWS credentials when the value names one; prints the mapping's warnings.
+async fn load_cli_mapping(value: Option<&str>) -> Result<(Mapper, MappingSource), ExitCode> {
+    let Some(value) = value else {
+        return Ok((Mapper::builtin(), MappingSource::BuiltIn));
+    };
+    let needs_aws = MappingSource::classify(value)
+        .map_err(|e| fail(EXIT_CONFIG, format!("--config: {e}")))?
+        .needs_aws();
+    let sdk = if needs_aws {
+        Some(crate::aws::load_base_config().await)
+    } else {
+        None
+    };
+    let (mapper, source) = source::load(value, sdk.as_ref())
+        .await
+        .map_err(|e| fail(EXIT_CONFIG, e))?;
+    for w in mapper.warnings() {
+        eprintln!("warning: {w}");
+    }
+    Ok((mapper, source))
 }
 
 impl ScopeArgs {
@@ -141,40 +160,86 @@ pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Sync(args) => sync(args).await,
         Command::Plan(args) => plan(args).await,
-        Command::Map(args) => map(args),
-        Command::Validate(args) => match load_mapper(Some(&args.config)) {
-            Ok(m) => {
-                let kinds: Vec<&str> = m.kinds().into_iter().map(Kind::name).collect();
-                println!(
-                    "{}: valid ({} resources; kinds: {})",
-                    args.config,
-                    m.config().resources.len(),
-                    kinds.join(", ")
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => fail(EXIT_CONFIG, e),
-        },
+        Command::Map(args) => map(args).await,
+        Command::Validate(args) => validate(args).await,
     }
+}
+
+async fn validate(args: ValidateArgs) -> ExitCode {
+    let (m, source) = match load_cli_mapping(Some(&args.config)).await {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let kinds: Vec<&str> = m.kinds().into_iter().map(Kind::name).collect();
+    println!(
+        "{source}: valid ({} resources; kinds: {}; {} warning(s))",
+        m.config().resources.len(),
+        if kinds.is_empty() {
+            "none".to_owned()
+        } else {
+            kinds.join(", ")
+        },
+        m.warnings().len()
+    );
+    ExitCode::SUCCESS
 }
 
 struct Prepared {
     engine: Arc<Engine>,
     scope: Scope,
+    /// The Port client: built for real syncs, and to read the mapping from Port.
+    port: Option<port::PortClient>,
+    /// The installation's integration in Port, as found when the mapping was resolved.
+    integration: source::PortIntegration,
 }
 
-async fn prepare(scope: &ScopeArgs) -> Result<Prepared, ExitCode> {
+/// Loads the configuration, the Port client when one is needed (`writes`: a real sync), and the
+/// mapping in effect (MAPPING_CONFIG, else the integration's config in Port, else built-in).
+async fn prepare(scope: &ScopeArgs, writes: bool) -> Result<Prepared, ExitCode> {
     let config = Config::from_env().map_err(|e| fail(EXIT_CONFIG, e))?;
-    let mapper = load_mapper(config.mapping_config.as_deref()).map_err(|e| fail(EXIT_CONFIG, e))?;
     let scope = scope.to_scope().map_err(|e| fail(EXIT_CONFIG, e))?;
+    let base = crate::aws::load_base_config().await;
+    let reads_port_mapping = config.mapping_config.is_none()
+        && config.port_credentials != crate::config::PortCredentialsSource::Missing;
+    let port = if writes || reads_port_mapping {
+        match port::client_from_config(&config, &base).await {
+            Ok(c) => Some(c),
+            Err(e @ port::CredentialsError::Missing) => return Err(fail(EXIT_CONFIG, e)),
+            Err(e) => return Err(fail(EXIT_FAILED, e)),
+        }
+    } else {
+        None
+    };
+    let mapping = source::resolve(
+        config.mapping_config.as_deref(),
+        &config.integration_identifier,
+        &base,
+        port.as_ref(),
+    )
+    .await
+    .map_err(|e| {
+        fail(
+            if e.is_config_error() {
+                EXIT_CONFIG
+            } else {
+                EXIT_FAILED
+            },
+            e,
+        )
+    })?;
+    for w in mapping.mapper.warnings() {
+        tracing::warn!(warning = %w, "mapping configuration");
+    }
     tracing::info!(
-        mapping = config.mapping_config.as_deref().unwrap_or("built-in default"),
+        mapping = %mapping.source,
         integration = %config.integration_identifier,
         "configuration loaded"
     );
     Ok(Prepared {
-        engine: Arc::new(Engine::new(config, mapper).await),
+        engine: Arc::new(Engine::with_base(config, mapping.mapper, base)),
         scope,
+        port,
+        integration: mapping.integration,
     })
 }
 
@@ -191,7 +256,7 @@ async fn discover_for(p: &Prepared) -> Result<Discovery, ExitCode> {
 }
 
 async fn plan(args: ScopeArgs) -> ExitCode {
-    let p = match prepare(&args).await {
+    let p = match prepare(&args, false).await {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -226,7 +291,7 @@ async fn plan(args: ScopeArgs) -> ExitCode {
 
 async fn sync(args: SyncArgs) -> ExitCode {
     let started = Instant::now();
-    let p = match prepare(&args.scope).await {
+    let p = match prepare(&args.scope, !args.dry_run).await {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -241,11 +306,16 @@ async fn sync(args: SyncArgs) -> ExitCode {
         };
         Sink::json_lines(out, args.raw)
     } else {
-        let client = match port::client_from_config(config, p.engine.sessions.base()).await {
-            Ok(c) => c,
-            Err(e @ port::CredentialsError::Missing) => return fail(EXIT_CONFIG, e),
-            Err(e) => return fail(EXIT_FAILED, e),
+        let Some(client) = p.port.clone() else {
+            return fail(EXIT_CONFIG, port::CredentialsError::Missing);
         };
+        source::register(
+            &client,
+            &config.integration_identifier,
+            p.engine.mapper.config(),
+            &p.integration,
+        )
+        .await;
         if config.initialize_port_resources {
             match blueprints::ensure_blueprints(&client, &blueprints::default_blueprints()).await {
                 Ok(r) => {
@@ -358,15 +428,15 @@ pub fn read_raw_objects(text: &str) -> Result<Vec<Value>, String> {
     Ok(out)
 }
 
-fn map(args: MapArgs) -> ExitCode {
-    let source = args.config.or_else(|| {
+async fn map(args: MapArgs) -> ExitCode {
+    let value = args.config.or_else(|| {
         std::env::var("MAPPING_CONFIG")
             .ok()
-            .filter(|s| !s.is_empty())
+            .filter(|s| !s.trim().is_empty())
     });
-    let mapper = match load_mapper(source.as_deref()) {
-        Ok(m) => m,
-        Err(e) => return fail(EXIT_CONFIG, e),
+    let mapper = match load_cli_mapping(value.as_deref()).await {
+        Ok((m, _)) => m,
+        Err(code) => return code,
     };
     let mut text = String::new();
     let read = match &args.input {

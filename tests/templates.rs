@@ -1065,6 +1065,8 @@ fn sam_functions_get_only_the_actions_they_call() {
             "Logs",
             "PortAwsSyncRead",
             "PortCredentials",
+            "ReadMappingConfig",
+            "ReadMappingParameter",
             queue_sid,
         ];
         expected.sort();
@@ -1098,6 +1100,8 @@ fn sam_functions_get_only_the_actions_they_call() {
                     );
                 }
                 "Logs" => only(&["logs:CreateLogStream", "logs:PutLogEvents"]),
+                "ReadMappingConfig" => only(&["s3:GetObject"]),
+                "ReadMappingParameter" => only(&["ssm:GetParameter"]),
                 s if s == queue_sid => {
                     only(&queue_actions);
                     assert_eq!(st["Resource"], json!({"Fn::GetAtt": ["WorkQueue", "Arn"]}));

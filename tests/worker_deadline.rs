@@ -5,7 +5,7 @@
 //! One test in this binary: it sets process environment variables.
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
-use port_aws_sync::lambda::{load_engine, worker::Worker};
+use port_aws_sync::lambda::{load, worker::Worker};
 use serde_json::json;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
@@ -29,10 +29,15 @@ async fn units_still_running_near_the_deadline_are_reported_failed() {
         ("PORT_BASE_URL", "http://127.0.0.1:9"),
         ("PORT_CLIENT_ID", "id"),
         ("PORT_CLIENT_SECRET", "secret"),
+        // Given here, the mapping does not need Port (which is unreachable in this test).
+        (
+            "MAPPING_CONFIG",
+            "resources:\n  - kind: AWS::EC2::Instance\n    port: {entity: {mappings: {identifier: .Properties.InstanceId, blueprint: '\"ec2Instance\"'}}}\n",
+        ),
     ] {
         std::env::set_var(k, v);
     }
-    let worker = Worker::new(load_engine().await.unwrap());
+    let worker = Worker::new(load().await.unwrap());
     let message = |id: &str, body: String| {
         let mut m = SqsMessage::default();
         m.message_id = Some(id.to_owned());

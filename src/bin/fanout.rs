@@ -1,16 +1,15 @@
 //! `fanout` Lambda: discovers accounts and regions and enqueues one work item per unit.
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
-use port_aws_sync::lambda::{fanout::Fanout, load_engine};
+use port_aws_sync::lambda::{fanout::Fanout, load};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     port_aws_sync::telemetry::init_lambda();
-    let fanout = load_engine()
+    let fanout = load()
         .await
-        .map_err(|e| e.to_string())
-        .and_then(|engine| Fanout::new(engine).map_err(|e| e.to_string()))
+        .and_then(Fanout::new)
         .inspect_err(|e| tracing::error!(error = %e, "cannot start: fix the configuration"))?;
     let fanout = &fanout;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

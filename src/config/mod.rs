@@ -101,7 +101,9 @@ pub struct Config {
     pub external_id: Option<Secret>,
     pub region_policy: RegionPolicy,
     pub kinds: Vec<Kind>,
-    /// `MAPPING_CONFIG`: a port-app-config file; `None` = the built-in default.
+    /// `MAPPING_CONFIG`: the port-app-config as a file path, `s3://bucket/key`, `ssm:NAME` (or an
+    /// SSM parameter ARN) or inline YAML/JSON (see [`crate::mapping::source`]). `None` = the
+    /// integration's config in Port when registered, else the built-in default.
     pub mapping_config: Option<String>,
     pub initialize_port_resources: bool,
     pub concurrency: Concurrency,
@@ -258,6 +260,17 @@ impl Config {
             })?,
         };
 
+        let mapping_config = get("MAPPING_CONFIG");
+        if let Some(value) = &mapping_config {
+            crate::mapping::MappingSource::classify(value).map_err(|problem| {
+                invalid(
+                    "MAPPING_CONFIG",
+                    problem,
+                    "a file path, s3://bucket/key, ssm:NAME (or an SSM parameter ARN), or the YAML/JSON itself",
+                )
+            })?;
+        }
+
         let defaults = Concurrency::default();
         let concurrency = Concurrency {
             units: parse_count(&get, "MAX_CONCURRENT_UNITS", defaults.units)?,
@@ -293,7 +306,7 @@ impl Config {
             external_id,
             region_policy,
             kinds,
-            mapping_config: get("MAPPING_CONFIG"),
+            mapping_config,
             initialize_port_resources,
             concurrency,
             work_queue_url,
@@ -673,6 +686,11 @@ mod tests {
                 &[("PORT_CLIENT_ID", "id")],
                 "PORT_CLIENT_SECRET",
                 "client secret",
+            ),
+            (
+                &[("MAPPING_CONFIG", "s3://bucket-without-key")],
+                "MAPPING_CONFIG",
+                "ssm:NAME",
             ),
         ];
         for (vars, var, hint) in cases {

@@ -6,8 +6,9 @@
 //! optional; `{}` is a full sync).
 
 use crate::discovery::{discover, FailedAccount, SkippedAccount};
-use crate::lambda::{diagnostic, InitError, PortCell};
-use crate::port::blueprints;
+use crate::lambda::{diagnostic, Container, InitError};
+use crate::mapping::source;
+use crate::port::{blueprints, PortClient};
 use crate::sync::{new_sync_id, plan_units, Engine, Scope, Unit};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use futures_util::stream::{self, StreamExt};
@@ -132,12 +133,18 @@ pub struct Fanout {
     engine: Arc<Engine>,
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
-    port: PortCell,
+    port: PortClient,
+    integration: source::PortIntegration,
 }
 
 impl Fanout {
     /// Needs `WORK_QUEUE_URL` (checked here, before the first invocation).
-    pub fn new(engine: Arc<Engine>) -> Result<Fanout, InitError> {
+    pub fn new(container: Container) -> Result<Fanout, InitError> {
+        let Container {
+            engine,
+            port,
+            integration,
+        } = container;
         let queue_url = engine
             .config
             .work_queue_url
@@ -152,7 +159,8 @@ impl Fanout {
             engine,
             sqs,
             queue_url,
-            port: PortCell::default(),
+            port,
+            integration,
         })
     }
 
@@ -198,14 +206,16 @@ impl Fanout {
         if request.dry_run {
             summary.plan = units.iter().map(Unit::label).collect();
         } else if !units.is_empty() {
+            source::register(
+                &self.port,
+                &config.integration_identifier,
+                engine.mapper.config(),
+                &self.integration,
+            )
+            .await;
             if config.initialize_port_resources {
-                let client = self
-                    .port
-                    .get(engine)
-                    .await
-                    .map_err(|e| diagnostic("PortCredentials", e))?;
                 let report =
-                    blueprints::ensure_blueprints(&client, &blueprints::default_blueprints())
+                    blueprints::ensure_blueprints(&self.port, &blueprints::default_blueprints())
                         .await
                         .map_err(|e| diagnostic("PortBlueprints", e))?;
                 tracing::info!(created = ?report.created, extended = ?report.extended, "default blueprints ready");

@@ -1,28 +1,29 @@
 //! AWS Lambda handlers: `fanout` (plan and enqueue work items) and `worker` (run SQS work items).
 //!
-//! Both are built once per container ([`load_engine`]) and keep what is expensive across
-//! invocations: the compiled mapping, AWS sessions per account, and the Port client with its token
-//! ([`PortCell`]). The handlers are plain async functions over typed events, so they are tested
+//! Both are built once per container ([`load`]) and keep what is expensive across invocations:
+//! the compiled mapping, AWS sessions per account, and the Port client with its token. The handlers are plain async functions over typed events, so they are tested
 //! without a runtime; the binaries wrap them with `lambda_runtime`.
 
 pub mod fanout;
 pub mod worker;
 
 use crate::config::Config;
+use crate::mapping::source;
 use crate::port::{self, PortClient};
 use crate::sync::Engine;
 use lambda_runtime::Diagnostic;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::OnceCell;
 
-/// Configuration or mapping that cannot be used: the function cannot start.
+/// Configuration, credentials or mapping that cannot be used: the function cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
-    #[error("{0}")]
-    Mapping(String),
+    #[error(transparent)]
+    Credentials(#[from] port::CredentialsError),
+    #[error(transparent)]
+    Mapping(#[from] Box<source::SourceError>),
     #[error("{var} must be set for the {function} function ({fix})")]
     Missing {
         var: &'static str,
@@ -31,33 +32,43 @@ pub enum InitError {
     },
 }
 
-/// Reads the configuration and the mapping and builds the engine, once per container.
-pub async fn load_engine() -> Result<Arc<Engine>, InitError> {
+/// What a function keeps for the life of its container: the engine (configuration, compiled
+/// mapping, AWS sessions per account) and the Port client (credentials read once from Secrets
+/// Manager, one token reused and refreshed on expiry).
+pub struct Container {
+    pub engine: Arc<Engine>,
+    pub port: PortClient,
+    /// The installation's integration in Port, as found when the mapping was resolved.
+    pub integration: source::PortIntegration,
+}
+
+/// Reads the configuration, the Port credentials and the mapping (`MAPPING_CONFIG`, else the
+/// integration's config in Port, else the built-in default), once per container.
+pub async fn load() -> Result<Container, InitError> {
     let config = Config::from_env()?;
-    let mapper =
-        crate::cli::load_mapper(config.mapping_config.as_deref()).map_err(InitError::Mapping)?;
+    let base = crate::aws::load_base_config().await;
+    let port = port::client_from_config(&config, &base).await?;
+    let resolved = source::resolve(
+        config.mapping_config.as_deref(),
+        &config.integration_identifier,
+        &base,
+        Some(&port),
+    )
+    .await
+    .map_err(Box::new)?;
+    for warning in resolved.mapper.warnings() {
+        tracing::warn!(warning = %warning, "mapping configuration");
+    }
     tracing::info!(
-        mapping = config.mapping_config.as_deref().unwrap_or("built-in default"),
+        mapping = %resolved.source,
         integration = %config.integration_identifier,
         "configuration loaded"
     );
-    Ok(Arc::new(Engine::new(config, mapper).await))
-}
-
-/// The Port client, created on first use and then reused by every invocation of the container:
-/// the credentials secret is read once and the token is fetched once (and refreshed on expiry).
-#[derive(Debug, Default)]
-pub struct PortCell(OnceCell<PortClient>);
-
-impl PortCell {
-    /// The client, reading the credentials (Secrets Manager) on the first call. A failure is not
-    /// cached: the next invocation tries again.
-    pub async fn get(&self, engine: &Engine) -> Result<PortClient, port::CredentialsError> {
-        self.0
-            .get_or_try_init(|| port::client_from_config(&engine.config, engine.sessions.base()))
-            .await
-            .cloned()
-    }
+    Ok(Container {
+        engine: Arc::new(Engine::with_base(config, resolved.mapper, base)),
+        port,
+        integration: resolved.integration,
+    })
 }
 
 /// A Lambda error response with a stable `errorType`.

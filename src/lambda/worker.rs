@@ -6,7 +6,8 @@
 //! finished shortly before the invocation deadline is stopped and reported failed, so SQS
 //! redelivers it; upserts are idempotent, so nothing written is lost.
 
-use crate::lambda::PortCell;
+use crate::lambda::Container;
+use crate::port::PortClient;
 use crate::sync::{run_isolated_until, Engine, Sink, Unit, UnitReport};
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use futures_util::stream::{self, StreamExt};
@@ -22,7 +23,7 @@ const BODY_EXCERPT: usize = 200;
 /// The worker function, built once per container.
 pub struct Worker {
     engine: Arc<Engine>,
-    port: PortCell,
+    port: PortClient,
 }
 
 /// What one batch did (logged as one line).
@@ -38,10 +39,10 @@ pub struct BatchSummary {
 }
 
 impl Worker {
-    pub fn new(engine: Arc<Engine>) -> Worker {
+    pub fn new(container: Container) -> Worker {
         Worker {
-            engine,
-            port: PortCell::default(),
+            engine: container.engine,
+            port: container.port,
         }
     }
 
@@ -84,18 +85,7 @@ impl Worker {
             return (response, summary);
         }
 
-        let client = match self.port.get(&self.engine).await {
-            Ok(client) => client,
-            Err(e) => {
-                tracing::error!(error = %e, "Port credentials unavailable: every unit of the batch is reported as failed");
-                for (id, _) in work {
-                    response.add_failure(id);
-                }
-                summary.failed = summary.messages;
-                log_summary(&summary);
-                return (response, summary);
-            }
-        };
+        let client = self.port.clone();
         let config = &self.engine.config;
         let sink = Arc::new(Sink::port(
             client,

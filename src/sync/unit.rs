@@ -358,6 +358,13 @@ async fn delete_stale(
         {
             Ok(deleted) => {
                 tracing::info!(unit = %unit.label(), blueprint = %blueprint, count = deleted.len(), "deleted stale entities");
+                let refused = ids.iter().filter(|id| !deleted.contains(id)).count();
+                if refused > 0 && !*delete_dependents {
+                    deletion.kept += refused;
+                    deletion.kept_reason = Some(format!(
+                        "{refused} stale entit(ies) of {blueprint} were not deleted: they have dependents and deleteDependentEntities is false"
+                    ));
+                }
                 deletion.deleted.insert(blueprint, deleted.len());
             }
             Err(e) => {

@@ -41,6 +41,9 @@ Ops (a JSON list, run in order; "account" is an account id):
   {"op": "create_queue", "account": "..", "region": "..", "name": ".."}                   -> {"url", "arn"}
   {"op": "receive_messages", "account": "..", "region": "..", "url": ".."}  -> {"messages": [{messageId, body, ...}]}
   {"op": "create_secret", "account": "..", "region": "..", "name": "..", "value": ".."}   -> {"arn": ".."}
+  {"op": "put_object", "account": "..", "bucket": "..", "key": "..", "body": "text", "region": ".."}
+      (creates the bucket when missing)
+  {"op": "put_parameter", "account": "..", "name": "..", "value": "text", "region": "..", "type": "String"}
 """
 
 from __future__ import annotations
@@ -383,6 +386,20 @@ def run_op(aws: Aws, op: dict) -> dict:
     elif kind == "create_secret":
         sm = aws.client(account, "secretsmanager", region)
         out["arn"] = sm.create_secret(Name=op["name"], SecretString=op["value"])["ARN"]
+    elif kind == "put_object":
+        s3 = aws.client(account, "s3", region)
+        try:
+            kwargs = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+            s3.create_bucket(Bucket=op["bucket"], **kwargs)
+        except ClientError as exc:
+            if _error_code(exc) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise
+        s3.put_object(Bucket=op["bucket"], Key=op["key"], Body=op["body"].encode())
+        out["key"] = op["key"]
+    elif kind == "put_parameter":
+        aws.client(account, "ssm", region).put_parameter(
+            Name=op["name"], Value=op["value"], Type=op.get("type", "String"), Overwrite=True)
+        out["name"] = op["name"]
     else:
         raise SystemExit(f"unknown op {kind!r}")
     out["ok"] = True
