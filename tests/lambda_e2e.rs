@@ -215,7 +215,10 @@ fn scheduled_fanout_enqueues_every_unit_and_the_worker_builds_the_catalog() {
 
     // The installation registered itself in Port as an integration (a data source).
     let integrations = estate.port.state()["integrations"].clone();
-    assert!(integrations.get("port-aws-sync").is_some(), "{integrations}");
+    assert!(
+        integrations.get("port-aws-sync").is_some(),
+        "{integrations}"
+    );
 
     // The queue holds exactly the planned units, one message each.
     let messages = estate.receive();
