@@ -38,6 +38,7 @@ Ops (a JSON list, run in order; "account" is an account id):
   {"op": "create_bucket", "account": "..", "name": "..", "region": "..", ...bucket options}
   {"op": "delete_bucket", "account": "..", "name": ".."}
   {"op": "close_account", "account": ".."}                                                -> {"state": ..}
+  {"op": "leave_organization", "account": ".."}   (RemoveAccountFromOrganization: no longer listed)
 """
 
 from __future__ import annotations
@@ -360,6 +361,8 @@ def run_op(aws: Aws, op: dict) -> dict:
         out["name"] = op["name"]
     elif kind == "close_account":
         out.update(close_account(aws, account))
+    elif kind == "leave_organization":
+        aws.client(aws.mgmt_account, "organizations").remove_account_from_organization(AccountId=account)
     else:
         raise SystemExit(f"unknown op {kind!r}")
     out["ok"] = True
