@@ -4,7 +4,7 @@
 //! `REGION_POLICY`, the kind is no longer configured or mapped there). Entities of accounts that
 //! could not be reached, or that are merely not synced, are kept and reported.
 //!
-//! Port's search cannot return the `$datasource` it matches on, so every class of scope is a
+//! Port's search is not documented to return the `$datasource` it matches on, so every class of scope is a
 //! [`Cond`] on the `$datasource` (our User-Agent, see [`crate::port::user_agent`]) that becomes a
 //! search query; the same condition evaluates locally against the plan's own User-Agents, so a
 //! class that would touch a planned unit is refused. Shared by the CLI and the fan-out.

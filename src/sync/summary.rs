@@ -292,3 +292,81 @@ fn render_scopes(scopes: &ScopeReport) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discovery::Account;
+    use crate::kinds::Kind;
+    use crate::sync::plan::Unit;
+    use crate::sync::stale::Deletion;
+
+    fn report(region: &str, deletion: Deletion) -> UnitReport {
+        let unit = Unit {
+            sync_id: "s".into(),
+            account: Account::bare("111111111111", "aws", None),
+            region: region.into(),
+            kind: Kind::Ec2Instance,
+        };
+        let mut r = UnitReport::failed(&unit, "x");
+        r.ok = true;
+        r.reason = None;
+        r.upserted = 2;
+        r.deletion = Some(deletion);
+        r
+    }
+
+    #[test]
+    fn reports_deletions_per_unit_and_previews_as_would_delete() {
+        let deleted = Deletion {
+            deleted: [("ec2Instance".to_owned(), 1)].into(),
+            owned: 3,
+            preview: true,
+            ..Default::default()
+        };
+        let kept = Deletion {
+            kept: 3,
+            owned: 3,
+            kept_reason: Some("3 of 3 ...".into()),
+            preview: true,
+            ..Default::default()
+        };
+        let quiet = Deletion {
+            owned: 2,
+            preview: true,
+            ..Default::default()
+        };
+        let reports = [
+            report("us-east-1", deleted),
+            report("eu-west-1", kept),
+            report("us-west-2", quiet),
+        ];
+        let mut s = Summary::new("s", true, &Discovery::default(), &reports, 1);
+        s.scopes = Some(ScopeReport {
+            preview: true,
+            owned: 9,
+            deleted: [(
+                "region denied by REGION_POLICY".to_owned(),
+                [("ec2Instance".to_owned(), 2)].into(),
+            )]
+            .into(),
+            ..Default::default()
+        });
+        assert!(s.deletion_preview);
+        assert_eq!(
+            s.deletions.len(),
+            2,
+            "units that neither deleted nor kept are not listed"
+        );
+        let text = s.render();
+        for line in [
+            "111111111111/us-east-1/AWS::EC2::Instance: upserted 2, owned 3, would delete 1\n",
+            "111111111111/eu-west-1/AWS::EC2::Instance: upserted 2, owned 3, would delete 0, kept 3: 3 of 3 ...\n",
+            "scopes outside the plan: would delete 2, kept 0 (of 9 entities owned by this installation)\n",
+            "would delete (region denied by REGION_POLICY): ec2Instance 2\n",
+        ] {
+            assert!(text.contains(line), "{line:?} not in\n{text}");
+        }
+        assert!(!text.contains("us-west-2"), "{text}");
+    }
+}
