@@ -397,27 +397,33 @@ fn closed_accounts_and_accounts_that_left_the_organization_lose_their_entities()
         "role_name": "PortAwsSyncReadRole",
         "accounts": [
             {"key": "mgmt", "management": true},
-            {"key": "dev", "name": "dev", "email": "dev@example.com"},
-            {"key": "prod", "name": "prod", "email": "prod@example.com"},
-            {"key": "gone", "name": "gone", "email": "gone@example.com"}
+            {"key": "dev", "name": "dev", "email": "dev@example.com", "ou": "Workloads"},
+            {"key": "prod", "name": "prod", "email": "prod@example.com", "ou": "Workloads"},
+            {"key": "gone", "name": "gone", "email": "gone@example.com", "ou": "Workloads"},
+            {"key": "sandbox", "name": "sandbox", "email": "sandbox@example.com", "ou": "Sandbox"}
         ],
         "resources": {
             "mgmt": {"regions": {"us-east-1": {"ec2_instances": 1}}},
             "dev": {"regions": {"us-east-1": {"ec2_instances": 4, "ecs_clusters": 1}}, "buckets": [{"name": "dev-b", "region": "us-east-1"}]},
             "prod": {"regions": {"us-east-1": {"ec2_instances": 2}}, "buckets": [{"name": "prod-b", "region": "us-east-1"}]},
-            "gone": {"regions": {"us-east-1": {"ec2_instances": 1}}}
+            "gone": {"regions": {"us-east-1": {"ec2_instances": 1}}},
+            "sandbox": {"regions": {"us-east-1": {"ec2_instances": 1}}}
         }
     }));
     let acct = |key: &str| seeded["accounts"][key]["id"].as_str().unwrap().to_owned();
     let port = FakePort::start();
-    let env = org_env(&moto, &port);
+    let mut env = org_env(&moto, &port);
     let before = first_sync("closed", &env, &port);
 
-    let (prod, gone) = (acct("prod"), acct("gone"));
+    // prod is closed, gone leaves the organization, and the sync narrows to the Workloads OU:
+    // sandbox still exists (outside the OUs) and must keep its entities.
+    let (prod, gone, sandbox) = (acct("prod"), acct("gone"), acct("sandbox"));
     moto.ops(&json!([
         {"op": "close_account", "account": prod},
         {"op": "leave_organization", "account": gone},
     ]));
+    let workloads = seeded["ous"]["Workloads"].as_str().unwrap();
+    env.push(("ORGANIZATIONAL_UNIT_IDS".into(), workloads.to_owned()));
     let (out, summary) = sync("closed", &[], &env);
     let log = stderr(&out);
     assert!(out.status.success(), "{log}");
@@ -437,16 +443,24 @@ fn closed_accounts_and_accounts_that_left_the_organization_lose_their_entities()
         .map(|(b, i)| (*b, i.as_str()))
         .collect();
     assert_eq!(catalog(&port), without(&before, &expected_gone));
-    let deleted = &summary["scopes"]["deleted"];
+    let scopes = &summary["scopes"];
     assert_eq!(
-        deleted[format!("account closed ({prod} SUSPENDED)")],
+        scopes["deleted"][format!("account closed ({prod} SUSPENDED)")],
         json!({"awsAccount": 1, "ec2Instance": 2, "s3Bucket": 1}),
         "{summary:#}"
     );
     assert_eq!(
-        deleted["account no longer in the organization"],
+        scopes["deleted"]["account no longer in the organization"],
         json!({"awsAccount": 1, "ec2Instance": 1})
     );
+    let (reason, counts) = scopes["kept"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(r, _)| r.contains("outside ORGANIZATIONAL_UNIT_IDS"))
+        .unwrap_or_else(|| panic!("{summary:#}"));
+    assert!(reason.contains(&sandbox), "{reason}");
+    assert_eq!(counts, &json!({"awsAccount": 1, "ec2Instance": 1}));
     port.assert_no_schema_violations();
 }
 
