@@ -304,7 +304,9 @@ pub async fn clean_unit(
         )
         .await;
         tracing::info!(unit = %label, blueprint = %blueprint, count = deleted, "deleted stale entities");
-        deletion.deleted.insert(blueprint.clone(), deleted);
+        if deleted > 0 {
+            deletion.deleted.insert(blueprint.clone(), deleted);
+        }
         if let Some(e) = error {
             tracing::warn!(unit = %label, blueprint = %blueprint, error = %e, "deleting stale entities failed");
             deletion.kept += ids.len().saturating_sub(deleted);
