@@ -1,10 +1,12 @@
 //! Planning units `(account, region, kind)` and running them: the engine shared by the CLI and
 //! the Lambdas.
 
+pub mod datasource;
 pub mod engine;
 pub mod plan;
 pub mod reconcile;
 pub mod run;
+pub mod scopes;
 pub mod sink;
 pub mod stale;
 pub mod summary;
