@@ -6,7 +6,8 @@ use crate::kinds::Kind;
 use crate::mapping::{jq, source, Mapper, MappingSource};
 use crate::port::{self, blueprints};
 use crate::sync::{
-    new_sync_id, plan_units, run_units, Engine, Scope, ScopeError, Sink, Summary, UnitReport,
+    new_sync_id, plan_units, reconcile_scopes, run_units, Cleanup, Engine, Scope, ScopeError, Sink,
+    Summary, UnitReport,
 };
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -16,7 +17,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 /// Exit code of a run where something failed.
 pub const EXIT_FAILED: u8 = 1;
@@ -304,7 +305,22 @@ async fn sync(args: SyncArgs) -> ExitCode {
             },
             None => Box::new(std::io::stdout()),
         };
-        Sink::json_lines(out, args.raw)
+        let sink = Sink::json_lines(out, args.raw);
+        // With Port credentials, a dry run also previews stale-entity deletion (read-only).
+        match port::client_from_config(config, p.engine.sessions.base()).await {
+            Ok(client) if !args.raw => {
+                sink.with_deletion_preview(Cleanup::for_engine(&p.engine, client))
+            }
+            Ok(_) => {
+                tracing::info!("--raw: no deletion preview (it needs the mapped entities)");
+                sink
+            }
+            Err(port::CredentialsError::Missing) => sink,
+            Err(e) => {
+                tracing::warn!(error = %e, "no deletion preview: Port credentials unusable");
+                sink
+            }
+        }
     } else {
         let Some(client) = p.port.clone() else {
             return fail(EXIT_CONFIG, port::CredentialsError::Missing);
@@ -338,6 +354,20 @@ async fn sync(args: SyncArgs) -> ExitCode {
     let kinds = p.scope.kinds(config, &p.engine.mapper);
     let units = plan_units(&sync_id, &discovery, &kinds, &p.engine.mapper);
     tracing::info!(sync_id = %sync_id, accounts = discovery.targets.len(), units = units.len(), "sync planned");
+    let scopes = match sink.cleanup() {
+        Some(cleanup) => Some(
+            reconcile_scopes(
+                &p.engine,
+                &discovery,
+                &units,
+                &p.scope,
+                &cleanup,
+                SystemTime::now(),
+            )
+            .await,
+        ),
+        None => None,
+    };
 
     let bar = (std::io::stderr().is_terminal() && !crate::telemetry::json_logs()).then(|| {
         let bar = ProgressBar::new(units.len() as u64);
@@ -355,8 +385,12 @@ async fn sync(args: SyncArgs) -> ExitCode {
             bar.inc(1);
             bar.set_message(r.label());
         }
+        let (deleted, kept) = r
+            .deletion
+            .as_ref()
+            .map_or((0, 0), |d| (d.deleted_total(), d.kept));
         if r.ok {
-            tracing::info!(unit = %r.label(), fetched = r.fetched, written = r.upserted, ms = r.duration_ms, "unit done");
+            tracing::info!(unit = %r.label(), fetched = r.fetched, written = r.upserted, deleted, kept, ms = r.duration_ms, "unit done");
         } else {
             tracing::warn!(unit = %r.label(), reason = r.reason.as_deref().unwrap_or(""), "unit failed");
         }
@@ -370,13 +404,14 @@ async fn sync(args: SyncArgs) -> ExitCode {
     }
     crate::telemetry::set_progress_bar(None);
 
-    let summary = Summary::new(
+    let mut summary = Summary::new(
         &sync_id,
         args.dry_run,
         &discovery,
         &reports,
         started.elapsed().as_millis() as u64,
     );
+    summary.scopes = scopes;
     if crate::telemetry::json_logs() {
         tracing::info!(summary = %serde_json::to_string(&summary).unwrap_or_default(), "sync finished");
     }
@@ -410,6 +445,7 @@ async fn sync(args: SyncArgs) -> ExitCode {
     }
 }
 
+/// Stale-entity cleanup settings of this installation and mapping.
 fn write_json_line(out: &mut impl Write, value: &impl serde::Serialize) -> std::io::Result<()> {
     serde_json::to_writer(&mut *out, value)?;
     out.write_all(b"\n")

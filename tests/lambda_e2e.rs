@@ -282,6 +282,30 @@ fn scheduled_fanout_enqueues_every_unit_and_the_worker_builds_the_catalog() {
         port.state()["token_requests"].as_u64().unwrap(),
         tokens_before + 1
     );
+
+    // The dev account is closed: the next scheduled fan-out deletes its entities (its scope is
+    // known gone) and plans nothing for it; the management account's entities stay.
+    estate
+        .moto
+        .ops(&json!([{"op": "close_account", "account": acct("dev")}]));
+    let summary = fanout.invoke(&event(SCHEDULED_EVENT));
+    assert_eq!(summary["accounts"]["synced"], 1, "{summary}");
+    assert_eq!(summary["units"], 6, "{summary}");
+    assert!(
+        summary["scopes"]["deleted"]
+            .as_object()
+            .is_some_and(|d| !d.is_empty()),
+        "{summary}"
+    );
+    let accounts: BTreeSet<String> = port.entities("awsAccount").keys().cloned().collect();
+    assert_eq!(accounts, BTreeSet::from([acct("mgmt")]));
+    assert!(port.entities("ec2Instance").is_empty());
+    assert!(port.entities("ecsCluster").is_empty());
+    let buckets: BTreeSet<String> = port.entities("s3Bucket").keys().cloned().collect();
+    assert_eq!(
+        buckets,
+        BTreeSet::from(["arn:aws:s3:::mgmt-trail".to_owned()])
+    );
 }
 
 #[test]

@@ -9,7 +9,9 @@ use crate::discovery::{discover, FailedAccount, SkippedAccount};
 use crate::lambda::{diagnostic, Container, InitError};
 use crate::mapping::source;
 use crate::port::{blueprints, PortClient};
-use crate::sync::{new_sync_id, plan_units, Engine, Scope, Unit};
+use crate::sync::{
+    new_sync_id, plan_units, reconcile_scopes, Cleanup, Engine, Scope, ScopeReport, Unit,
+};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use futures_util::stream::{self, StreamExt};
 use lambda_runtime::Diagnostic;
@@ -17,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// SQS accepts at most 10 messages per `SendMessageBatch`.
 pub const SQS_BATCH: usize = 10;
@@ -112,6 +114,9 @@ pub struct FanoutSummary {
     pub sqs_batches: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blueprints: Option<blueprints::BlueprintReport>,
+    /// Entities of scopes that are gone (accounts closed or out of the organization, regions
+    /// denied, kinds removed): deleted, or with `dryRun` what would be deleted.
+    pub scopes: ScopeReport,
     /// With `dryRun`: the planned units, `account/region/kind`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub plan: Vec<String>,
@@ -200,9 +205,21 @@ impl Fanout {
             enqueued: 0,
             sqs_batches: 0,
             blueprints: None,
+            scopes: ScopeReport::default(),
             plan: Vec::new(),
             duration_ms: 0,
         };
+        let mut cleanup = Cleanup::for_engine(engine, self.port.clone());
+        cleanup.preview = request.dry_run;
+        summary.scopes = reconcile_scopes(
+            engine,
+            &discovery,
+            &units,
+            &scope,
+            &cleanup,
+            SystemTime::now(),
+        )
+        .await;
         if request.dry_run {
             summary.plan = units.iter().map(Unit::label).collect();
         } else if !units.is_empty() {
@@ -252,6 +269,8 @@ impl Fanout {
             unreachable = summary.accounts.unreachable.len(),
             units = summary.units,
             enqueued = summary.enqueued,
+            gone_scope_deleted = summary.scopes.deleted_total(),
+            gone_scope_kept = summary.scopes.kept_total(),
             sqs_batches = summary.sqs_batches,
             ms = summary.duration_ms,
             "fan-out finished"

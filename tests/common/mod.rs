@@ -313,3 +313,48 @@ pub fn json_lines(text: &str) -> Vec<Value> {
         .map(|l| serde_json::from_str(l).expect("JSON line"))
         .collect()
 }
+
+/// `tests/support/aws_fault_proxy.py` in front of moto: injects AWS faults moto cannot produce
+/// (AssumeRole denied, a page that fails midway through pagination). Point `AWS_ENDPOINT_URL` at
+/// `url`.
+pub struct AwsProxy {
+    pub url: String,
+    _guard: Guard,
+}
+
+impl AwsProxy {
+    pub fn start(moto: &Moto, rules: &Value) -> AwsProxy {
+        let mut child = Command::new(python())
+            .arg(root().join("tests/support/aws_fault_proxy.py"))
+            .args(["--upstream", &moto.url, "--rules", &rules.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start aws_fault_proxy.py");
+        let stdout = child.stdout.take().unwrap();
+        let guard = Guard(child);
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("LISTENING ")
+            .unwrap_or_else(|| panic!("the AWS fault proxy did not start: {line:?}"))
+            .to_owned();
+        AwsProxy {
+            url: format!("http://127.0.0.1:{port}"),
+            _guard: guard,
+        }
+    }
+
+    /// How often each rule matched.
+    pub fn hits(&self) -> Vec<u64> {
+        let (status, body) = http("GET", &format!("{}/_proxy/state", self.url), None);
+        assert_eq!(status, 200);
+        body["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h.as_u64().unwrap())
+            .collect()
+    }
+}

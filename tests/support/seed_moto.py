@@ -44,6 +44,7 @@ Ops (a JSON list, run in order; "account" is an account id):
   {"op": "put_object", "account": "..", "bucket": "..", "key": "..", "body": "text", "region": ".."}
       (creates the bucket when missing)
   {"op": "put_parameter", "account": "..", "name": "..", "value": "text", "region": "..", "type": "String"}
+  {"op": "leave_organization", "account": ".."}   (RemoveAccountFromOrganization: no longer listed)
 """
 
 from __future__ import annotations
@@ -400,6 +401,8 @@ def run_op(aws: Aws, op: dict) -> dict:
         aws.client(account, "ssm", region).put_parameter(
             Name=op["name"], Value=op["value"], Type=op.get("type", "String"), Overwrite=True)
         out["name"] = op["name"]
+    elif kind == "leave_organization":
+        aws.client(aws.mgmt_account, "organizations").remove_account_from_organization(AccountId=account)
     else:
         raise SystemExit(f"unknown op {kind!r}")
     out["ok"] = True
