@@ -1,11 +1,14 @@
 //! The `port-aws-sync` command line: one-time sync, dry run, plan, mapping playground, validate.
 
-use crate::config::{is_known_region, parse_kinds, Config};
+use crate::config::Config;
 use crate::discovery::{discover, Discovery};
 use crate::kinds::Kind;
-use crate::mapping::{jq, Mapper};
+use crate::mapping::{jq, source, Mapper, MappingSource};
 use crate::port::{self, blueprints};
-use crate::sync::{new_sync_id, plan_units, run_units, Engine, Scope, Sink, Summary, UnitReport};
+use crate::sync::{
+    new_sync_id, plan_units, reconcile_scopes, run_units, Cleanup, Engine, Scope, ScopeError, Sink,
+    Summary, UnitReport,
+};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
@@ -14,7 +17,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 /// Exit code of a run where something failed.
 pub const EXIT_FAILED: u8 = 1;
@@ -77,7 +80,8 @@ pub struct SyncArgs {
 
 #[derive(Args, Debug)]
 pub struct MapArgs {
-    /// Mapping file (port-app-config YAML/JSON); default: MAPPING_CONFIG or the built-in mapping.
+    /// Mapping (port-app-config YAML/JSON): a file, s3://bucket/key, ssm:NAME or inline text;
+    /// default: MAPPING_CONFIG, else the built-in mapping.
     #[arg(long)]
     pub config: Option<String>,
     /// Raw objects file (JSON array or JSON lines); default stdin.
@@ -86,7 +90,7 @@ pub struct MapArgs {
 
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
-    /// Mapping file to check.
+    /// Mapping to check: a file or inline text (no AWS or Port call), or s3://bucket/key, ssm:NAME.
     #[arg(long)]
     pub config: String,
 }
@@ -96,52 +100,59 @@ fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
-/// Loads the mapping: a file path, or inline YAML/JSON; `None` = the built-in default.
+/// Loads the mapping from a file path or inline YAML/JSON; `None` = the built-in default. S3 and
+/// SSM sources need AWS: use [`source::load`] (or [`source::resolve`] for a sync's precedence).
 pub fn load_mapper(source: Option<&str>) -> Result<Mapper, String> {
-    let Some(source) = source else {
+    let Some(value) = source else {
         return Ok(Mapper::builtin());
     };
-    let inline = source.contains('\n') || source.trim_start().starts_with('{');
-    let text = if inline {
-        source.to_owned()
-    } else {
-        std::fs::read_to_string(source)
-            .map_err(|e| format!("MAPPING_CONFIG: cannot read `{source}`: {e}"))?
+    let text = match MappingSource::classify(value)? {
+        MappingSource::File(path) => std::fs::read_to_string(&path)
+            .map_err(|e| format!("MAPPING_CONFIG: cannot read `{}`: {e}", path.display()))?,
+        MappingSource::Inline(text) => text,
+        other => return Err(format!("{other} needs AWS: use mapping::source::load")),
     };
-    Mapper::from_yaml(&text).map_err(|e| {
-        format!(
-            "mapping configuration `{}`: {e}",
-            if inline { "<inline>" } else { source }
-        )
-    })
+    Mapper::from_yaml(&text).map_err(|e| format!("mapping configuration: {e}"))
+}
+
+/// Loads a mapping given on the command line (or in MAPPING_CONFIG), reading S3 or SSM with the
+/// default AWS credentials when the value names one; prints the mapping's warnings.
+async fn load_cli_mapping(value: Option<&str>) -> Result<(Mapper, MappingSource), ExitCode> {
+    let Some(value) = value else {
+        return Ok((Mapper::builtin(), MappingSource::BuiltIn));
+    };
+    let needs_aws = MappingSource::classify(value)
+        .map_err(|e| fail(EXIT_CONFIG, format!("--config: {e}")))?
+        .needs_aws();
+    let sdk = if needs_aws {
+        Some(crate::aws::load_base_config().await)
+    } else {
+        None
+    };
+    let (mapper, source) = source::load(value, sdk.as_ref())
+        .await
+        .map_err(|e| fail(EXIT_CONFIG, e))?;
+    for w in mapper.warnings() {
+        eprintln!("warning: {w}");
+    }
+    Ok((mapper, source))
 }
 
 impl ScopeArgs {
     fn to_scope(&self) -> Result<Scope, String> {
-        let mut scope = Scope::default();
-        if !self.accounts.is_empty() {
-            if let Some(bad) = self.accounts.iter().find(|a| !crate::arn::is_account_id(a)) {
-                return Err(format!("--accounts: `{bad}` is not a 12-digit account id"));
-            }
-            scope.accounts = Some(self.accounts.iter().cloned().collect());
-        }
-        if !self.regions.is_empty() {
-            if let Some(bad) = self.regions.iter().find(|r| !is_known_region(r)) {
-                return Err(format!(
-                    "--regions: unknown region `{bad}` (expected names such as us-east-1)"
-                ));
-            }
-            scope.regions = Some(self.regions.iter().cloned().collect());
-        }
-        if let Some(kinds) = &self.kinds {
-            scope.kinds = Some(parse_kinds(kinds).map_err(|e| {
-                format!(
-                    "--kinds: {e}; supported: {}",
-                    Kind::ALL.map(Kind::name).join(", ")
-                )
-            })?);
-        }
-        Ok(scope)
+        let kinds: Vec<String> = self
+            .kinds
+            .as_deref()
+            .map(|k| k.split(',').map(str::to_owned).collect())
+            .unwrap_or_default();
+        Scope::from_lists(&self.accounts, &self.regions, &kinds).map_err(|e| {
+            let flag = match e {
+                ScopeError::Account(_) => "--accounts",
+                ScopeError::Region(_) => "--regions",
+                ScopeError::Kind(_) => "--kinds",
+            };
+            format!("{flag}: {e}")
+        })
     }
 }
 
@@ -150,40 +161,86 @@ pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Sync(args) => sync(args).await,
         Command::Plan(args) => plan(args).await,
-        Command::Map(args) => map(args),
-        Command::Validate(args) => match load_mapper(Some(&args.config)) {
-            Ok(m) => {
-                let kinds: Vec<&str> = m.kinds().into_iter().map(Kind::name).collect();
-                println!(
-                    "{}: valid ({} resources; kinds: {})",
-                    args.config,
-                    m.config().resources.len(),
-                    kinds.join(", ")
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => fail(EXIT_CONFIG, e),
-        },
+        Command::Map(args) => map(args).await,
+        Command::Validate(args) => validate(args).await,
     }
+}
+
+async fn validate(args: ValidateArgs) -> ExitCode {
+    let (m, source) = match load_cli_mapping(Some(&args.config)).await {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let kinds: Vec<&str> = m.kinds().into_iter().map(Kind::name).collect();
+    println!(
+        "{source}: valid ({} resources; kinds: {}; {} warning(s))",
+        m.config().resources.len(),
+        if kinds.is_empty() {
+            "none".to_owned()
+        } else {
+            kinds.join(", ")
+        },
+        m.warnings().len()
+    );
+    ExitCode::SUCCESS
 }
 
 struct Prepared {
     engine: Arc<Engine>,
     scope: Scope,
+    /// The Port client: built for real syncs, and to read the mapping from Port.
+    port: Option<port::PortClient>,
+    /// The installation's integration in Port, as found when the mapping was resolved.
+    integration: source::PortIntegration,
 }
 
-async fn prepare(scope: &ScopeArgs) -> Result<Prepared, ExitCode> {
+/// Loads the configuration, the Port client when one is needed (`writes`: a real sync), and the
+/// mapping in effect (MAPPING_CONFIG, else the integration's config in Port, else built-in).
+async fn prepare(scope: &ScopeArgs, writes: bool) -> Result<Prepared, ExitCode> {
     let config = Config::from_env().map_err(|e| fail(EXIT_CONFIG, e))?;
-    let mapper = load_mapper(config.mapping_config.as_deref()).map_err(|e| fail(EXIT_CONFIG, e))?;
     let scope = scope.to_scope().map_err(|e| fail(EXIT_CONFIG, e))?;
+    let base = crate::aws::load_base_config().await;
+    let reads_port_mapping = config.mapping_config.is_none()
+        && config.port_credentials != crate::config::PortCredentialsSource::Missing;
+    let port = if writes || reads_port_mapping {
+        match port::client_from_config(&config, &base).await {
+            Ok(c) => Some(c),
+            Err(e @ port::CredentialsError::Missing) => return Err(fail(EXIT_CONFIG, e)),
+            Err(e) => return Err(fail(EXIT_FAILED, e)),
+        }
+    } else {
+        None
+    };
+    let mapping = source::resolve(
+        config.mapping_config.as_deref(),
+        &config.integration_identifier,
+        &base,
+        port.as_ref(),
+    )
+    .await
+    .map_err(|e| {
+        fail(
+            if e.is_config_error() {
+                EXIT_CONFIG
+            } else {
+                EXIT_FAILED
+            },
+            e,
+        )
+    })?;
+    for w in mapping.mapper.warnings() {
+        tracing::warn!(warning = %w, "mapping configuration");
+    }
     tracing::info!(
-        mapping = config.mapping_config.as_deref().unwrap_or("built-in default"),
+        mapping = %mapping.source,
         integration = %config.integration_identifier,
         "configuration loaded"
     );
     Ok(Prepared {
-        engine: Arc::new(Engine::new(config, mapper).await),
+        engine: Arc::new(Engine::with_base(config, mapping.mapper, base)),
         scope,
+        port,
+        integration: mapping.integration,
     })
 }
 
@@ -200,7 +257,7 @@ async fn discover_for(p: &Prepared) -> Result<Discovery, ExitCode> {
 }
 
 async fn plan(args: ScopeArgs) -> ExitCode {
-    let p = match prepare(&args).await {
+    let p = match prepare(&args, false).await {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -235,7 +292,7 @@ async fn plan(args: ScopeArgs) -> ExitCode {
 
 async fn sync(args: SyncArgs) -> ExitCode {
     let started = Instant::now();
-    let p = match prepare(&args.scope).await {
+    let p = match prepare(&args.scope, !args.dry_run).await {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -250,13 +307,33 @@ async fn sync(args: SyncArgs) -> ExitCode {
             },
             None => Box::new(std::io::stdout()),
         };
-        Sink::json_lines(out, args.raw)
+        let sink = Sink::json_lines(out, args.raw);
+        // With Port credentials, a dry run also previews stale-entity deletion (read-only).
+        match port::client_from_config(config, p.engine.sessions.base()).await {
+            Ok(client) if !args.raw => {
+                sink.with_deletion_preview(Cleanup::for_engine(&p.engine, client))
+            }
+            Ok(_) => {
+                tracing::info!("--raw: no deletion preview (it needs the mapped entities)");
+                sink
+            }
+            Err(port::CredentialsError::Missing) => sink,
+            Err(e) => {
+                tracing::warn!(error = %e, "no deletion preview: Port credentials unusable");
+                sink
+            }
+        }
     } else {
-        let client = match port::client_from_config(config, p.engine.sessions.base()).await {
-            Ok(c) => c,
-            Err(e @ port::CredentialsError::Missing) => return fail(EXIT_CONFIG, e),
-            Err(e) => return fail(EXIT_FAILED, e),
+        let Some(client) = p.port.clone() else {
+            return fail(EXIT_CONFIG, port::CredentialsError::Missing);
         };
+        source::register(
+            &client,
+            &config.integration_identifier,
+            p.engine.mapper.config(),
+            &p.integration,
+        )
+        .await;
         if config.initialize_port_resources {
             match blueprints::ensure_blueprints(&client, &blueprints::default_blueprints()).await {
                 Ok(r) => {
@@ -265,18 +342,12 @@ async fn sync(args: SyncArgs) -> ExitCode {
                 Err(e) => return fail(EXIT_FAILED, e),
             }
         }
-        let app = p.engine.mapper.config();
         port_client = Some(client.clone());
-        Sink::Port {
+        Sink::port(
             client,
-            options: port::UpsertOptions {
-                merge: app.enable_merge_entity,
-                create_missing_related_entities: app.create_missing_related_entities,
-            },
-            integration: config.integration_identifier.clone(),
-            delete_dependents: app.delete_dependent_entities,
-            deletion_threshold: app.entity_deletion_threshold,
-        }
+            &config.integration_identifier,
+            p.engine.mapper.config(),
+        )
     };
     let discovery = match discover_for(&p).await {
         Ok(d) => d,
@@ -286,6 +357,20 @@ async fn sync(args: SyncArgs) -> ExitCode {
     let kinds = p.scope.kinds(config, &p.engine.mapper);
     let units = plan_units(&sync_id, &discovery, &kinds, &p.engine.mapper);
     tracing::info!(sync_id = %sync_id, accounts = discovery.targets.len(), units = units.len(), "sync planned");
+    let scopes = match sink.cleanup() {
+        Some(cleanup) => Some(
+            reconcile_scopes(
+                &p.engine,
+                &discovery,
+                &units,
+                &p.scope,
+                &cleanup,
+                SystemTime::now(),
+            )
+            .await,
+        ),
+        None => None,
+    };
 
     let bar = (std::io::stderr().is_terminal() && !crate::telemetry::json_logs()).then(|| {
         let bar = ProgressBar::new(units.len() as u64);
@@ -303,13 +388,19 @@ async fn sync(args: SyncArgs) -> ExitCode {
             bar.inc(1);
             bar.set_message(r.label());
         }
+        let (deleted, kept) = r
+            .deletion
+            .as_ref()
+            .map_or((0, 0), |d| (d.deleted_total(), d.kept));
         if r.ok {
-            tracing::info!(unit = %r.label(), fetched = r.fetched, written = r.upserted, ms = r.duration_ms, "unit done");
+            tracing::info!(unit = %r.label(), fetched = r.fetched, written = r.upserted, deleted, kept, ms = r.duration_ms, "unit done");
         } else {
             tracing::warn!(unit = %r.label(), reason = r.reason.as_deref().unwrap_or(""), "unit failed");
         }
     };
-    let policy = p.scope.region_policy(config);
+    // --regions narrows the regional units (discovery); account-scoped kinds (S3 buckets) keep the
+    // configured policy, so a narrowed run never treats buckets of other regions as stale.
+    let policy = config.region_policy.clone();
     let reports = run_units(p.engine.clone(), units, Arc::new(sink), policy, &on_done).await;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
@@ -323,6 +414,7 @@ async fn sync(args: SyncArgs) -> ExitCode {
         &reports,
         started.elapsed().as_millis() as u64,
     );
+    summary.scopes = scopes;
     summary.port = port_client.as_ref().map(|c| c.stats().into());
     if crate::telemetry::json_logs() {
         tracing::info!(summary = %serde_json::to_string(&summary).unwrap_or_default(), "sync finished");
@@ -357,6 +449,7 @@ async fn sync(args: SyncArgs) -> ExitCode {
     }
 }
 
+/// Stale-entity cleanup settings of this installation and mapping.
 fn write_json_line(out: &mut impl Write, value: &impl serde::Serialize) -> std::io::Result<()> {
     serde_json::to_writer(&mut *out, value)?;
     out.write_all(b"\n")
@@ -375,15 +468,15 @@ pub fn read_raw_objects(text: &str) -> Result<Vec<Value>, String> {
     Ok(out)
 }
 
-fn map(args: MapArgs) -> ExitCode {
-    let source = args.config.or_else(|| {
+async fn map(args: MapArgs) -> ExitCode {
+    let value = args.config.or_else(|| {
         std::env::var("MAPPING_CONFIG")
             .ok()
-            .filter(|s| !s.is_empty())
+            .filter(|s| !s.trim().is_empty())
     });
-    let mapper = match load_mapper(source.as_deref()) {
-        Ok(m) => m,
-        Err(e) => return fail(EXIT_CONFIG, e),
+    let mapper = match load_cli_mapping(value.as_deref()).await {
+        Ok((m, _)) => m,
+        Err(code) => return code,
     };
     let mut text = String::new();
     let read = match &args.input {

@@ -54,6 +54,7 @@ pub fn json_logs() -> bool {
 fn filter() -> EnvFilter {
     let level = std::env::var("RUST_LOG")
         .or_else(|_| std::env::var("LOG_LEVEL"))
+        .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL").map(|l| l.to_ascii_lowercase()))
         .unwrap_or_else(|_| "info".into());
     // The AWS SDK is chatty at info; keep it to warnings unless asked for by name.
     let spec = if level.contains('=') {
@@ -75,5 +76,28 @@ pub fn init_cli() {
         builder.json().flatten_event(true).init();
     } else {
         builder.compact().init();
+    }
+}
+
+/// Starts logging for the Lambda functions: JSON lines (one per event, CloudWatch Logs Insights
+/// can query every field) unless `AWS_LAMBDA_LOG_FORMAT` or `LOG_FORMAT` asks for text; level from
+/// `RUST_LOG`, `LOG_LEVEL` or the function's `AWS_LAMBDA_LOG_LEVEL`.
+pub fn init_lambda() {
+    let text = ["AWS_LAMBDA_LOG_FORMAT", "LOG_FORMAT"]
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|f| f.eq_ignore_ascii_case("text")));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter())
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(false);
+    if text {
+        builder.without_time().compact().init();
+    } else {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init();
     }
 }

@@ -101,10 +101,14 @@ pub struct Config {
     pub external_id: Option<Secret>,
     pub region_policy: RegionPolicy,
     pub kinds: Vec<Kind>,
-    /// `MAPPING_CONFIG`: a port-app-config file; `None` = the built-in default.
+    /// `MAPPING_CONFIG`: the port-app-config as a file path, `s3://bucket/key`, `ssm:NAME` (or an
+    /// SSM parameter ARN) or inline YAML/JSON (see [`crate::mapping::source`]). `None` = the
+    /// integration's config in Port when registered, else the built-in default.
     pub mapping_config: Option<String>,
     pub initialize_port_resources: bool,
     pub concurrency: Concurrency,
+    /// `WORK_QUEUE_URL`: the SQS queue the `fanout` Lambda sends work items to.
+    pub work_queue_url: Option<String>,
 }
 
 /// A variable that is missing, malformed or contradicts another.
@@ -256,6 +260,17 @@ impl Config {
             })?,
         };
 
+        let mapping_config = get("MAPPING_CONFIG");
+        if let Some(value) = &mapping_config {
+            crate::mapping::MappingSource::classify(value).map_err(|problem| {
+                invalid(
+                    "MAPPING_CONFIG",
+                    problem,
+                    "a file path, s3://bucket/key, ssm:NAME (or an SSM parameter ARN), or the YAML/JSON itself",
+                )
+            })?;
+        }
+
         let defaults = Concurrency::default();
         let concurrency = Concurrency {
             units: parse_count(&get, "MAX_CONCURRENT_UNITS", defaults.units)?,
@@ -271,6 +286,17 @@ impl Config {
             )?,
         };
 
+        let work_queue_url = match get("WORK_QUEUE_URL") {
+            Some(url) if !(url.starts_with("https://") || url.starts_with("http://")) => {
+                return Err(invalid(
+                    "WORK_QUEUE_URL",
+                    format!("`{url}` is not a queue URL"),
+                    "the SQS queue URL, e.g. https://sqs.eu-west-1.amazonaws.com/123456789012/port-aws-sync-work",
+                ))
+            }
+            other => other,
+        };
+
         Ok(Config {
             port_base_url,
             port_credentials,
@@ -280,9 +306,10 @@ impl Config {
             external_id,
             region_policy,
             kinds,
-            mapping_config: get("MAPPING_CONFIG"),
+            mapping_config,
             initialize_port_resources,
             concurrency,
+            work_queue_url,
         })
     }
 }
@@ -600,6 +627,11 @@ mod tests {
                 "not both",
             ),
             (
+                &[("WORK_QUEUE_URL", "port-aws-sync-work")],
+                "WORK_QUEUE_URL",
+                "SQS queue URL",
+            ),
+            (
                 &[("ORGANIZATION_ROLE_ARN", "nope")],
                 "ORGANIZATION_ROLE_ARN",
                 "management",
@@ -654,6 +686,11 @@ mod tests {
                 &[("PORT_CLIENT_ID", "id")],
                 "PORT_CLIENT_SECRET",
                 "client secret",
+            ),
+            (
+                &[("MAPPING_CONFIG", "s3://bucket-without-key")],
+                "MAPPING_CONFIG",
+                "ssm:NAME",
             ),
         ];
         for (vars, var, hint) in cases {

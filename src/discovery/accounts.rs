@@ -225,8 +225,8 @@ async fn list_organization(
         .unwrap_or(mgmt_id)
         .to_owned();
 
-    let mut found: BTreeMap<String, OrgAccount> = BTreeMap::new();
-    if ou_ids.is_empty() {
+    let list_all = || async {
+        let mut all: BTreeMap<String, OrgAccount> = BTreeMap::new();
         let mut token = None;
         loop {
             // Pages can be empty while NextToken continues: always follow the token.
@@ -239,14 +239,22 @@ async fn list_organization(
                 .map_err(|e| org_error(mgmt_id, role, "ListAccounts", e))?;
             for a in page.accounts() {
                 if let Some(id) = a.id() {
-                    found.insert(id.to_owned(), a.clone());
+                    all.insert(id.to_owned(), a.clone());
                 }
             }
             token = page.next_token().map(str::to_owned);
             if token.is_none() {
-                break;
+                return Ok::<_, AccountsError>(all);
             }
         }
+    };
+    let mut found: BTreeMap<String, OrgAccount> = BTreeMap::new();
+    // Every account of the organization, not only those under the OUs, so that stale-entity
+    // cleanup can tell "left the organization" from "outside the OUs" (`None`: not listable).
+    let whole_org: Option<BTreeMap<String, OrgAccount>>;
+    if ou_ids.is_empty() {
+        found = list_all().await?;
+        whole_org = Some(found.clone());
     } else {
         let mut pending: Vec<String> = ou_ids.to_vec();
         let mut visited = BTreeSet::new();
@@ -306,13 +314,18 @@ async fn list_organization(
                 found.insert(management_id.clone(), a.clone());
             }
         }
+        whole_org = match list_all().await {
+            Ok(all) => Some(all),
+            Err(e) => {
+                tracing::warn!(error = %e, "the whole organization could not be listed: entities of accounts that left it will not be deleted");
+                None
+            }
+        };
     }
 
     let mut list = AccountList::default();
-    let mut members = BTreeMap::new();
     for (id, org_account) in &found {
         let state = account_state(org_account).unwrap_or_else(|| "UNKNOWN".into());
-        members.insert(id.clone(), state.clone());
         // The management account is reached with the discovery role itself: StackSets do not
         // deploy the member role there.
         let reach = if *id == management_id && mgmt_id == management_id {
@@ -332,7 +345,16 @@ async fn list_organization(
             list.accounts.push(account);
         }
     }
-    list.organization_members = Some(members);
+    list.organization_members = whole_org.map(|all| {
+        all.iter()
+            .map(|(id, a)| {
+                (
+                    id.clone(),
+                    account_state(a).unwrap_or_else(|| "UNKNOWN".into()),
+                )
+            })
+            .collect()
+    });
     Ok(list)
 }
 

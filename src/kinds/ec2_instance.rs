@@ -54,6 +54,7 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
             let ids: Vec<String> = reservations
                 .iter()
                 .flat_map(|r| r.instances.iter().flatten())
+                .filter(|i| exists(i))
                 .filter_map(|i| i.instance_id.clone())
                 .collect();
             describe_statuses(&client, &ids, &mut stats).await?
@@ -63,7 +64,7 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
         let base = extra_context(ctx, ctx.region);
         let mut objects = Vec::new();
         for reservation in &reservations {
-            for instance in reservation.instances.iter().flatten() {
+            for instance in reservation.instances.iter().flatten().filter(|i| exists(i)) {
                 let status = instance
                     .instance_id
                     .as_deref()
@@ -80,6 +81,15 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
         send_page(pages, objects).await?;
     }
     Ok(stats)
+}
+
+/// Whether an instance still exists: terminated instances stay listed for a while (about an
+/// hour in AWS, for ever in moto) but are gone, so their entities must leave the catalog.
+pub fn exists(instance: &ec2::Instance) -> bool {
+    !matches!(
+        instance.state.as_ref().and_then(|s| s.name.as_ref()),
+        Some(ec2::InstanceStateName::Terminated)
+    )
 }
 
 /// `DescribeInstanceStatus` for one page's instances (`IncludeAllInstances`, so stopped
@@ -504,6 +514,19 @@ raw_enum!(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminated_instances_do_not_exist() {
+        let with_state = |name: ec2::InstanceStateName| {
+            ec2::Instance::builder()
+                .state(ec2::InstanceState::builder().name(name).build())
+                .build()
+        };
+        assert!(!exists(&with_state(ec2::InstanceStateName::Terminated)));
+        assert!(exists(&with_state(ec2::InstanceStateName::ShuttingDown)));
+        assert!(exists(&with_state(ec2::InstanceStateName::Stopped)));
+        assert!(exists(&ec2::Instance::builder().build()));
+    }
     use crate::kinds::raw::{assert_covers_all_fields, debug_field_names};
     use aws_sdk_ec2::primitives::DateTime;
     use serde_json::json;

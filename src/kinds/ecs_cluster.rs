@@ -58,6 +58,7 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
                 .clusters
                 .unwrap_or_default()
                 .iter()
+                .filter(|c| exists(c))
                 .map(|cluster| cluster_to_raw(extra_context(ctx, ctx.region), cluster))
                 .collect();
             stats.objects += objects.len();
@@ -65,6 +66,12 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
         }
     }
     Ok(stats)
+}
+
+/// Whether a cluster still exists: deleted clusters stay listed as `INACTIVE` for a while (for
+/// ever in moto), so their entities must leave the catalog.
+pub fn exists(cluster: &ecs::Cluster) -> bool {
+    cluster.status.as_deref() != Some("INACTIVE")
 }
 
 /// The raw object of one cluster; `extra` is the unit's [`extra_context`].
@@ -160,6 +167,15 @@ raw_enum!(ecs::ClusterSettingName, ecs::ExecuteCommandLogging);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inactive_clusters_do_not_exist() {
+        let with_status = |s: &str| ecs::Cluster::builder().status(s).build();
+        assert!(!exists(&with_status("INACTIVE")));
+        assert!(exists(&with_status("ACTIVE")));
+        assert!(exists(&with_status("PROVISIONING")));
+        assert!(exists(&ecs::Cluster::builder().build()));
+    }
     use crate::kinds::raw::{assert_covers_all_fields, debug_field_names, RawFields};
     use serde_json::json;
 

@@ -12,6 +12,10 @@ fn default_threshold() -> f64 {
     0.9
 }
 
+fn threshold<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or_else(default_threshold))
+}
+
 fn default_query() -> String {
     "true".into()
 }
@@ -26,7 +30,8 @@ pub struct PortAppConfig {
     pub create_missing_related_entities: bool,
     #[serde(default = "yes")]
     pub enable_merge_entity: bool,
-    #[serde(default = "default_threshold")]
+    /// `null` (as Ocean writes it) means the default.
+    #[serde(default = "default_threshold", deserialize_with = "threshold")]
     pub entity_deletion_threshold: f64,
     #[serde(default)]
     pub resources: Vec<ResourceConfig>,
@@ -84,11 +89,33 @@ pub struct EntitySection {
 }
 
 /// One object or a list of them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum OneOrMany<T> {
     One(T),
     Many(Vec<T>),
+}
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for OneOrMany<T> {
+    /// Chooses by shape first, so an error names what is wrong inside the mapping (e.g. a missing
+    /// `identifier`) instead of "no variant matched".
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match Value::deserialize(d)? {
+            Value::Array(items) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    serde_json::from_value(item)
+                        .map_err(|e| D::Error::custom(format!("mappings[{i}]: {e}")))
+                })
+                .collect::<Result<Vec<T>, _>>()
+                .map(OneOrMany::Many),
+            other => serde_json::from_value(other)
+                .map(OneOrMany::One)
+                .map_err(|e| D::Error::custom(format!("mappings: {e}"))),
+        }
+    }
 }
 
 impl<T> OneOrMany<T> {

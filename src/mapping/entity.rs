@@ -61,6 +61,15 @@ pub fn is_valid_blueprint_identifier(id: &str) -> bool {
             .all(|c| c.is_alphabetic() || c.is_ascii_digit() || "@_.+:\\/-".contains(c))
 }
 
+/// Port's property and relation identifier rule: `^[A-Za-z0-9@_=\-]+$`, at most 100 characters.
+pub fn is_valid_property_identifier(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 100
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@_=-".contains(c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,12 +1,18 @@
 //! Mapping raw objects to Port entities with the Ocean-compatible port-app-config: every JQ
 //! expression is compiled once at load time; mapping one object is a pure function.
 
+mod actions;
 pub mod config;
 pub mod entity;
 pub mod jq;
+mod keys;
+pub mod source;
 
 pub use config::PortAppConfig;
-pub use entity::{is_valid_blueprint_identifier, is_valid_entity_identifier, Entity};
+pub use entity::{
+    is_valid_blueprint_identifier, is_valid_entity_identifier, is_valid_property_identifier, Entity,
+};
+pub use source::{MappingSource, SourceError};
 
 use crate::config::RegionPolicy;
 use crate::kinds::Kind;
@@ -92,6 +98,9 @@ struct CompiledResource {
 pub struct Mapper {
     config: PortAppConfig,
     resources: Vec<CompiledResource>,
+    /// Things that work but are probably not what the author meant (unknown keys, aws-v3 action
+    /// names that have no effect here).
+    warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for Mapper {
@@ -112,7 +121,26 @@ impl Mapper {
     pub fn from_yaml(text: &str) -> Result<Mapper, MappingConfigError> {
         let config =
             PortAppConfig::from_yaml(text).map_err(|e| MappingConfigError::Parse(e.to_string()))?;
-        Mapper::new(config)
+        let mut mapper = Mapper::new(config)?;
+        if let Ok(tree) = serde_yaml::from_str::<Value>(text) {
+            mapper.warnings.splice(0..0, keys::unknown_keys(&tree));
+        }
+        Ok(mapper)
+    }
+
+    /// Compiles a configuration given as JSON (an integration's `config` in Port).
+    pub fn from_json(value: Value) -> Result<Mapper, MappingConfigError> {
+        let unknown = keys::unknown_keys(&value);
+        let config = PortAppConfig::from_json(value)
+            .map_err(|e| MappingConfigError::Parse(e.to_string()))?;
+        let mut mapper = Mapper::new(config)?;
+        mapper.warnings.splice(0..0, unknown);
+        Ok(mapper)
+    }
+
+    /// Warnings found while loading (unknown keys, action names without effect).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Compiles a parsed configuration, validating every field.
@@ -123,6 +151,7 @@ impl Mapper {
             ));
         }
         let mut resources = Vec::with_capacity(config.resources.len());
+        let mut warnings = Vec::new();
         for (index, res) in config.resources.iter().enumerate() {
             let invalid = |field: &str, expression: Option<&str>, message: String| {
                 MappingConfigError::Invalid {
@@ -146,29 +175,37 @@ impl Mapper {
             let compile = |field: &str, source: &str| {
                 Expr::compile(source).map_err(|e| invalid(field, Some(source), e.message))
             };
-            let include_actions: BTreeSet<String> = res
-                .selector
-                .include_actions
-                .iter()
-                .flatten()
-                .cloned()
-                .collect();
-            for action in &include_actions {
-                if !kind.optional_actions().iter().any(|a| a.name == action) {
-                    let known: Vec<&str> = kind.optional_actions().iter().map(|a| a.name).collect();
-                    return Err(invalid(
-                        "selector.includeActions",
-                        None,
-                        format!(
-                            "unknown action `{action}`; {} supports {}",
-                            kind,
-                            if known.is_empty() {
-                                "none".to_owned()
-                            } else {
-                                known.join(", ")
-                            }
-                        ),
-                    ));
+            let mut include_actions = BTreeSet::new();
+            for action in res.selector.include_actions.iter().flatten() {
+                match actions::resolve(kind, action) {
+                    actions::Resolved::Optional(name) => {
+                        if name != action {
+                            warnings.push(format!(
+                                "resources[{index}] ({kind}) selector.includeActions: `{action}` is aws-v3's older name of `{name}`; treated as `{name}`"
+                            ));
+                        }
+                        include_actions.insert(name.to_owned());
+                    }
+                    actions::Resolved::AlwaysMade => warnings.push(format!(
+                        "resources[{index}] ({kind}) selector.includeActions: `{action}` is always made for {kind}; listing it has no effect"
+                    )),
+                    actions::Resolved::Unknown => {
+                        let known: Vec<&str> =
+                            kind.optional_actions().iter().map(|a| a.name).collect();
+                        return Err(invalid(
+                            "selector.includeActions",
+                            None,
+                            format!(
+                                "unknown action `{action}`; {} supports {}",
+                                kind,
+                                if known.is_empty() {
+                                    "none".to_owned()
+                                } else {
+                                    known.join(", ")
+                                }
+                            ),
+                        ));
+                    }
                 }
             }
             let region_policy = res.selector.region_policy.clone().unwrap_or_default();
@@ -219,10 +256,15 @@ impl Mapper {
                     map.0
                         .iter()
                         .map(|(name, source)| {
-                            Ok((
-                                name.clone(),
-                                compile(&field(&format!("{group}.{name}")), source)?,
-                            ))
+                            let at = field(&format!("{group}.{name}"));
+                            if !is_valid_property_identifier(name) {
+                                return Err(invalid(
+                                    &at,
+                                    None,
+                                    format!("`{name}` is not a valid Port {} identifier (letters, digits and @_=- only, at most 100 characters)", if group == "properties" { "property" } else { "relation" }),
+                                ));
+                            }
+                            Ok((name.clone(), compile(&at, source)?))
                         })
                         .collect()
                 };
@@ -253,7 +295,11 @@ impl Mapper {
                 max_concurrent_accounts: res.selector.max_concurrent_accounts,
             });
         }
-        Ok(Mapper { config, resources })
+        Ok(Mapper {
+            config,
+            resources,
+            warnings,
+        })
     }
 
     /// The parsed configuration (top-level options).
@@ -339,46 +385,59 @@ impl CompiledResource {
         }
     }
 
-    fn map_into(&self, val: &Val, raw: &Value, out: &mut Mapped) {
-        if !self.query_always {
-            match self.query.first(val) {
-                Ok(Val::Bool(true)) => {}
-                Ok(Val::Bool(false)) | Ok(Val::Null) => return,
-                Ok(other) => {
-                    let msg = format!(
-                        "selector.query must give true or false, gave {}",
-                        to_json(&other)
-                    );
-                    out.errors
-                        .push(self.error(raw, "selector.query", &self.query, msg));
-                    return;
-                }
-                Err(e) => {
-                    out.errors
-                        .push(self.error(raw, "selector.query", &self.query, e));
-                    return;
-                }
+    /// Whether `selector.query` selects the input; a query that fails or gives a non-boolean is
+    /// reported and selects nothing.
+    fn selects(&self, val: &Val, raw: &Value, out: &mut Mapped) -> bool {
+        if self.query_always {
+            return true;
+        }
+        match self.query.first(val) {
+            Ok(Val::Bool(b)) => b,
+            Ok(Val::Null) => false,
+            Ok(other) => {
+                let msg = format!(
+                    "selector.query must give true or false, gave {}",
+                    to_json(&other)
+                );
+                out.errors
+                    .push(self.error(raw, "selector.query", &self.query, msg));
+                false
+            }
+            Err(e) => {
+                out.errors
+                    .push(self.error(raw, "selector.query", &self.query, e));
+                false
             }
         }
-        match &self.items_to_parse {
-            None => self.map_input(val, raw, out),
-            Some(items_expr) => match items_expr.first(val) {
-                Ok(Val::Arr(items)) => {
-                    for item in items.iter() {
-                        let with_item = with_key(val, "item", item.clone());
+    }
+
+    /// Maps one raw object. With `itemsToParse`, every item is mapped on its own as the raw object
+    /// plus `.item`, and the selector query runs per item (as Ocean does), so it can test `.item`.
+    fn map_into(&self, val: &Val, raw: &Value, out: &mut Mapped) {
+        let Some(items_expr) = &self.items_to_parse else {
+            if self.selects(val, raw, out) {
+                self.map_input(val, raw, out);
+            }
+            return;
+        };
+        match items_expr.first(val) {
+            Ok(Val::Arr(items)) => {
+                for item in items.iter() {
+                    let with_item = with_key(val, "item", item.clone());
+                    if self.selects(&with_item, raw, out) {
                         self.map_input(&with_item, raw, out);
                     }
                 }
-                Ok(Val::Null) => {}
-                Ok(other) => {
-                    let msg = format!("itemsToParse must give an array, gave {}", to_json(&other));
-                    out.errors
-                        .push(self.error(raw, "port.itemsToParse", items_expr, msg));
-                }
-                Err(e) => out
-                    .errors
-                    .push(self.error(raw, "port.itemsToParse", items_expr, e)),
-            },
+            }
+            Ok(Val::Null) => {}
+            Ok(other) => {
+                let msg = format!("itemsToParse must give an array, gave {}", to_json(&other));
+                out.errors
+                    .push(self.error(raw, "port.itemsToParse", items_expr, msg));
+            }
+            Err(e) => out
+                .errors
+                .push(self.error(raw, "port.itemsToParse", items_expr, e)),
         }
     }
 
@@ -417,6 +476,20 @@ impl CompiledResource {
             if failed {
                 continue;
             }
+            if let Some((name, message)) = relations
+                .iter()
+                .find_map(|(k, v)| relation_problem(v).map(|m| (k, m)))
+            {
+                let expr = &m
+                    .relations
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .expect("mapped")
+                    .1;
+                out.errors
+                    .push(self.error(raw, &format!("relations.{name}"), expr, message));
+                continue;
+            }
             let identifier = match identifier {
                 Value::String(s) if is_valid_entity_identifier(&s) => s,
                 Value::String(s) => {
@@ -453,6 +526,27 @@ impl CompiledResource {
                 relations,
             });
         }
+    }
+}
+
+/// Why a relation value cannot be sent: Port takes an identifier, a list of identifiers, `null`
+/// or a search query (object).
+fn relation_problem(value: &Value) -> Option<String> {
+    let bad_id = |s: &str| {
+        format!("`{s}` is not a valid Port identifier (letters, digits and @_.+:\\/=- only, at most 1000 characters); not sent")
+    };
+    match value {
+        Value::Null | Value::Object(_) => None,
+        Value::String(s) => (!is_valid_entity_identifier(s)).then(|| bad_id(s)),
+        Value::Array(items) => items.iter().find_map(|item| match item {
+            Value::String(s) => (!is_valid_entity_identifier(s)).then(|| bad_id(s)),
+            other => Some(format!(
+                "a relation list must hold identifier strings, got {other}; not sent"
+            )),
+        }),
+        other => Some(format!(
+            "a relation must be an identifier string, a list of them or null, got {other}; not sent"
+        )),
     }
 }
 
@@ -629,6 +723,87 @@ resources:
     }
 
     #[test]
+    fn items_to_parse_runs_the_query_per_item_as_ocean_does() {
+        let m = mapper(
+            r#"
+resources:
+  - kind: AWS::ECS::Cluster
+    selector: {query: '.item != "FARGATE_SPOT"'}
+    port:
+      itemsToParse: .Properties.CapacityProviders
+      entity: {mappings: {identifier: .item, blueprint: '"provider"', properties: {cluster: .Properties.ClusterName}}}
+"#,
+        );
+        let raw = json!({"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "c", "CapacityProviders": ["FARGATE", "FARGATE_SPOT"]}});
+        let mapped = m.map(Kind::EcsCluster, &raw);
+        assert!(mapped.errors.is_empty(), "{:?}", mapped.errors);
+        assert_eq!(mapped.entities.len(), 1);
+        assert_eq!(mapped.entities[0].identifier, "FARGATE");
+        assert_eq!(mapped.entities[0].properties["cluster"], json!("c"));
+    }
+
+    #[test]
+    fn invalid_relation_targets_are_reported_not_sent() {
+        let m = mapper(
+            r#"
+resources:
+  - kind: AWS::S3::Bucket
+    port: {entity: {mappings: {identifier: .Properties.BucketName, blueprint: '"s3Bucket"', relations: {owner: '.Properties.Owner', many: '.Properties.List'}}}}
+"#,
+        );
+        let ok = m.map(
+            Kind::S3Bucket,
+            &json!({"Properties": {"BucketName": "b", "Owner": null, "List": ["x", "y"]}}),
+        );
+        assert!(ok.errors.is_empty(), "{:?}", ok.errors);
+        for bad in [
+            json!({"Properties": {"BucketName": "b", "Owner": "has space"}}),
+            json!({"Properties": {"BucketName": "b", "List": ["x", 1]}}),
+            json!({"Properties": {"BucketName": "b", "Owner": 12}}),
+        ] {
+            let mapped = m.map(Kind::S3Bucket, &bad);
+            assert!(mapped.entities.is_empty(), "{bad}");
+            assert!(
+                mapped.errors[0].field.starts_with("relations."),
+                "{:?}",
+                mapped.errors
+            );
+            assert_eq!(mapped.errors[0].object, "b");
+        }
+    }
+
+    #[test]
+    fn aws_v3_default_action_names_and_unknown_keys_only_warn() {
+        let m = mapper(
+            r#"
+entityDeletionThreshold: null
+resources:
+  - kind: AWS::S3::Bucket
+    selector: {query: 'true', includeActions: [GetBucketTaggingAction, GetBucketPublicAccessBlockAction]}
+    port: {entity: {mappings: {identifier: .x, blueprint: '"b"'}}, itemsToParseName: item}
+"#,
+        );
+        assert_eq!(m.config().entity_deletion_threshold, 0.9);
+        assert_eq!(
+            m.include_actions(Kind::S3Bucket),
+            BTreeSet::from(["GetPublicAccessBlockAction".to_string()])
+        );
+        let warnings = m.warnings().join("\n");
+        assert!(
+            warnings.contains("itemsToParseName: unknown key"),
+            "{warnings}"
+        );
+        assert!(
+            warnings.contains("`GetBucketTaggingAction` is always made"),
+            "{warnings}"
+        );
+        assert!(
+            warnings.contains("older name of `GetPublicAccessBlockAction`"),
+            "{warnings}"
+        );
+    }
+
+    #[test]
     fn load_time_validation_names_resource_field_and_expression() {
         let cases = [
             ("resources: [{kind: 'AWS::Nope::Thing', port: {entity: {mappings: {identifier: .x, blueprint: '\"b\"'}}}}]", "resources[0] (AWS::Nope::Thing) kind"),
@@ -639,6 +814,11 @@ resources:
             ("resources: [{kind: 'AWS::S3::Bucket', port: {entity: {mappings: [{identifier: .x, blueprint: '\"b\"'}, {identifier: .x, blueprint: '\"b\"', properties: {p: 'nope('}}]}}}]", "port.entity.mappings[1].properties.p"),
             ("entityDeletionThreshold: 2\nresources: []", "entityDeletionThreshold"),
             ("resources: {}", "not valid YAML/JSON"),
+            ("resources: [{kind: 'AWS::S3::Bucket', port: {entity: {mappings: {identifier: .x, blueprint: '\"b\"', properties: {'a.b': .x}}}}}]", "properties.a.b: `a.b` is not a valid Port property identifier"),
+            ("resources: [{kind: 'AWS::ECS::Cluster', selector: {includeActions: [GetClusterPendingTasksAction]}, port: {entity: {mappings: {identifier: .x, blueprint: '\"b\"'}}}}]", "AWS::ECS::Cluster supports none"),
+            ("resources: [{kind: 'AWS::S3::Bucket', selector: {maxConcurrentAccounts: 0}, port: {entity: {mappings: {identifier: .x, blueprint: '\"b\"'}}}}]", "selector.maxConcurrentAccounts"),
+            ("resources: [{kind: 'AWS::S3::Bucket', selector: {query: '.a ==' }, port: {entity: {mappings: {identifier: .x, blueprint: '\"b\"'}}}}]", "selector.query"),
+            ("resources: [{kind: 'AWS::S3::Bucket', port: {itemsToParse: '.[', entity: {mappings: {identifier: .x, blueprint: '\"b\"'}}}}]", "port.itemsToParse"),
         ];
         for (yaml, expected) in cases {
             let err = Mapper::from_yaml(yaml).unwrap_err().to_string();

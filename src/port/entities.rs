@@ -174,6 +174,10 @@ impl PortClient {
     }
 
     /// Deletes entities of one blueprint (≤ 100 per request); returns the identifiers Port deleted.
+    ///
+    /// Without `delete_dependents` Port refuses a whole bulk request when any of its entities has
+    /// dependents; the request is then retried one entity at a time (as Ocean deletes when
+    /// `deleteDependentEntities` is off), so only the entities that still have dependents stay.
     pub async fn delete_entities(
         &self,
         blueprint: &str,
@@ -189,9 +193,18 @@ impl PortClient {
         for chunk in identifiers.chunks(MAX_BULK_DELETE) {
             let body = json!({"entities": chunk});
             let query = [("delete_dependents", delete_dependents.to_string())];
-            let response = self
+            let response = match self
                 .request(Method::POST, &path, &query, Some(&body), Some(user_agent))
-                .await?;
+                .await
+            {
+                Ok(response) => response,
+                Err(err) if !delete_dependents && is_refusal(&err) => {
+                    tracing::debug!(blueprint, error = %err, "bulk delete refused; deleting one by one");
+                    deleted.extend(self.delete_one_by_one(blueprint, chunk, user_agent).await);
+                    continue;
+                }
+                Err(err) => return Err(err),
+            };
             deleted.extend(
                 response
                     .get("deletedEntities")
@@ -203,6 +216,42 @@ impl PortClient {
         }
         Ok(deleted)
     }
+
+    /// `DELETE /blueprints/{bp}/entities/{id}?delete_dependents=false` per entity; returns those
+    /// deleted. Refusals (dependents) are logged and the entity kept.
+    async fn delete_one_by_one(
+        &self,
+        blueprint: &str,
+        identifiers: &[String],
+        user_agent: &str,
+    ) -> Vec<String> {
+        let mut deleted = Vec::new();
+        let query = [("delete_dependents", "false".to_owned())];
+        for id in identifiers {
+            let path = format!(
+                "/blueprints/{}/entities/{}",
+                encode_segment(blueprint),
+                encode_segment(id)
+            );
+            match self
+                .request(Method::DELETE, &path, &query, None, Some(user_agent))
+                .await
+            {
+                Ok(_) => deleted.push(id.clone()),
+                Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {}
+                Err(e) => {
+                    tracing::warn!(blueprint, identifier = %id, error = %e, "stale entity kept: Port refused to delete it without its dependents (deleteDependentEntities is false)")
+                }
+            }
+        }
+        deleted
+    }
+}
+
+/// A 4xx answer other than throttling or auth: Port looked at the request and said no.
+fn is_refusal(err: &PortError) -> bool {
+    matches!(err, PortError::Api { status, .. }
+        if status.is_client_error() && *status != StatusCode::TOO_MANY_REQUESTS && *status != StatusCode::UNAUTHORIZED)
 }
 
 /// Splits entities into bulk requests of at most 20 entities and about 900 KiB.

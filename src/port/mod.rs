@@ -4,6 +4,7 @@
 pub mod blueprints;
 pub mod client;
 pub mod entities;
+pub mod integration;
 pub mod retry;
 
 pub use client::{datasource_prefix, user_agent, PortClient, PortError, VERSION};

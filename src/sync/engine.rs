@@ -18,7 +18,11 @@ pub struct Engine {
 impl Engine {
     /// Loads the AWS base config (default credential chain, `AWS_ENDPOINT_URL`) and builds the engine.
     pub async fn new(config: Config, mapper: Mapper) -> Engine {
-        let base = load_base_config().await;
+        Engine::with_base(config, mapper, load_base_config().await)
+    }
+
+    /// Builds the engine on an already loaded AWS base config.
+    pub fn with_base(config: Config, mapper: Mapper, base: aws_config::SdkConfig) -> Engine {
         let external_id = config.external_id.as_ref().map(|s| s.expose().to_owned());
         let sessions = Sessions::new(
             base,

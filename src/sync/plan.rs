@@ -1,6 +1,6 @@
 //! Planning: the units `(account, region, kind)` of a run.
 
-use crate::config::{Config, RegionPolicy};
+use crate::config::{is_known_region, Config, RegionPolicy};
 use crate::discovery::{Account, Discovery};
 use crate::kinds::{Kind, KindScope};
 use crate::mapping::Mapper;
@@ -28,6 +28,17 @@ impl Unit {
     }
 }
 
+/// A value of a narrowed scope that is not valid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScopeError {
+    #[error("`{0}` is not a 12-digit account id")]
+    Account(String),
+    #[error("unknown region `{0}` (expected names such as us-east-1)")]
+    Region(String),
+    #[error("unknown kind `{0}` (supported: {supported})", supported = Kind::ALL.map(Kind::name).join(", "))]
+    Kind(String),
+}
+
 /// A narrower scope than the configuration (CLI flags, manual fan-out payload).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scope {
@@ -37,6 +48,40 @@ pub struct Scope {
 }
 
 impl Scope {
+    /// Builds a scope from lists given by a person (CLI flags, a manual fan-out payload), checking
+    /// each value. Empty lists mean "no narrowing". Errors name the offending value.
+    pub fn from_lists(
+        accounts: &[String],
+        regions: &[String],
+        kinds: &[String],
+    ) -> Result<Scope, ScopeError> {
+        let mut scope = Scope::default();
+        if !accounts.is_empty() {
+            if let Some(bad) = accounts.iter().find(|a| !crate::arn::is_account_id(a)) {
+                return Err(ScopeError::Account(bad.clone()));
+            }
+            scope.accounts = Some(accounts.iter().cloned().collect());
+        }
+        if !regions.is_empty() {
+            if let Some(bad) = regions.iter().find(|r| !is_known_region(r)) {
+                return Err(ScopeError::Region(bad.clone()));
+            }
+            scope.regions = Some(regions.iter().cloned().collect());
+        }
+        if !kinds.is_empty() {
+            let mut parsed = Vec::new();
+            for name in kinds {
+                let kind =
+                    Kind::parse(name.trim()).ok_or_else(|| ScopeError::Kind(name.clone()))?;
+                if !parsed.contains(&kind) {
+                    parsed.push(kind);
+                }
+            }
+            scope.kinds = Some(parsed);
+        }
+        Ok(scope)
+    }
+
     /// The configured region policy narrowed to the scope's regions.
     pub fn region_policy(&self, config: &Config) -> RegionPolicy {
         match &self.regions {
@@ -142,6 +187,29 @@ resources:
         let units = plan_units("s1", &discovery, &[Kind::Ec2Instance], &mapper);
         assert_eq!(units.len(), 1);
         assert_eq!(units[0].region, "us-east-1");
+    }
+
+    #[test]
+    fn scope_lists_are_checked_and_name_the_bad_value() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let scope = Scope::from_lists(
+            &s(&["111111111111"]),
+            &s(&["eu-west-1"]),
+            &s(&["AWS::EC2::Instance", "AWS::EC2::Instance"]),
+        )
+        .unwrap();
+        assert_eq!(scope.kinds, Some(vec![Kind::Ec2Instance]));
+        assert_eq!(Scope::from_lists(&[], &[], &[]).unwrap(), Scope::default());
+        assert_eq!(
+            Scope::from_lists(&s(&["12"]), &[], &[]).unwrap_err(),
+            ScopeError::Account("12".into())
+        );
+        assert_eq!(
+            Scope::from_lists(&[], &s(&["mars-1"]), &[]).unwrap_err(),
+            ScopeError::Region("mars-1".into())
+        );
+        let err = Scope::from_lists(&[], &[], &s(&["AWS::EC2::Volume"])).unwrap_err();
+        assert!(err.to_string().contains("AWS::EC2::Instance"), "{err}");
     }
 
     #[test]

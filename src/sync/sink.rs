@@ -1,8 +1,9 @@
 //! Where a unit's entities go: Port, or JSON lines for dry runs (entities, or raw objects).
 
-use crate::mapping::Entity;
+use crate::mapping::{Entity, PortAppConfig};
 use crate::port::{user_agent, PortClient, UpsertOptions, UpsertReport};
 use crate::sync::plan::Unit;
+use crate::sync::stale::Cleanup;
 use serde_json::Value;
 use std::io::Write;
 use std::sync::Mutex;
@@ -22,15 +23,68 @@ pub enum Sink {
     JsonLines {
         out: Mutex<Box<dyn Write + Send>>,
         raw: bool,
+        /// With Port credentials: report the stale entities a real sync would delete (read-only).
+        preview: Option<Cleanup>,
     },
 }
 
 impl Sink {
+    /// The Port sink, with the upsert and deletion options of the mapping configuration.
+    pub fn port(client: PortClient, integration: &str, app: &PortAppConfig) -> Sink {
+        Sink::Port {
+            client,
+            options: UpsertOptions {
+                merge: app.enable_merge_entity,
+                create_missing_related_entities: app.create_missing_related_entities,
+            },
+            integration: integration.to_owned(),
+            delete_dependents: app.delete_dependent_entities,
+            deletion_threshold: app.entity_deletion_threshold,
+        }
+    }
+
     /// A dry-run sink writing to `out`.
     pub fn json_lines(out: Box<dyn Write + Send>, raw: bool) -> Sink {
         Sink::JsonLines {
             out: Mutex::new(out),
             raw,
+            preview: None,
+        }
+    }
+
+    /// A dry run that also previews stale-entity deletion against Port (entities only, not `--raw`:
+    /// a preview must know which entities the run produced).
+    pub fn with_deletion_preview(mut self, mut cleanup: Cleanup) -> Sink {
+        if let Sink::JsonLines {
+            raw: false,
+            preview,
+            ..
+        } = &mut self
+        {
+            cleanup.preview = true;
+            *preview = Some(cleanup);
+        }
+        self
+    }
+
+    /// Stale-entity cleanup after a clean unit: deleting (Port), previewing (dry run with Port
+    /// credentials), or none.
+    pub fn cleanup(&self) -> Option<Cleanup> {
+        match self {
+            Sink::Port {
+                client,
+                integration,
+                delete_dependents,
+                deletion_threshold,
+                ..
+            } => Some(Cleanup {
+                client: client.clone(),
+                integration: integration.clone(),
+                delete_dependents: *delete_dependents,
+                threshold: *deletion_threshold,
+                preview: false,
+            }),
+            Sink::JsonLines { preview, .. } => preview.clone(),
         }
     }
 

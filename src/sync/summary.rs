@@ -4,6 +4,7 @@
 use crate::discovery::{Discovery, FailedAccount, SkippedAccount};
 use crate::port::client::PortStats;
 use crate::port::EntityFailure;
+use crate::sync::reconcile::ScopeReport;
 use crate::sync::unit::UnitReport;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -16,6 +17,21 @@ const MAX_LISTED: usize = 50;
 pub struct UnitFailure {
     pub unit: String,
     pub reason: String,
+}
+
+/// Stale-entity cleanup of one unit: what it wrote, deleted and kept, and why.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnitDeletion {
+    pub unit: String,
+    pub upserted: usize,
+    /// Owned entities found in the unit's scope.
+    pub owned: usize,
+    /// Deleted (would be deleted, in a preview).
+    pub deleted: usize,
+    pub kept: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// What a whole run did.
@@ -39,6 +55,14 @@ pub struct Summary {
     pub deleted: BTreeMap<String, usize>,
     /// Stale entities kept by a guard, with the reasons.
     pub kept: Vec<UnitFailure>,
+    /// Per unit that deleted or kept stale entities: counts and why.
+    pub deletions: Vec<UnitDeletion>,
+    /// Deletions are a dry run's preview (nothing was deleted).
+    pub deletion_preview: bool,
+    /// Entities of scopes the plan no longer covers (closed accounts, denied regions, removed
+    /// kinds); set by the caller after [`crate::sync::reconcile_scopes`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<ScopeReport>,
     pub port_failure_count: usize,
     pub port_failures: Vec<EntityFailure>,
     pub map_error_count: usize,
@@ -97,6 +121,9 @@ impl Summary {
             entities: BTreeMap::new(),
             deleted: BTreeMap::new(),
             kept: Vec::new(),
+            deletions: Vec::new(),
+            deletion_preview: false,
+            scopes: None,
             port_failure_count: 0,
             port_failures: Vec::new(),
             map_error_count: 0,
@@ -119,6 +146,7 @@ impl Summary {
                 *s.entities.entry(bp.clone()).or_default() += n;
             }
             if let Some(d) = &r.deletion {
+                s.deletion_preview |= d.preview;
                 for (bp, n) in &d.deleted {
                     *s.deleted.entry(bp.clone()).or_default() += n;
                 }
@@ -126,6 +154,16 @@ impl Summary {
                     s.kept.push(UnitFailure {
                         unit: r.label(),
                         reason: reason.clone(),
+                    });
+                }
+                if d.deleted_total() > 0 || d.kept_reason.is_some() {
+                    s.deletions.push(UnitDeletion {
+                        unit: r.label(),
+                        upserted: r.upserted,
+                        owned: d.owned,
+                        deleted: d.deleted_total(),
+                        kept: d.kept,
+                        reason: d.kept_reason.clone(),
                     });
                 }
             }
@@ -193,19 +231,37 @@ impl Summary {
             out.push_str(" none");
         }
         out.push('\n');
+        let deleted_word = if self.deletion_preview {
+            "would delete"
+        } else {
+            "deleted"
+        };
         for (bp, n) in &self.entities {
             let deleted = self.deleted.get(bp).copied().unwrap_or(0);
             out.push_str(&format!(
                 "    {bp}: {n}{}\n",
                 if deleted > 0 {
-                    format!(" (deleted {deleted} stale)")
+                    format!(" ({deleted_word} {deleted} stale)")
                 } else {
                     String::new()
                 }
             ));
         }
-        for k in self.kept.iter().take(MAX_LISTED) {
-            out.push_str(&format!("    kept stale in {}: {}\n", k.unit, k.reason));
+        if !self.deletions.is_empty() {
+            out.push_str("  stale entities per unit:\n");
+        }
+        for d in self.deletions.iter().take(MAX_LISTED) {
+            out.push_str(&format!(
+                "    {}: upserted {}, owned {}, {deleted_word} {}",
+                d.unit, d.upserted, d.owned, d.deleted
+            ));
+            match &d.reason {
+                Some(reason) => out.push_str(&format!(", kept {}: {reason}\n", d.kept)),
+                None => out.push('\n'),
+            }
+        }
+        if let Some(scopes) = &self.scopes {
+            out.push_str(&render_scopes(scopes));
         }
         if self.port_failure_count > 0 {
             out.push_str(&format!(
@@ -226,5 +282,120 @@ impl Summary {
             ));
         }
         out
+    }
+}
+
+/// The disappeared-scope part of the rendering.
+fn render_scopes(scopes: &ScopeReport) -> String {
+    let deleted_word = if scopes.preview {
+        "would delete"
+    } else {
+        "deleted"
+    };
+    let mut out = format!(
+        "  scopes outside the plan: {deleted_word} {}, kept {} (of {} entities owned by this installation)\n",
+        scopes.deleted_total(),
+        scopes.kept_total(),
+        scopes.owned
+    );
+    if let Some(skipped) = &scopes.skipped {
+        out.push_str(&format!("    nothing deleted: {skipped}\n"));
+    }
+    let per_blueprint = |m: &BTreeMap<String, usize>| {
+        m.iter()
+            .map(|(bp, n)| format!("{bp} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for (reason, m) in scopes.deleted.iter().take(MAX_LISTED) {
+        out.push_str(&format!(
+            "    {deleted_word} ({reason}): {}\n",
+            per_blueprint(m)
+        ));
+    }
+    for (reason, m) in scopes.kept.iter().take(MAX_LISTED) {
+        out.push_str(&format!("    kept ({reason}): {}\n", per_blueprint(m)));
+    }
+    for note in &scopes.notes {
+        out.push_str(&format!("    note: {note}\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discovery::Account;
+    use crate::kinds::Kind;
+    use crate::sync::plan::Unit;
+    use crate::sync::stale::Deletion;
+
+    fn report(region: &str, deletion: Deletion) -> UnitReport {
+        let unit = Unit {
+            sync_id: "s".into(),
+            account: Account::bare("111111111111", "aws", None),
+            region: region.into(),
+            kind: Kind::Ec2Instance,
+        };
+        let mut r = UnitReport::failed(&unit, "x");
+        r.ok = true;
+        r.reason = None;
+        r.upserted = 2;
+        r.deletion = Some(deletion);
+        r
+    }
+
+    #[test]
+    fn reports_deletions_per_unit_and_previews_as_would_delete() {
+        let deleted = Deletion {
+            deleted: [("ec2Instance".to_owned(), 1)].into(),
+            owned: 3,
+            preview: true,
+            ..Default::default()
+        };
+        let kept = Deletion {
+            kept: 3,
+            owned: 3,
+            kept_reason: Some("3 of 3 ...".into()),
+            preview: true,
+            ..Default::default()
+        };
+        let quiet = Deletion {
+            owned: 2,
+            preview: true,
+            ..Default::default()
+        };
+        let reports = [
+            report("us-east-1", deleted),
+            report("eu-west-1", kept),
+            report("us-west-2", quiet),
+        ];
+        let mut s = Summary::new("s", true, &Discovery::default(), &reports, 1);
+        s.scopes = Some(ScopeReport {
+            preview: true,
+            owned: 9,
+            deleted: [(
+                "region denied by REGION_POLICY".to_owned(),
+                [("ec2Instance".to_owned(), 2)].into(),
+            )]
+            .into(),
+            ..Default::default()
+        });
+        assert!(s.deletion_preview);
+        assert_eq!(
+            s.deletions.len(),
+            2,
+            "units that neither deleted nor kept are not listed"
+        );
+        let text = s.render();
+        for line in [
+            "111111111111/us-east-1/AWS::EC2::Instance: upserted 2, owned 3, would delete 1\n",
+            "111111111111/eu-west-1/AWS::EC2::Instance: upserted 2, owned 3, would delete 0, kept 3: 3 of 3 ...\n",
+            "scopes outside the plan: would delete 2, kept 0 (of 9 entities owned by this installation)\n",
+            "would delete (region denied by REGION_POLICY): ec2Instance 2\n",
+        ] {
+            assert!(text.contains(line), "{line:?} not in\n{text}");
+        }
+        assert!(!text.contains("us-west-2"), "{text}");
     }
 }

@@ -5,31 +5,20 @@ use crate::aws::in_region;
 use crate::config::RegionPolicy;
 use crate::kinds::{self, account_info, FetchContext, FetchError, Kind};
 use crate::mapping::{Entity, MapError};
-use crate::port::{EntityFailure, PortError};
+use crate::port::EntityFailure;
 use crate::sync::engine::Engine;
 use crate::sync::plan::{Unit, GLOBAL};
 use crate::sync::sink::Sink;
-use aws_sdk_ec2::primitives::{DateTime, DateTimeFormat};
+use crate::sync::stale;
+pub use crate::sync::stale::{owned_scope_query, Deletion};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Instant, SystemTime};
 use tokio::sync::mpsc;
 
 /// Detailed failures kept per unit (counts are always complete).
 const MAX_DETAILS: usize = 20;
-
-/// What happened to stale entities of the unit's scope.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Deletion {
-    /// Entities deleted, per blueprint.
-    pub deleted: BTreeMap<String, usize>,
-    /// Stale entities kept, and why (a guard tripped, the unit was incomplete, ...).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kept_reason: Option<String>,
-    pub kept: usize,
-}
 
 /// The outcome of one unit.
 #[derive(Debug, Clone, Serialize)]
@@ -201,9 +190,20 @@ pub async fn run_unit(
             report.port_failure_count
         ));
     }
-    if let Sink::Port { .. } = sink {
-        report.deletion =
-            Some(delete_stale(engine, unit, sink, &report, &progress.produced, started_at).await);
+    if let Some(cleanup) = sink.cleanup() {
+        let configured = stale::configured_kinds(&engine.config.kinds, &engine.mapper);
+        report.deletion = Some(
+            stale::clean_unit(
+                &cleanup,
+                &engine.mapper,
+                &configured,
+                unit,
+                (report.ok, report.reason.as_deref()),
+                &progress.produced,
+                started_at,
+            )
+            .await,
+        );
     }
     report.duration_ms = started.elapsed().as_millis() as u64;
     report
@@ -258,115 +258,4 @@ async fn fetch_into(
     };
     let (result, ()) = tokio::join!(fetch, consume);
     result.map_err(|e: FetchError| e.to_string())
-}
-
-/// The search rule selecting what this installation wrote in one scope.
-pub fn owned_scope_query(integration: &str, account_id: &str, region: &str) -> Value {
-    json!({"combinator": "and", "rules": [
-        {"property": "$datasource", "operator": "beginsWith", "value": crate::port::datasource_prefix()},
-        {"property": "$datasource", "operator": "endsWith",
-         "value": format!("(integration/{integration}; account/{account_id}; region/{region})")},
-    ]})
-}
-
-async fn delete_stale(
-    engine: &Engine,
-    unit: &Unit,
-    sink: &Sink,
-    report: &UnitReport,
-    produced: &BTreeMap<String, BTreeSet<String>>,
-    started_at: SystemTime,
-) -> Deletion {
-    let Sink::Port {
-        client,
-        integration,
-        delete_dependents,
-        deletion_threshold,
-        ..
-    } = sink
-    else {
-        return Deletion::default();
-    };
-    let kept = |reason: String| Deletion {
-        kept_reason: Some(reason),
-        ..Default::default()
-    };
-    if !report.ok {
-        return kept("the unit did not complete cleanly, so nothing was deleted".into());
-    }
-    let Some(blueprints) = engine.mapper.blueprints(unit.kind) else {
-        return kept("a blueprint of this kind is computed per object, so stale entities cannot be scoped safely".into());
-    };
-    let query = owned_scope_query(integration, &unit.account.id, &unit.region);
-    let started = DateTime::from(started_at);
-    let mut stale: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut owned_total = 0usize;
-    for blueprint in &blueprints {
-        let owned = match client
-            .search_entities(blueprint, query.clone(), &["$identifier", "$updatedAt"])
-            .await
-        {
-            Ok(owned) => owned,
-            Err(PortError::Api { status, .. }) if status.as_u16() == 404 => continue,
-            Err(e) => return kept(format!("listing owned entities of {blueprint} failed: {e}")),
-        };
-        owned_total += owned.len();
-        let empty = BTreeSet::new();
-        let mine = produced.get(blueprint).unwrap_or(&empty);
-        for entity in owned {
-            let Some(id) = entity.get("identifier").and_then(Value::as_str) else {
-                continue;
-            };
-            // An entity written after this unit began (e.g. by an overlapping run) is not stale.
-            let updated_after_start = entity
-                .get("updatedAt")
-                .and_then(Value::as_str)
-                .and_then(|s| DateTime::from_str(s, DateTimeFormat::DateTimeWithOffset).ok())
-                .is_some_and(|t| t >= started);
-            if !mine.contains(id) && !updated_after_start {
-                stale
-                    .entry(blueprint.clone())
-                    .or_default()
-                    .push(id.to_owned());
-            }
-        }
-    }
-    let stale_count: usize = stale.values().map(Vec::len).sum();
-    if stale_count == 0 {
-        return Deletion::default();
-    }
-    let share = stale_count as f64 / owned_total.max(1) as f64;
-    if share > *deletion_threshold {
-        let reason = format!(
-            "{stale_count} of {owned_total} entities in this scope would be deleted ({:.0}%), above entityDeletionThreshold {:.0}%: kept (check the role's permissions)",
-            share * 100.0,
-            deletion_threshold * 100.0
-        );
-        tracing::warn!(unit = %unit.label(), stale = stale_count, owned = owned_total, "deletion threshold tripped");
-        return Deletion {
-            kept: stale_count,
-            kept_reason: Some(reason),
-            ..Default::default()
-        };
-    }
-    let ua = crate::port::user_agent(integration, &unit.account.id, &unit.region);
-    let mut deletion = Deletion::default();
-    for (blueprint, ids) in stale {
-        match client
-            .delete_entities(&blueprint, &ids, *delete_dependents, &ua)
-            .await
-        {
-            Ok(deleted) => {
-                tracing::info!(unit = %unit.label(), blueprint = %blueprint, count = deleted.len(), "deleted stale entities");
-                deletion.deleted.insert(blueprint, deleted.len());
-            }
-            Err(e) => {
-                deletion.kept += ids.len();
-                deletion.kept_reason = Some(format!(
-                    "deleting stale entities of {blueprint} failed: {e}"
-                ));
-            }
-        }
-    }
-    deletion
 }

@@ -29,7 +29,7 @@ pub fn python() -> PathBuf {
     default
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -39,6 +39,12 @@ fn free_port() -> u16 {
 
 /// A child process killed on drop.
 pub struct Guard(Child);
+
+impl Guard {
+    pub fn new(child: Child) -> Guard {
+        Guard(child)
+    }
+}
 
 impl Drop for Guard {
     fn drop(&mut self) {
@@ -56,7 +62,7 @@ pub fn http(method: &str, url: &str, body: Option<&Value>) -> (u16, Value) {
         .unwrap_or((rest, "/".into()));
     let mut stream = TcpStream::connect(host).expect("connect");
     stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
+        .set_read_timeout(Some(Duration::from_secs(300)))
         .unwrap();
     let payload = body.map(|b| b.to_string()).unwrap_or_default();
     write!(
@@ -99,7 +105,7 @@ fn dechunk(body: &str) -> String {
     out
 }
 
-fn wait_until(what: &str, deadline: Duration, mut ready: impl FnMut() -> bool) {
+pub fn wait_until(what: &str, deadline: Duration, mut ready: impl FnMut() -> bool) {
     let start = Instant::now();
     while !ready() {
         assert!(
@@ -306,4 +312,49 @@ pub fn json_lines(text: &str) -> Vec<Value> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).expect("JSON line"))
         .collect()
+}
+
+/// `tests/support/aws_fault_proxy.py` in front of moto: injects AWS faults moto cannot produce
+/// (AssumeRole denied, a page that fails midway through pagination). Point `AWS_ENDPOINT_URL` at
+/// `url`.
+pub struct AwsProxy {
+    pub url: String,
+    _guard: Guard,
+}
+
+impl AwsProxy {
+    pub fn start(moto: &Moto, rules: &Value) -> AwsProxy {
+        let mut child = Command::new(python())
+            .arg(root().join("tests/support/aws_fault_proxy.py"))
+            .args(["--upstream", &moto.url, "--rules", &rules.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start aws_fault_proxy.py");
+        let stdout = child.stdout.take().unwrap();
+        let guard = Guard(child);
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("LISTENING ")
+            .unwrap_or_else(|| panic!("the AWS fault proxy did not start: {line:?}"))
+            .to_owned();
+        AwsProxy {
+            url: format!("http://127.0.0.1:{port}"),
+            _guard: guard,
+        }
+    }
+
+    /// How often each rule matched.
+    pub fn hits(&self) -> Vec<u64> {
+        let (status, body) = http("GET", &format!("{}/_proxy/state", self.url), None);
+        assert_eq!(status, 200);
+        body["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h.as_u64().unwrap())
+            .collect()
+    }
 }

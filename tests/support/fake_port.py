@@ -15,7 +15,8 @@ Control API (no auth, not under /v1):
     GET  /_fake/config   current settings
     POST /_fake/config   merge settings (rate_limit_429, retry_after, seed, expire_tokens, entity_failures, ...)
     POST /_fake/inject   add a fault: {method, path_regex, status, count, body, headers, delay, close}
-    POST /_fake/seed     preload {blueprints: [...], entities: [{blueprint, entity, datasource}]}
+    POST /_fake/seed     preload {blueprints: [...], entities: [{blueprint, entity, datasource}],
+                         integrations: [{identifier, config?, ...}]}
     POST /_fake/reset    drop all state and settings
 """
 
@@ -1424,7 +1425,17 @@ class Handler(BaseHTTPRequestHandler):
             except PortError as exc:
                 raise PortError(exc.status, exc.error, f"seed entity {item.get('entity', {}).get('identifier')}: "
                                                        f"{exc.message}") from None
-        return {"blueprints": len(pending), "entities": len(body.get("entities", []))}
+        stamp = now_iso()
+        for item in body.get("integrations", []):
+            ident = item.get("identifier") or item.get("installationId")
+            if not isinstance(ident, str) or not ident:
+                raise PortError(422, "invalid_request", "seed integration: `identifier` is required")
+            self.store.integrations[ident] = {
+                "identifier": ident, "installationId": ident, "config": {}, "changelogDestination": {},
+                "resyncState": {"status": None, "updatedAt": stamp}, "createdAt": stamp, "createdBy": "seed",
+                "updatedAt": stamp, "updatedBy": "seed", **copy.deepcopy(item)}
+        return {"blueprints": len(pending), "entities": len(body.get("entities", [])),
+                "integrations": len(body.get("integrations", []))}
 
 
 def main(argv=None) -> int:

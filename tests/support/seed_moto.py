@@ -38,6 +38,13 @@ Ops (a JSON list, run in order; "account" is an account id):
   {"op": "create_bucket", "account": "..", "name": "..", "region": "..", ...bucket options}
   {"op": "delete_bucket", "account": "..", "name": ".."}
   {"op": "close_account", "account": ".."}                                                -> {"state": ..}
+  {"op": "create_queue", "account": "..", "region": "..", "name": ".."}                   -> {"url", "arn"}
+  {"op": "receive_messages", "account": "..", "region": "..", "url": ".."}  -> {"messages": [{messageId, body, ...}]}
+  {"op": "create_secret", "account": "..", "region": "..", "name": "..", "value": ".."}   -> {"arn": ".."}
+  {"op": "put_object", "account": "..", "bucket": "..", "key": "..", "body": "text", "region": ".."}
+      (creates the bucket when missing)
+  {"op": "put_parameter", "account": "..", "name": "..", "value": "text", "region": "..", "type": "String"}
+  {"op": "leave_organization", "account": ".."}   (RemoveAccountFromOrganization: no longer listed)
 """
 
 from __future__ import annotations
@@ -360,6 +367,42 @@ def run_op(aws: Aws, op: dict) -> dict:
         out["name"] = op["name"]
     elif kind == "close_account":
         out.update(close_account(aws, account))
+    elif kind == "create_queue":
+        sqs = aws.client(account, "sqs", region)
+        url = sqs.create_queue(QueueName=op["name"])["QueueUrl"]
+        out["url"] = url
+        out["arn"] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    elif kind == "receive_messages":
+        # Every message currently visible (they stay hidden for VisibilityTimeout seconds after).
+        sqs = aws.client(account, "sqs", region)
+        messages = []
+        while True:
+            got = sqs.receive_message(QueueUrl=op["url"], MaxNumberOfMessages=10, VisibilityTimeout=300,
+                                      WaitTimeSeconds=0).get("Messages", [])
+            if not got:
+                break
+            messages += [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                          "md5OfBody": m["MD5OfBody"]} for m in got]
+        out["messages"] = messages
+    elif kind == "create_secret":
+        sm = aws.client(account, "secretsmanager", region)
+        out["arn"] = sm.create_secret(Name=op["name"], SecretString=op["value"])["ARN"]
+    elif kind == "put_object":
+        s3 = aws.client(account, "s3", region)
+        try:
+            kwargs = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+            s3.create_bucket(Bucket=op["bucket"], **kwargs)
+        except ClientError as exc:
+            if _error_code(exc) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise
+        s3.put_object(Bucket=op["bucket"], Key=op["key"], Body=op["body"].encode())
+        out["key"] = op["key"]
+    elif kind == "put_parameter":
+        aws.client(account, "ssm", region).put_parameter(
+            Name=op["name"], Value=op["value"], Type=op.get("type", "String"), Overwrite=True)
+        out["name"] = op["name"]
+    elif kind == "leave_organization":
+        aws.client(aws.mgmt_account, "organizations").remove_account_from_organization(AccountId=account)
     else:
         raise SystemExit(f"unknown op {kind!r}")
     out["ok"] = True

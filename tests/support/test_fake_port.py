@@ -302,6 +302,14 @@ class FakePortTest(unittest.TestCase):
         self.assertEqual(self.api("GET", "/v1/integration/aws-sync")[1]["integration"]["version"], "0.2")
         self.assertEqual(self.state()["integrations"]["aws-sync"]["installationAppType"], "aws-sync")
 
+    def test_seeded_integration_with_config(self):
+        config = {"resources": [{"kind": "AWS::S3::Bucket", "selector": {"query": "true"}}]}
+        status, body, _ = self.call("POST", "/_fake/seed", {"integrations": [{"identifier": "prod", "config": config}]})
+        self.assertEqual((status, body["integrations"]), (200, 1))
+        integration = self.api("GET", "/v1/integration/prod")[1]["integration"]
+        self.assertEqual((integration["installationId"], integration["config"]), ("prod", config))
+        self.assertEqual(self.call("POST", "/_fake/seed", {"integrations": [{"config": {}}]})[0], 400)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -1,0 +1,419 @@
+//! End to end through the Lambda runtime protocol: the real `fanout` and `worker` binaries run
+//! under cargo-lambda's runtime API emulator (`cargo lambda watch --only-lambda-apis`, from the
+//! PyPI package), against moto (Organizations, STS, EC2, S3, ECS, SQS, Secrets Manager) and the
+//! strict fake Port. Invocations go through the emulator's Lambda Invoke API.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const SCHEDULED_EVENT: &[u8] = include_bytes!("../events/scheduled-event.json");
+const MANUAL_EVENT: &[u8] = include_bytes!("../events/manual-one-time-sync.json");
+const SQS_WORK_ITEMS: &[u8] = include_bytes!("../events/sqs-work-items.json");
+const SQS_BAD_BODY: &[u8] = include_bytes!("../events/sqs-bad-body.json");
+
+fn cargo_lambda() -> PathBuf {
+    let venv_bin = python().parent().unwrap().to_path_buf();
+    let path = venv_bin.join("cargo-lambda");
+    assert!(
+        path.exists(),
+        "cargo-lambda is missing from the test venv: run the tests with scripts/test"
+    );
+    path
+}
+
+/// One function: the runtime API emulator and the binary polling it.
+struct Function {
+    invoke_url: String,
+    _function: Guard,
+    _emulator: Guard,
+}
+
+impl Function {
+    fn start(bin: &str, env: &[(String, String)]) -> Function {
+        let port = free_port();
+        let emulator = Command::new(cargo_lambda())
+            .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1"])
+            .args(["-P", &port.to_string()])
+            .current_dir(root())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start cargo lambda watch");
+        let emulator = Guard::new(emulator);
+        wait_until("the Lambda runtime API", Duration::from_secs(60), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        let binary = match bin {
+            "fanout" => env!("CARGO_BIN_EXE_fanout"),
+            _ => env!("CARGO_BIN_EXE_worker"),
+        };
+        let log = std::fs::File::create(std::env::temp_dir().join(format!(
+            "port-aws-sync-{bin}-{}-{port}.log",
+            std::process::id()
+        )))
+        .unwrap();
+        let function = Command::new(binary)
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env(
+                "AWS_LAMBDA_RUNTIME_API",
+                format!("http://127.0.0.1:{port}/.rt"),
+            )
+            .env("AWS_LAMBDA_FUNCTION_NAME", "_")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start the function binary");
+        Function {
+            invoke_url: format!("http://127.0.0.1:{port}/2015-03-31/functions/_/invocations"),
+            _function: Guard::new(function),
+            _emulator: emulator,
+        }
+    }
+
+    fn invoke(&self, payload: &Value) -> Value {
+        let (status, body) = http("POST", &self.invoke_url, Some(payload));
+        assert!(status > 0, "no response from the Lambda emulator");
+        body
+    }
+}
+
+fn event(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).unwrap()
+}
+
+/// An SQS event as Lambda delivers it, from received messages.
+fn sqs_event(messages: &[Value]) -> Value {
+    json!({"Records": messages.iter().map(|m| json!({
+        "messageId": m["messageId"], "receiptHandle": m["receiptHandle"], "body": m["body"],
+        "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+        "md5OfBody": m["md5OfBody"], "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:work", "awsRegion": "us-east-1"
+    })).collect::<Vec<_>>()})
+}
+
+fn failures(response: &Value) -> Vec<String> {
+    response["batchItemFailures"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a batch response: {response}"))
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn strs(v: &Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// moto, the fake Port, the work queue and the Port credentials secret.
+struct Estate {
+    moto: Moto,
+    port: FakePort,
+    queue_url: String,
+    env: Vec<(String, String)>,
+}
+
+fn estate(seed: &Value, extra_env: &[(&str, &str)]) -> (Estate, Value) {
+    let moto = Moto::start();
+    let seeded = moto.seed(seed);
+    let port = FakePort::start();
+    let created = moto.ops(&json!([
+        {"op": "create_queue", "account": "123456789012", "region": "us-east-1", "name": "port-aws-sync-work"},
+        {"op": "create_secret", "account": "123456789012", "region": "us-east-1", "name": "port-aws-sync/port-credentials",
+         "value": json!({"clientId": port.client_id, "clientSecret": port.client_secret}).to_string()}
+    ]));
+    let queue_url = created["ops"][0]["url"].as_str().unwrap().to_owned();
+    let secret_arn = created["ops"][1]["arn"].as_str().unwrap().to_owned();
+    let mut env = base_env(&moto);
+    env.push(("PORT_BASE_URL".into(), port.url.clone()));
+    env.push(("PORT_CREDENTIALS_SECRET_ARN".into(), secret_arn));
+    env.push(("WORK_QUEUE_URL".into(), queue_url.clone()));
+    for (k, v) in extra_env {
+        env.push(((*k).into(), (*v).into()));
+    }
+    (
+        Estate {
+            moto,
+            port,
+            queue_url,
+            env,
+        },
+        seeded,
+    )
+}
+
+impl Estate {
+    fn receive(&self) -> Vec<Value> {
+        let out = self.moto.ops(
+            &json!([{"op": "receive_messages", "account": "123456789012",
+            "region": "us-east-1", "url": self.queue_url}]),
+        );
+        out["ops"][0]["messages"].as_array().unwrap().clone()
+    }
+}
+
+#[test]
+fn scheduled_fanout_enqueues_every_unit_and_the_worker_builds_the_catalog() {
+    let spec = json!({
+        "organization": true,
+        "role_name": "PortAwsSyncReadRole",
+        "accounts": [
+            {"key": "mgmt", "management": true},
+            {"key": "dev", "name": "dev", "email": "dev@example.com", "ou": "Workloads"},
+            {"key": "old", "name": "old", "email": "old@example.com", "close": true}
+        ],
+        "resources": {
+            "mgmt": {"buckets": [{"name": "mgmt-trail", "region": "us-east-1"}]},
+            "dev": {"regions": {"us-east-1": {"ec2_instances": 3, "ecs_clusters": 1},
+                                 "eu-west-1": {"ec2_instances": 2}},
+                    "buckets": [{"name": "dev-logs", "region": "eu-west-1"}]},
+            "old": {"regions": {"us-east-1": {"ec2_instances": 1}}}
+        }
+    });
+    let (estate, seeded) = estate(
+        &spec,
+        &[
+            (
+                "ORGANIZATION_ROLE_ARN",
+                "arn:aws:iam::123456789012:role/PortAwsSyncReadRole",
+            ),
+            ("EXTERNAL_ID", "e2e-external-id"),
+            ("REGION_POLICY", r#"{"allow": ["us-east-1", "eu-west-1"]}"#),
+        ],
+    );
+    let acct = |key: &str| seeded["accounts"][key]["id"].as_str().unwrap().to_owned();
+
+    // Fan-out: a scheduled event.
+    let fanout = Function::start("fanout", &estate.env);
+    let summary = fanout.invoke(&event(SCHEDULED_EVENT));
+    assert_eq!(summary["trigger"], "schedule", "{summary}");
+    assert_eq!(summary["accounts"]["synced"], 2, "{summary}");
+    assert_eq!(summary["accounts"]["skipped"][0]["id"], acct("old"));
+    // 2 accounts × (account info + S3 + 2 regions × (EC2 + ECS)).
+    assert_eq!(summary["units"], 12, "{summary}");
+    assert_eq!(summary["enqueued"], 12, "{summary}");
+    assert_eq!(summary["sqsBatches"], 2, "{summary}");
+    // Blueprints were initialised once, by the fan-out.
+    let blueprints = estate.port.state()["blueprints"].clone();
+    for bp in ["awsAccount", "ec2Instance", "ecsCluster", "s3Bucket"] {
+        assert!(blueprints.get(bp).is_some(), "{bp} missing: {blueprints}");
+    }
+
+    // The installation registered itself in Port as an integration (a data source).
+    let integrations = estate.port.state()["integrations"].clone();
+    assert!(
+        integrations.get("port-aws-sync").is_some(),
+        "{integrations}"
+    );
+
+    // The queue holds exactly the planned units, one message each.
+    let messages = estate.receive();
+    let units: BTreeSet<String> = messages
+        .iter()
+        .map(|m| {
+            let body: Value = serde_json::from_str(m["body"].as_str().unwrap()).unwrap();
+            assert_eq!(body["syncId"], summary["syncId"]);
+            format!(
+                "{}/{}/{}",
+                body["account"]["id"].as_str().unwrap(),
+                body["region"].as_str().unwrap(),
+                body["kind"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(messages.len(), 12);
+    let plan = run_cli(&["plan"], &estate.env);
+    let planned: BTreeSet<String> = json_lines(&String::from_utf8_lossy(&plan.stdout))
+        .iter()
+        .map(|u| {
+            format!(
+                "{}/{}/{}",
+                u["account"]["id"].as_str().unwrap(),
+                u["region"].as_str().unwrap(),
+                u["kind"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(units, planned, "the fan-out enqueues what the CLI plans");
+
+    // Worker: the messages as SQS events, in batches of 5.
+    let tokens_before = estate.port.state()["token_requests"].as_u64().unwrap();
+    let worker = Function::start("worker", &estate.env);
+    for batch in messages.chunks(5) {
+        let response = worker.invoke(&sqs_event(batch));
+        assert_eq!(failures(&response), Vec::<String>::new(), "{response}");
+    }
+
+    let port = &estate.port;
+    let accounts: BTreeSet<String> = port.entities("awsAccount").keys().cloned().collect();
+    assert_eq!(accounts, BTreeSet::from([acct("mgmt"), acct("dev")]));
+    let mut expected: BTreeSet<String> = BTreeSet::new();
+    for region in ["us-east-1", "eu-west-1"] {
+        expected.extend(strs(&seeded["resources"]["dev"]["ec2_instances"][region]));
+    }
+    let instances: BTreeSet<String> = port.entities("ec2Instance").keys().cloned().collect();
+    assert_eq!(instances, expected);
+    let buckets: BTreeSet<String> = port.entities("s3Bucket").keys().cloned().collect();
+    assert_eq!(
+        buckets,
+        BTreeSet::from([
+            "arn:aws:s3:::dev-logs".to_owned(),
+            "arn:aws:s3:::mgmt-trail".to_owned()
+        ])
+    );
+    assert_eq!(port.entities("ecsCluster").len(), 1);
+    port.assert_no_schema_violations();
+    // One token for the worker container over its 3 invocations, not one per message or batch.
+    assert_eq!(
+        port.state()["token_requests"].as_u64().unwrap(),
+        tokens_before + 1
+    );
+
+    // The dev account is closed: the next scheduled fan-out deletes its entities (its scope is
+    // known gone) and plans nothing for it; the management account's entities stay.
+    estate
+        .moto
+        .ops(&json!([{"op": "close_account", "account": acct("dev")}]));
+    let summary = fanout.invoke(&event(SCHEDULED_EVENT));
+    assert_eq!(summary["accounts"]["synced"], 1, "{summary}");
+    assert_eq!(summary["units"], 6, "{summary}");
+    assert!(
+        summary["scopes"]["deleted"]
+            .as_object()
+            .is_some_and(|d| !d.is_empty()),
+        "{summary}"
+    );
+    let accounts: BTreeSet<String> = port.entities("awsAccount").keys().cloned().collect();
+    assert_eq!(accounts, BTreeSet::from([acct("mgmt")]));
+    assert!(port.entities("ec2Instance").is_empty());
+    assert!(port.entities("ecsCluster").is_empty());
+    let buckets: BTreeSet<String> = port.entities("s3Bucket").keys().cloned().collect();
+    assert_eq!(
+        buckets,
+        BTreeSet::from(["arn:aws:s3:::mgmt-trail".to_owned()])
+    );
+}
+
+#[test]
+fn manual_payloads_narrow_the_scope_and_bad_payloads_are_refused() {
+    let (estate, _) = estate(
+        &json!({"organization": false, "accounts": [{"key": "mgmt", "management": true}],
+                "resources": {"mgmt": {"regions": {"us-east-1": {"ec2_instances": 1}}}}}),
+        &[],
+    );
+    let fanout = Function::start("fanout", &estate.env);
+    // events/manual-one-time-sync.json: one account, two regions, EC2 only.
+    let summary = fanout.invoke(&event(MANUAL_EVENT));
+    assert_eq!(summary["trigger"], "direct", "{summary}");
+    assert_eq!(summary["units"], 2, "{summary}");
+    let kinds: BTreeSet<String> = estate
+        .receive()
+        .iter()
+        .map(|m| {
+            let body: Value = serde_json::from_str(m["body"].as_str().unwrap()).unwrap();
+            format!(
+                "{}/{}",
+                body["region"].as_str().unwrap(),
+                body["kind"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        BTreeSet::from([
+            "eu-west-1/AWS::EC2::Instance".to_owned(),
+            "us-east-1/AWS::EC2::Instance".to_owned()
+        ])
+    );
+
+    // A dry run plans and enqueues nothing.
+    let dry = fanout.invoke(&json!({"kinds": ["AWS::S3::Bucket"], "dryRun": true}));
+    assert_eq!(dry["enqueued"], 0, "{dry}");
+    assert_eq!(
+        strs(&dry["plan"]),
+        vec!["123456789012/global/AWS::S3::Bucket"]
+    );
+    assert!(estate.receive().is_empty());
+
+    // Wrong shapes: a clear error response, nothing enqueued.
+    for (payload, needle) in [
+        (
+            json!({"acounts": ["123456789012"]}),
+            "unknown field `acounts`",
+        ),
+        (
+            json!({"kinds": ["AWS::EC2::Volume"]}),
+            "unknown kind `AWS::EC2::Volume`",
+        ),
+        (json!({"regions": ["mars-1"]}), "unknown region `mars-1`"),
+    ] {
+        let response = fanout.invoke(&payload);
+        assert_eq!(response["errorType"], "InvalidRequest", "{response}");
+        assert!(
+            response["errorMessage"].as_str().unwrap().contains(needle),
+            "{response}"
+        );
+    }
+    assert!(estate.receive().is_empty());
+}
+
+#[test]
+fn worker_runs_the_sample_batch_and_fails_exactly_the_malformed_message() {
+    let (estate, seeded) = estate(
+        &json!({"organization": false, "accounts": [{"key": "mgmt", "management": true}],
+                "resources": {"mgmt": {"regions": {"us-east-1": {"ec2_instances": 2, "ecs_clusters": 1},
+                                                    "eu-west-1": {"ec2_instances": 1}},
+                                       "buckets": [{"name": "sample-bucket", "region": "us-east-1"}]}}}),
+        &[],
+    );
+    // The fan-out creates the blueprints in a deployment; here the worker runs alone.
+    let blueprints: Value =
+        serde_json::from_str(include_str!("../src/port/default_blueprints.json")).unwrap();
+    estate
+        .port
+        .control("seed", &json!({"blueprints": blueprints}));
+    let worker = Function::start("worker", &estate.env);
+
+    // events/sqs-work-items.json: five units of account 123456789012.
+    let response = worker.invoke(&event(SQS_WORK_ITEMS));
+    assert_eq!(failures(&response), Vec::<String>::new(), "{response}");
+    let port = &estate.port;
+    let mut expected = BTreeSet::new();
+    for region in ["us-east-1", "eu-west-1"] {
+        expected.extend(strs(&seeded["resources"]["mgmt"]["ec2_instances"][region]));
+    }
+    let instances: BTreeSet<String> = port.entities("ec2Instance").keys().cloned().collect();
+    assert_eq!(instances, expected);
+    assert_eq!(port.entities("ecsCluster").len(), 1);
+    assert_eq!(port.entities("s3Bucket").len(), 1);
+    assert_eq!(port.entities("awsAccount").len(), 1);
+
+    // events/sqs-bad-body.json: the second body is not a work item; only it fails.
+    let bad = event(SQS_BAD_BODY);
+    let bad_id = bad["Records"][1]["messageId"].as_str().unwrap().to_owned();
+    let response = worker.invoke(&bad);
+    assert_eq!(failures(&response), vec![bad_id]);
+    // The good message of that batch still ran (its entities were rewritten, none lost).
+    let after: BTreeSet<String> = port.entities("ec2Instance").keys().cloned().collect();
+    assert_eq!(after, expected);
+    port.assert_no_schema_violations();
+    assert_eq!(
+        port.state()["token_requests"],
+        1,
+        "one token for the container"
+    );
+}
