@@ -669,17 +669,27 @@ def item_fanout(ctx) -> dict:
             sqs.delete_queue(QueueUrl=queue)
             runs.append(run)
         timed_runs, counted_run = runs[:-1], runs[-1]
+        for r in runs:  # the per-run records keep only the answer's kind
+            r["answer_kind"] = (r["answer"] or {}).get("kind")
         result["fanout"] = {k: stats([r.get(k) for r in timed_runs]) for k in
                             ("wall_s", "cpu_s", "max_rss_kib", "moto_cpu_s", "load_before")}
         result["fanout"]["messages_enqueued"] = timed_runs[-1]["messages_enqueued"]
-        result["fanout"]["answer"] = timed_runs[-1]["answer"]
+        body = (timed_runs[-1]["answer"] or {}).get("body") or {}
+        result["fanout"]["answer"] = {"kind": (timed_runs[-1]["answer"] or {}).get("kind"),
+                                      **{k: body.get(k) for k in ("units", "enqueued", "sqsBatches", "durationMs",
+                                                                  "accounts", "errorType", "errorMessage")
+                                         if k in body}}
+        if isinstance(body.get("accounts"), dict):
+            result["fanout"]["answer"]["accounts"] = {k: (len(v) if isinstance(v, list) else v)
+                                                      for k, v in body["accounts"].items()}
         result["fanout"]["aws_calls_total"] = counted_run["aws"]["total"]
         result["fanout"]["aws_calls_by_operation"] = counted_run["aws"]["calls"]
         result["fanout"]["sqs_send_message_batch_calls"] = counted_run["aws"]["calls"].get("sqs:SendMessageBatch")
-        result["fanout_runs"] = runs
+        result["fanout_runs"] = [{k: v for k, v in r.items() if k != "answer"} for r in runs]
         result["targets"] = {
             "fan-out well under 60 s against the emulator": result["fanout"]["wall_s"]["median"] < 60,
-            "every unit enqueued": result["fanout"]["messages_enqueued"] == result["plan"]["units"],
+            "every unit enqueued": result["fanout"]["messages_enqueued"] == result["plan"]["units"]
+            and result["fanout"]["answer"].get("enqueued") == result["plan"]["units"],
         }
     port.stop()
     moto.stop()
@@ -733,6 +743,8 @@ def item_lambda(ctx) -> dict:
     mgmt = seeded["accounts"]["mgmt"]["id"]
     env = {**org_env(moto.url, mgmt, regions), **port.env()}
 
+    # Every start asks the fake Port for a token: lift its 100-per-5-minutes limit on the token route.
+    port.reset(auth_rate_limit=None)
     for name in ("worker", "fanout"):
         log(f"item 3: {name} start-up x{ctx.size('starts')}")
         result[f"{name}_startup"] = startup_times(ctx, name, env)
