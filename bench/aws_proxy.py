@@ -16,18 +16,25 @@ Throttling: calls of `--throttle-service` signed for `--throttle-account` draw f
 tokens, refilled at `--rate` per second); a call finding it empty gets what EC2 answers when throttled:
 HTTP 503 with the `RequestLimitExceeded` error code, which the AWS SDKs retry with backoff.
 
+With `--fake-sqs`, SQS `SendMessage`/`SendMessageBatch` are answered by the proxy itself (every entry accepted,
+with the right MD5 of the body) and the messages counted instead of being stored: moto's SQS gets slower with
+every message a queue holds (each send scans the queue: 40 ms per batch on an empty queue, 580 ms at 2,000
+messages), which would make a 50,000-message fan-out measure moto rather than us. Real SQS does not do that.
+
 Control (not forwarded): GET /_proxy/stats -> counts; POST /_proxy/reset -> zero the counts.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import http.client
 import json
 import re
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote_plus, urlsplit
@@ -76,13 +83,15 @@ class State:
             self.calls: Counter = Counter()          # "service:Operation" -> n
             self.by_account: Counter = Counter()     # account -> n
             self.throttled: Counter = Counter()      # account -> n
+            self.sqs_messages = 0                    # messages accepted by --fake-sqs
             self.started = time.time()
 
     def stats(self) -> dict:
         with self.lock:
             return {"total": sum(self.calls.values()), "calls": dict(sorted(self.calls.items())),
                     "accounts": len(self.by_account), "by_account": dict(self.by_account),
-                    "throttled": sum(self.throttled.values()), "throttled_by_account": dict(self.throttled)}
+                    "throttled": sum(self.throttled.values()), "throttled_by_account": dict(self.throttled),
+                    "sqs_messages": self.sqs_messages}
 
 
 def operation(service: str, method: str, path: str, query: str, headers, body: bytes) -> str:
@@ -156,6 +165,9 @@ def make_handler(state: State, upstream: str):
                     state.throttled[account] += 1
                 self._reply(503, THROTTLED_BODY, [("Content-Type", "text/xml")])
                 return
+            if args.fake_sqs and service == "sqs" and op in ("SendMessageBatch", "SendMessage"):
+                self._fake_sqs(op, body)
+                return
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
             for attempt in (1, 2):
                 conn = connection()
@@ -187,6 +199,21 @@ def make_handler(state: State, upstream: str):
             if self.command != "HEAD":
                 self.wfile.write(payload)
 
+        def _fake_sqs(self, op: str, body: bytes):
+            request = json.loads(body or b"{}")
+            md5 = lambda text: hashlib.md5(text.encode()).hexdigest()  # noqa: E731
+            if op == "SendMessage":
+                answer = {"MessageId": str(uuid.uuid4()), "MD5OfMessageBody": md5(request["MessageBody"])}
+                accepted = 1
+            else:
+                answer = {"Successful": [{"Id": e["Id"], "MessageId": str(uuid.uuid4()),
+                                          "MD5OfMessageBody": md5(e["MessageBody"])} for e in request["Entries"]],
+                          "Failed": []}
+                accepted = len(request["Entries"])
+            with state.lock:
+                state.sqs_messages += accepted
+            self._reply(200, json.dumps(answer).encode(), [("Content-Type", "application/x-amz-json-1.0")])
+
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _handle
 
     return Handler
@@ -200,6 +227,7 @@ def main() -> int:
     parser.add_argument("--throttle-service", default="ec2")
     parser.add_argument("--rate", type=float, default=1.0, help="tokens per second")
     parser.add_argument("--burst", type=float, default=2.0)
+    parser.add_argument("--fake-sqs", action="store_true", help="answer SQS sends here instead of in moto")
     args = parser.parse_args()
     state = State(args)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state, args.upstream.rstrip("/")))

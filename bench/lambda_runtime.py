@@ -37,6 +37,7 @@ class RuntimeApi:
         self.next_calls = 0
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.handle_error = lambda request, address: None  # a stopped function resets its connection
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.address = f"127.0.0.1:{self.port}"
