@@ -524,7 +524,9 @@ def item_sync(ctx, estate: Estate) -> dict:
 
 def item_throttling(ctx, estate: Estate) -> dict:
     victim = estate.throttled_account
-    throttle = ["--throttle-account", victim, "--throttle-service", "ec2", "--rate", "1", "--burst", "2"]
+    # One token every 2 s, no burst to speak of: that account's DescribeRegions and DescribeInstances calls
+    # (4 in all, partly at once) get RequestLimitExceeded several times and must back off.
+    throttle = ["--throttle-account", victim, "--throttle-service", "ec2", "--rate", "0.5", "--burst", "1"]
     clean, throttled = [], []
     for i in range(ctx.runs("throttled")):
         log(f"item 5: clean sync through the proxy {i + 1}/{ctx.runs('throttled')}")
@@ -541,7 +543,7 @@ def item_throttling(ctx, estate: Estate) -> dict:
     c, t = summarize_runs(clean), summarize_runs(throttled)
     return {
         "throttled_account": victim,
-        "ec2_throttle": {"rate_per_s": 1, "burst": 2, "error": "HTTP 503 RequestLimitExceeded"},
+        "ec2_throttle": {"rate_per_s": 0.5, "burst": 1, "error": "HTTP 503 RequestLimitExceeded"},
         "port_429_share": 0.2, "retry_after_s": 1,
         "clean": c, "throttled": t,
         "port_429s": stats([r["port_requests"]["status_429"] for r in throttled]),
@@ -645,8 +647,8 @@ def item_fanout(ctx) -> dict:
     if not ctx.bin("fanout").exists():
         result["fanout"] = {"status": "not built",
                             "note": "target/release/fanout does not exist yet; only the planning half is measured"}
-        result["targets"] = {"plan well under 60 s against the emulator":
-                             result["plan"]["wall_s"]["median"] < 60}
+        result["targets"] = {"plan well under 60 s against the emulator (<= 30 s)":
+                             result["plan"]["wall_s"]["median"] <= 30}
     else:
         # Every fan-out goes through the proxy: it counts the AWS calls and answers SendMessageBatch itself
         # (--fake-sqs, see bench/aws_proxy.py: moto's SQS slows down with every queued message).
@@ -686,7 +688,8 @@ def item_fanout(ctx) -> dict:
         })
         result["fanout_runs"] = runs
         result["targets"] = {
-            "fan-out well under 60 s against the emulator": result["fanout"]["wall_s"]["median"] < 60,
+            # "Well under 60 s" is read as at most half of it.
+            "fan-out well under 60 s against the emulator (<= 30 s)": result["fanout"]["wall_s"]["median"] <= 30,
             "every unit enqueued": all(r["messages_enqueued"] == result["plan"]["units"]
                                        and r["answer"].get("enqueued") == result["plan"]["units"] for r in runs),
         }
@@ -793,6 +796,14 @@ def item_lambda(ctx) -> dict:
         body = (run["answer"] or {}).get("body") or {}
         run["batch_item_failures"] = len(body.get("batchItemFailures", [])) if isinstance(body, dict) else None
         runs.append(run)
+    log("item 3: worker on the same batch with MAX_CONCURRENT_UNITS=1 (memory of one unit at a time)")
+    port.reset()
+    http_json("POST", f"{port.url}/_fake/seed", {"blueprints": blueprints})
+    serial = run_lambda(ctx, "worker", {"Records": records}, {**env, "MAX_CONCURRENT_UNITS": "1"}, timeout=900,
+                        tag="worker-serial")
+    serial["ec2_entities"] = entity_counts(port.state()).get("ec2Instance", 0)
+    result["worker_batch_one_unit_at_a_time"] = {k: serial.get(k) for k in ("wall_s", "cpu_s", "max_rss_kib",
+                                                                            "ec2_entities")}
     result["worker_batch"] = {"units": len(records), "instances_per_unit": per_unit,
                               **{k: stats([r.get(k) for r in runs]) for k in ("wall_s", "cpu_s", "max_rss_kib")},
                               "all_complete": all(r["complete"] for r in runs),
@@ -856,7 +867,7 @@ def table(results: dict) -> list:
         rows.append(("1 mapping", "speed-up vs jq CLI", f"{r1['speedup_vs_jq_cli']:.1f}×",
                      f"≥ 2× {yes(r1['targets']['>= 2x jq CLI'])}"))
         rows.append(("1 mapping", "port-aws-sync map peak RSS",
-                     f"{r1['tools']['port-aws-sync map']['max_rss_kib'] / 1024:,.0f} MiB", "(whole input in memory)"))
+                     f"{r1['tools']['port-aws-sync map']['max_rss_kib'] / 1024:,.0f} MiB", "(input text held; objects streamed)"))
     r2 = results.get("2_sync")
     if r2:
         s, d, t = r2["sync"], r2["dry_run"], r2["targets"]
@@ -908,13 +919,18 @@ def table(results: dict) -> list:
                  f"≤ 64 MiB {yes(t['worker peak RSS <= 64 MiB'])}"),
                 ("3 lambda", "worker batch wall time", fmt(r3["worker_batch"]["wall_s"], unit=" s"),
                  "complete" if t["worker batch complete"] else "INCOMPLETE"),
+                ("3 lambda", "worker peak RSS, same batch, MAX_CONCURRENT_UNITS=1",
+                 f"{r3['worker_batch_one_unit_at_a_time']['max_rss_kib'] / 1024:.1f} MiB"
+                 if r3.get("worker_batch_one_unit_at_a_time", {}).get("max_rss_kib") else "n/a",
+                 f"wall {r3['worker_batch_one_unit_at_a_time']['wall_s']:.1f} s"
+                 if r3.get("worker_batch_one_unit_at_a_time") else ""),
             ]
     r4 = results.get("4_fanout")
     if r4:
         p = r4["plan"]
         rows += [
             ("4 fan-out", f"plan: {r4['accounts']:,} accounts → {p['units']:,} units", fmt(p["wall_s"], unit=" s"),
-             "well under 60 s " + yes(p["wall_s"]["median"] < 60)),
+             "well under 60 s (≤ 30 s) " + yes(p["wall_s"]["median"] <= 30)),
             ("4 fan-out", "plan: AWS calls", f"{p['aws_calls_total']:,}", f"{p['regions_per_account']} regions/account"),
             ("4 fan-out", "plan: CPU / peak RSS",
              f"{fmt(p['cpu_s'], unit=' s')} / {fmt(p['max_rss_kib'], 1 / 1024, 1, ' MiB')}", ""),
@@ -926,7 +942,8 @@ def table(results: dict) -> list:
         else:
             rows += [
                 ("4 fan-out", "fanout: plan + enqueue wall time", fmt(f["wall_s"], unit=" s"),
-                 "well under 60 s " + yes(r4["targets"]["fan-out well under 60 s against the emulator"])),
+                 "well under 60 s (≤ 30 s) " +
+                 yes(r4["targets"]["fan-out well under 60 s against the emulator (<= 30 s)"])),
                 ("4 fan-out", "fanout: SQS batches / messages",
                  f"{f['sqs_send_message_batch_calls']:,} / {f['messages_enqueued']:,}",
                  "all units " + yes(r4["targets"]["every unit enqueued"])),
