@@ -2,11 +2,13 @@
 //! failures, duration.
 
 use crate::discovery::{Discovery, FailedAccount, SkippedAccount};
+use crate::port::client::PortStats;
 use crate::port::EntityFailure;
 use crate::sync::reconcile::ScopeReport;
 use crate::sync::unit::UnitReport;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 
 const MAX_LISTED: usize = 50;
 
@@ -65,6 +67,32 @@ pub struct Summary {
     pub port_failures: Vec<EntityFailure>,
     pub map_error_count: usize,
     pub aws_api_calls: usize,
+    /// What the Port client did (absent for dry runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<PortCalls>,
+}
+
+/// Counters of the Port client over a whole run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortCalls {
+    /// API requests sent, retries included, token requests excluded.
+    pub requests: u64,
+    pub token_requests: u64,
+    pub retries: u64,
+    /// Request body bytes sent (retries included).
+    pub bytes_sent: u64,
+}
+
+impl From<&PortStats> for PortCalls {
+    fn from(s: &PortStats) -> PortCalls {
+        PortCalls {
+            requests: s.requests.load(Ordering::Relaxed),
+            token_requests: s.token_requests.load(Ordering::Relaxed),
+            retries: s.retries.load(Ordering::Relaxed),
+            bytes_sent: s.bytes_sent.load(Ordering::Relaxed),
+        }
+    }
 }
 
 impl Summary {
@@ -100,6 +128,7 @@ impl Summary {
             port_failures: Vec::new(),
             map_error_count: 0,
             aws_api_calls: 0,
+            port: None,
         };
         let mut sorted: Vec<&UnitReport> = reports.iter().collect();
         sorted.sort_by_key(|r| r.label());
