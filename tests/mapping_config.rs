@@ -230,9 +230,17 @@ fn the_integration_config_in_port_is_used_unless_mapping_config_is_set() {
         log.contains("mapping=Port integration `prod-sync` config"),
         "{log}"
     );
+    // Reads only: the integration, and the searches of the deletion preview.
     let writes: Vec<Value> = port_requests(&port)
         .into_iter()
-        .filter(|r| r["method"] != "GET" && r["route"] != "/v1/auth/access_token")
+        .filter(|r| {
+            r["method"] != "GET"
+                && r["route"] != "/v1/auth/access_token"
+                && !r["path"]
+                    .as_str()
+                    .unwrap_or("")
+                    .ends_with("/entities/search")
+        })
         .collect();
     assert!(
         writes.is_empty(),
@@ -248,7 +256,21 @@ fn the_integration_config_in_port_is_used_unless_mapping_config_is_set() {
     assert!(identifiers(&entities, "portBucket").is_empty());
     assert_eq!(identifiers(&entities, "customBucket").len(), 2);
     assert!(log.contains("mapping=inline configuration"), "{log}");
-    assert_eq!(port_requests(&port).len(), before, "no Port call");
+    // It does not read the integration (the deletion preview still reads blueprints and searches).
+    let since: Vec<Value> = port_requests(&port).into_iter().skip(before).collect();
+    assert!(
+        since.iter().all(|r| r["route"] == "/v1/auth/access_token"
+            || (r["method"] == "GET" && r["path"] == "/v1/blueprints")
+            || r["path"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with("/entities/search")),
+        "only the deletion preview's reads: {since:?}"
+    );
+    assert!(!since.iter().any(|r| r["path"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("/v1/integration")));
 
     // A real sync with MAPPING_CONFIG warns that the integration's copy in Port is not used.
     let explicit = "resources:\n  - kind: AWS::S3::Bucket\n    port: {entity: {mappings: {identifier: .Properties.BucketName, blueprint: '\"s3Bucket\"'}}}\n";

@@ -97,15 +97,22 @@ impl RegionPolicy {
     }
 }
 
+impl RegionPolicy {
+    /// A policy from region names (tests, fixed configurations).
+    pub fn from_names(allow: &[&str], deny: &[&str]) -> RegionPolicy {
+        RegionPolicy {
+            allow: allow.iter().map(|s| s.to_string()).collect(),
+            deny: deny.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn policy(allow: &[&str], deny: &[&str]) -> RegionPolicy {
-        RegionPolicy {
-            allow: allow.iter().map(|s| s.to_string()).collect(),
-            deny: deny.iter().map(|s| s.to_string()).collect(),
-        }
+        RegionPolicy::from_names(allow, deny)
     }
 
     #[test]

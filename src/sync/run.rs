@@ -183,16 +183,30 @@ pub async fn run_isolated_until(
     deadline: Option<Instant>,
 ) -> UnitReport {
     let for_report = unit.clone();
-    let mut handle = tokio::spawn(async move { run_unit(&engine, &unit, &sink, &policy).await });
+    isolate(
+        &for_report,
+        async move { run_unit(&engine, &unit, &sink, &policy).await },
+        deadline,
+    )
+    .await
+}
+
+/// Runs a unit's work on its own task: a panic, or the deadline passing (the task is aborted),
+/// becomes that unit's failure.
+pub async fn isolate<F>(unit: &Unit, work: F, deadline: Option<Instant>) -> UnitReport
+where
+    F: std::future::Future<Output = UnitReport> + Send + 'static,
+{
+    let mut handle = tokio::spawn(work);
     let joined = match deadline {
         None => (&mut handle).await,
         Some(deadline) => match tokio::time::timeout_at(deadline, &mut handle).await {
             Ok(joined) => joined,
             Err(_) => {
                 handle.abort();
-                tracing::warn!(unit = %for_report.label(), "unit stopped at the invocation deadline");
+                tracing::warn!(unit = %unit.label(), "unit stopped at the invocation deadline");
                 return UnitReport::failed(
-                    &for_report,
+                    unit,
                     "not finished before the invocation deadline: stopped, to be retried",
                 );
             }
@@ -201,17 +215,60 @@ pub async fn run_isolated_until(
     match joined {
         Ok(report) => report,
         Err(e) if e.is_panic() => {
-            tracing::error!(unit = %for_report.label(), "unit panicked");
-            UnitReport::failed(&for_report, "the unit panicked (a bug: please report it)")
+            tracing::error!(unit = %unit.label(), "unit panicked");
+            UnitReport::failed(unit, "the unit panicked (a bug: please report it)")
         }
-        Err(_) => UnitReport::failed(&for_report, "the unit was cancelled"),
+        Err(_) => UnitReport::failed(unit, "the unit was cancelled"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::Duration;
+
+    fn unit() -> Unit {
+        Unit {
+            sync_id: "s".into(),
+            account: crate::discovery::Account::bare("111111111111", "aws", None),
+            region: "us-east-1".into(),
+            kind: Kind::Ec2Instance,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_unit_fails_alone() {
+        let u = unit();
+        let report = isolate(&u, async { panic!("bug in a unit") }, None).await;
+        assert!(!report.ok);
+        assert!(report.reason.unwrap().contains("panicked"));
+        // The runtime and other units go on.
+        let ok = isolate(&u, async { UnitReport::failed(&unit(), "x") }, None).await;
+        assert_eq!(ok.reason.as_deref(), Some("x"));
+    }
+
+    #[tokio::test]
+    async fn a_unit_past_the_deadline_is_stopped_and_reported() {
+        let u = unit();
+        let finished = Arc::new(AtomicBool::new(false));
+        let flag = finished.clone();
+        let deadline = Instant::now() + Duration::from_millis(200);
+        let report = isolate(
+            &u,
+            async move {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                flag.store(true, Ordering::SeqCst);
+                UnitReport::failed(&unit(), "never")
+            },
+            Some(deadline),
+        )
+        .await;
+        assert!(report.reason.unwrap().contains("deadline"));
+        // Aborted: it does not go on to finish (and so cannot delete anything) later.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert!(!finished.load(Ordering::SeqCst));
+    }
 
     #[tokio::test]
     async fn account_gate_admits_at_most_limit_accounts_but_every_unit_of_an_admitted_one() {

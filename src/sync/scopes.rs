@@ -330,10 +330,7 @@ mod tests {
     }
 
     fn policy(allow: &[&str], deny: &[&str]) -> RegionPolicy {
-        RegionPolicy {
-            allow: allow.iter().map(|s| s.to_string()).collect(),
-            deny: deny.iter().map(|s| s.to_string()).collect(),
-        }
+        RegionPolicy::from_names(allow, deny)
     }
 
     fn target(id: &str, regions: &[&str]) -> AccountTarget {

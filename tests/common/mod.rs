@@ -37,6 +37,28 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Starts a support server (`python SCRIPT ARGS`) that prints `LISTENING <port>` when ready;
+/// returns its guard and URL.
+fn spawn_listening(script: &str, args: &[&str], what: &str) -> (Guard, String) {
+    let mut child = Command::new(python())
+        .arg(root().join(script))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {script}: {e}"));
+    let stdout = child.stdout.take().unwrap();
+    let guard = Guard(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let port = line
+        .trim()
+        .strip_prefix("LISTENING ")
+        .unwrap_or_else(|| panic!("{what} did not start: {line:?}"))
+        .to_owned();
+    (guard, format!("http://127.0.0.1:{port}"))
+}
+
 /// A child process killed on drop.
 pub struct Guard(Child);
 
@@ -199,31 +221,20 @@ impl FakePort {
     pub fn start() -> FakePort {
         let client_id = "test-client".to_owned();
         let client_secret = format!("test-secret-{}", std::process::id());
-        let mut child = Command::new(python())
-            .arg(root().join("tests/support/fake_port.py"))
-            .args([
+        let (guard, url) = spawn_listening(
+            "tests/support/fake_port.py",
+            &[
                 "--port",
                 "0",
                 "--client-id",
                 &client_id,
                 "--client-secret",
                 &client_secret,
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start fake_port.py");
-        let stdout = child.stdout.take().unwrap();
-        let guard = Guard(child);
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let port = line
-            .trim()
-            .strip_prefix("LISTENING ")
-            .unwrap_or_else(|| panic!("fake Port did not start: {line:?}"))
-            .to_owned();
+            ],
+            "fake Port",
+        );
         FakePort {
-            url: format!("http://127.0.0.1:{port}"),
+            url,
             client_id,
             client_secret,
             _guard: guard,
@@ -324,26 +335,13 @@ pub struct AwsProxy {
 
 impl AwsProxy {
     pub fn start(moto: &Moto, rules: &Value) -> AwsProxy {
-        let mut child = Command::new(python())
-            .arg(root().join("tests/support/aws_fault_proxy.py"))
-            .args(["--upstream", &moto.url, "--rules", &rules.to_string()])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start aws_fault_proxy.py");
-        let stdout = child.stdout.take().unwrap();
-        let guard = Guard(child);
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let port = line
-            .trim()
-            .strip_prefix("LISTENING ")
-            .unwrap_or_else(|| panic!("the AWS fault proxy did not start: {line:?}"))
-            .to_owned();
-        AwsProxy {
-            url: format!("http://127.0.0.1:{port}"),
-            _guard: guard,
-        }
+        let rules = rules.to_string();
+        let (guard, url) = spawn_listening(
+            "tests/support/aws_fault_proxy.py",
+            &["--upstream", &moto.url, "--rules", &rules],
+            "the AWS fault proxy",
+        );
+        AwsProxy { url, _guard: guard }
     }
 
     /// How often each rule matched.
