@@ -43,14 +43,6 @@ fn without(catalog: &Catalog, gone: &[(&str, &str)]) -> Catalog {
     out
 }
 
-fn strs(v: &Value) -> Vec<String> {
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s.as_str().map(str::to_owned))
-        .collect()
-}
-
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("pas-deletion-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -111,14 +111,6 @@ fn failures(response: &Value) -> Vec<String> {
         .collect()
 }
 
-fn strs(v: &Value) -> Vec<String> {
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s.as_str().map(str::to_owned))
-        .collect()
-}
-
 /// moto, the fake Port, the work queue and the Port credentials secret.
 struct Estate {
     moto: Moto,

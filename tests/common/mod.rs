@@ -317,6 +317,15 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// The strings of a JSON array (empty for anything else).
+pub fn strs(v: &Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(str::to_owned))
+        .collect()
+}
+
 /// Parses JSON lines.
 pub fn json_lines(text: &str) -> Vec<Value> {
     text.lines()
