@@ -911,7 +911,7 @@ mod tests {
 #[cfg(test)]
 mod fetch_tests {
     use super::*;
-    use crate::kinds::s3_bucket::fake_aws::{FakeAws, Request, Response};
+    use crate::kinds::s3_bucket::fake_aws::{fetch_pages, FakeAws, Request, Response};
     use serde_json::json;
     use std::collections::BTreeSet;
 
@@ -993,14 +993,7 @@ mod fetch_tests {
             region_allowed: &allowed,
             concurrency: 4,
         };
-        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
-        let result = fetch(&ctx, &tx).await;
-        drop(tx);
-        let mut pages = Vec::new();
-        while let Some(page) = rx.recv().await {
-            pages.push(page);
-        }
-        (result, pages)
+        fetch_pages(crate::kinds::Kind::Ec2Instance, &ctx).await
     }
 
     #[tokio::test]

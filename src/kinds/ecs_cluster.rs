@@ -406,7 +406,7 @@ mod tests {
 #[cfg(test)]
 mod fetch_tests {
     use super::*;
-    use crate::kinds::s3_bucket::fake_aws::{FakeAws, Request, Response};
+    use crate::kinds::s3_bucket::fake_aws::{fetch_pages, FakeAws, Request, Response};
     use serde_json::json;
     use std::collections::BTreeSet;
 
@@ -476,14 +476,7 @@ mod fetch_tests {
             region_allowed: &allowed,
             concurrency: 4,
         };
-        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
-        let result = fetch(&ctx, &tx).await;
-        drop(tx);
-        let mut pages = Vec::new();
-        while let Some(page) = rx.recv().await {
-            pages.push(page);
-        }
-        (result, pages)
+        fetch_pages(crate::kinds::Kind::EcsCluster, &ctx).await
     }
 
     #[tokio::test]

@@ -762,6 +762,24 @@ pub(crate) mod fake_aws {
     /// A response: status, content type, body.
     pub type Response = (u16, &'static str, String);
 
+    /// Runs `kind`'s fetch to the end, then returns its result and the pages it sent.
+    pub async fn fetch_pages(
+        kind: crate::kinds::Kind,
+        ctx: &crate::kinds::FetchContext<'_>,
+    ) -> (
+        Result<crate::kinds::FetchStats, crate::kinds::FetchError>,
+        Vec<Vec<serde_json::Value>>,
+    ) {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+        let result = crate::kinds::fetch(kind, ctx, &tx).await;
+        drop(tx);
+        let mut pages = Vec::new();
+        while let Some(page) = rx.recv().await {
+            pages.push(page);
+        }
+        (result, pages)
+    }
+
     pub struct FakeAws {
         pub url: String,
         requests: Arc<Mutex<Vec<Request>>>,
@@ -862,7 +880,7 @@ pub(crate) mod fake_aws {
 
 #[cfg(test)]
 mod fetch_tests {
-    use super::fake_aws::{FakeAws, Request, Response};
+    use super::fake_aws::{fetch_pages, FakeAws, Request, Response};
     use super::*;
     use serde_json::json;
     use std::collections::BTreeSet;
@@ -956,14 +974,7 @@ mod fetch_tests {
             region_allowed: &allowed,
             concurrency: 3,
         };
-        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
-        let result = fetch(&ctx, &tx).await;
-        drop(tx);
-        let mut pages = Vec::new();
-        while let Some(page) = rx.recv().await {
-            pages.push(page);
-        }
-        (result, pages)
+        fetch_pages(crate::kinds::Kind::S3Bucket, &ctx).await
     }
 
     fn calls(server: &FakeAws) -> Vec<(String, String, String)> {
