@@ -3,6 +3,7 @@
 //! [`ServiceClient::call`] signs, sends, retries and parses one operation.
 
 use super::credentials::CredentialCache;
+use super::customizations;
 use super::endpoint::{self, Endpoint};
 use super::error::{ApiError, CallSite};
 use super::model::{self, ServiceModel};
@@ -197,9 +198,12 @@ impl ServiceClient {
     /// Calls `operation` with `input` (API member names, as boto3 takes them; `Value::Null` for
     /// none) and returns the output as boto3 parses it, without `ResponseMetadata`. Throttling
     /// and passing failures are retried with backoff within [`ApiOptions`]' bounds.
-    pub async fn call(&self, operation: &str, input: Value) -> Result<Value, ApiError> {
+    pub async fn call(&self, operation: &str, mut input: Value) -> Result<Value, ApiError> {
         let op = self.model.operation(&self.service, operation)?;
         let call = self.call_site(&op.name);
+        let shape = |name: Option<&String>| name.and_then(|n| self.model.shapes.get(n));
+        let input_shape = shape(op.input.as_ref().map(|i| &i.shape));
+        customizations::input(&self.service, input_shape, &mut input);
         let request = protocol::build_request(self.model, op, &input).map_err(|message| {
             ApiError::InvalidRequest {
                 call: Some(call.clone()),
@@ -208,10 +212,14 @@ impl ServiceClient {
         })?;
         self.shared.counters.calls.fetch_add(1, Ordering::Relaxed);
         let limit = self.shared.options.operation_timeout;
-        match tokio::time::timeout(limit, self.send_with_retries(op, &call, &request)).await {
-            Ok(result) => result,
-            Err(_) => Err(ApiError::Timeout { call, after: limit }),
+        let mut output = match tokio::time::timeout(limit, self.send_with_retries(op, &call, &request)).await {
+            Ok(result) => result?,
+            Err(_) => return Err(ApiError::Timeout { call, after: limit }),
+        };
+        if let Some(output_shape) = shape(op.output.as_ref().map(|o| &o.shape)) {
+            customizations::output(&self.service, self.model, output_shape, &mut output);
         }
+        Ok(output)
     }
 
     async fn send_with_retries(

@@ -43,7 +43,8 @@
 //! # Map
 //! - [`model`]: the models' serde types; each is parsed on first use, never at start-up.
 //! - [`protocol`]: request and response per protocol, using [`json`], [`rest`], [`query`] and
-//!   [`xml`]; [`timestamp`] converts times.
+//!   [`xml`]; [`timestamp`] converts times; [`customizations`] adds what boto3 does in code
+//!   rather than in its models (IAM policy documents, Route 53 ids).
 //! - [`client`]: [`AwsApi`], [`ServiceClient::call`]: endpoint ([`endpoint`]), credentials
 //!   ([`credentials`]), SigV4 signing, timeouts, retries ([`retry`]), counters.
 //! - [`pages`]: [`ServiceClient::pages`].
@@ -51,6 +52,7 @@
 
 pub mod client;
 pub mod credentials;
+pub mod customizations;
 pub mod endpoint;
 pub mod error;
 pub mod json;
