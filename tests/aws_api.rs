@@ -72,14 +72,21 @@ async fn ours(api: &AwsApi, sdk: &SdkConfig, calls: &Value) -> Vec<Value> {
     let mut results = Vec::new();
     for c in calls.as_array().unwrap() {
         let client = api
-            .client(c["service"].as_str().unwrap(), sdk, c["region"].as_str().unwrap())
+            .client(
+                c["service"].as_str().unwrap(),
+                sdk,
+                c["region"].as_str().unwrap(),
+            )
             .unwrap();
         let operation = c["operation"].as_str().unwrap();
         let params = c["params"].clone();
         let result = if c["paginate"] == json!(true) {
             let pages: Vec<Result<Value, ApiError>> =
                 client.pages(operation, params).collect().await;
-            pages.into_iter().collect::<Result<Vec<Value>, _>>().map(Value::Array)
+            pages
+                .into_iter()
+                .collect::<Result<Vec<Value>, _>>()
+                .map(Value::Array)
         } else {
             client.call(operation, params).await
         };
@@ -179,13 +186,25 @@ async fn ec2_query_xml_matches_boto3() {
         &moto,
         json!([
             call("ec2", "DescribeInstances", json!({})),
-            call("ec2", "DescribeInstances", json!({"Filters": [{"Name": "tag:env", "Values": ["prod"]}]})),
+            call(
+                "ec2",
+                "DescribeInstances",
+                json!({"Filters": [{"Name": "tag:env", "Values": ["prod"]}]})
+            ),
             call("ec2", "DescribeRegions", json!({"AllRegions": true})),
-            call("ec2", "DescribeInstanceStatus", json!({"IncludeAllInstances": true})),
+            call(
+                "ec2",
+                "DescribeInstanceStatus",
+                json!({"IncludeAllInstances": true})
+            ),
             call("ec2", "DescribeVolumes", json!({})),
             call("ec2", "DescribeVpcs", json!({"VpcIds": [ctx["vpc"]]})),
             call("ec2", "DescribeSubnets", json!({})),
-            call("ec2", "DescribeSecurityGroups", json!({"GroupIds": [ctx["security_group"]]})),
+            call(
+                "ec2",
+                "DescribeSecurityGroups",
+                json!({"GroupIds": [ctx["security_group"]]})
+            ),
         ]),
     )
     .await;
@@ -202,12 +221,25 @@ async fn ec2_query_xml_matches_boto3() {
         .collect();
     assert_eq!(instances.len(), 3);
     assert!(
-        instances.iter().any(|i| i["SecurityGroups"][0]["GroupId"].is_string()),
+        instances
+            .iter()
+            .any(|i| i["SecurityGroups"][0]["GroupId"].is_string()),
         "groupSet -> SecurityGroups"
     );
-    assert!(tagged["NetworkInterfaces"][0]["PrivateIpAddresses"].is_array(), "{tagged}");
-    assert!(tagged["BlockDeviceMappings"][0]["Ebs"]["VolumeId"].is_string(), "{tagged}");
-    assert!(tagged["LaunchTime"].as_str().is_some_and(|t| t.ends_with('Z')), "{tagged}");
+    assert!(
+        tagged["NetworkInterfaces"][0]["PrivateIpAddresses"].is_array(),
+        "{tagged}"
+    );
+    assert!(
+        tagged["BlockDeviceMappings"][0]["Ebs"]["VolumeId"].is_string(),
+        "{tagged}"
+    );
+    assert!(
+        tagged["LaunchTime"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{tagged}"
+    );
     assert!(out[2]["Regions"].as_array().is_some_and(|r| r.len() > 20));
 }
 
@@ -219,12 +251,24 @@ async fn ecs_json_1_1_matches_boto3() {
         &moto,
         json!([
             call("ecs", "ListClusters", json!({})),
-            call("ecs", "DescribeClusters", json!({"clusters": [ctx["cluster_arn"], "batch", "missing"],
-                "include": ["TAGS", "SETTINGS"]})),
+            call(
+                "ecs",
+                "DescribeClusters",
+                json!({"clusters": [ctx["cluster_arn"], "batch", "missing"],
+                "include": ["TAGS", "SETTINGS"]})
+            ),
             call("ecs", "ListServices", json!({"cluster": "apps"})),
-            call("ecs", "DescribeServices", json!({"cluster": "apps", "services": ["web"], "include": ["TAGS"]})),
+            call(
+                "ecs",
+                "DescribeServices",
+                json!({"cluster": "apps", "services": ["web"], "include": ["TAGS"]})
+            ),
             call("ecs", "ListTaskDefinitions", json!({})),
-            call("ecs", "DescribeTaskDefinition", json!({"taskDefinition": ctx["task_definition"], "include": ["TAGS"]})),
+            call(
+                "ecs",
+                "DescribeTaskDefinition",
+                json!({"taskDefinition": ctx["task_definition"], "include": ["TAGS"]})
+            ),
         ]),
     )
     .await;
@@ -261,7 +305,11 @@ async fn rds_query_matches_boto3() {
     let volatile = json!(["LatestRestorableTime"]);
     let mut calls = json!([
         call("rds", "DescribeDBInstances", json!({})),
-        call("rds", "DescribeDBInstances", json!({"Filters": [{"Name": "engine", "Values": ["postgres"]}]})),
+        call(
+            "rds",
+            "DescribeDBInstances",
+            json!({"Filters": [{"Name": "engine", "Values": ["postgres"]}]})
+        ),
         call("rds", "DescribeDBClusters", json!({})),
     ]);
     for c in calls.as_array_mut().unwrap() {
@@ -270,7 +318,10 @@ async fn rds_query_matches_boto3() {
     let out = assert_same_as_boto3(&moto, calls).await;
     let db = &out[0]["DBInstances"][0];
     assert_eq!(db["DBInstanceIdentifier"], "orders");
-    assert!(db["InstanceCreateTime"].is_string() && db["AllocatedStorage"].is_i64(), "{db}");
+    assert!(
+        db["InstanceCreateTime"].is_string() && db["AllocatedStorage"].is_i64(),
+        "{db}"
+    );
     assert_eq!(out[2]["DBClusters"].as_array().map(Vec::len), Some(1));
 }
 
@@ -285,11 +336,19 @@ async fn dynamodb_json_1_0_matches_boto3_including_item_calls() {
             call("dynamodb", "ListTables", json!({})),
             call("dynamodb", "DescribeTable", json!({"TableName": "state"})),
             call("dynamodb", "DescribeTable", json!({"TableName": "other"})),
-            call("dynamodb", "ListTagsOfResource", json!({"ResourceArn": ctx["table_arn"]})),
+            call(
+                "dynamodb",
+                "ListTagsOfResource",
+                json!({"ResourceArn": ctx["table_arn"]})
+            ),
         ]),
     )
     .await;
-    assert!(tables[1]["Table"]["CreationDateTime"].is_string(), "{}", tables[1]);
+    assert!(
+        tables[1]["Table"]["CreationDateTime"].is_string(),
+        "{}",
+        tables[1]
+    );
     // Item calls: boto3 runs them all, then the client; each leaves the table as it found it
     // or as the other side will, so both sides see the same items.
     let out = assert_same_as_boto3(
@@ -323,11 +382,27 @@ async fn sqs_json_and_sns_query_match_boto3() {
         &moto,
         json!([
             call("sqs", "ListQueues", json!({})),
-            call("sqs", "GetQueueAttributes", json!({"QueueUrl": queue["queue_url"], "AttributeNames": ["All"]})),
-            call("sqs", "ListQueueTags", json!({"QueueUrl": queue["queue_url"]})),
+            call(
+                "sqs",
+                "GetQueueAttributes",
+                json!({"QueueUrl": queue["queue_url"], "AttributeNames": ["All"]})
+            ),
+            call(
+                "sqs",
+                "ListQueueTags",
+                json!({"QueueUrl": queue["queue_url"]})
+            ),
             call("sns", "ListTopics", json!({})),
-            call("sns", "GetTopicAttributes", json!({"TopicArn": topic["topic_arn"]})),
-            call("sns", "ListTagsForResource", json!({"ResourceArn": topic["topic_arn"]})),
+            call(
+                "sns",
+                "GetTopicAttributes",
+                json!({"TopicArn": topic["topic_arn"]})
+            ),
+            call(
+                "sns",
+                "ListTagsForResource",
+                json!({"ResourceArn": topic["topic_arn"]})
+            ),
         ]),
     )
     .await;
@@ -378,6 +453,30 @@ async fn eks_rest_json_matches_boto3() {
 }
 
 #[tokio::test]
+async fn kafka_and_sesv2_rest_json_match_boto3() {
+    let moto = Moto::start();
+    seed(&moto, "kafka_sesv2");
+    let out = assert_same_as_boto3(
+        &moto,
+        json!([
+            call("kafka", "ListClustersV2", json!({})),
+            call("sesv2", "ListEmailIdentities", json!({})),
+            call(
+                "sesv2",
+                "GetEmailIdentity",
+                json!({"EmailIdentity": "ops@example.com"})
+            ),
+        ]),
+    )
+    .await;
+    // Kafka's wire names are camelCase, its API names PascalCase.
+    let cluster = &out[0]["ClusterInfoList"][0];
+    assert_eq!(cluster["ClusterName"], "events", "{cluster}");
+    assert!(cluster["CreationTime"].is_string(), "{cluster}");
+    assert_eq!(out[1]["EmailIdentities"].as_array().map(Vec::len), Some(2));
+}
+
+#[tokio::test]
 async fn pages_follow_each_paginator_like_boto3() {
     let moto = Moto::start();
     seed(&moto, "pagination");
@@ -404,11 +503,23 @@ async fn not_found_errors_match_boto3_codes_and_classify_as_not_found() {
     let queue = seed(&moto, "sqs");
     let missing_queue = queue["queue_url"].as_str().unwrap().replace("jobs", "nope");
     let calls = json!([
-        call("ec2", "DescribeInstances", json!({"InstanceIds": ["i-0123456789abcdef0"]})),
+        call(
+            "ec2",
+            "DescribeInstances",
+            json!({"InstanceIds": ["i-0123456789abcdef0"]})
+        ),
         call("lambda", "GetFunction", json!({"FunctionName": "nope"})),
         call("dynamodb", "DescribeTable", json!({"TableName": "nope"})),
-        call("rds", "DescribeDBInstances", json!({"DBInstanceIdentifier": "nope"})),
-        call("sqs", "GetQueueAttributes", json!({"QueueUrl": missing_queue})),
+        call(
+            "rds",
+            "DescribeDBInstances",
+            json!({"DBInstanceIdentifier": "nope"})
+        ),
+        call(
+            "sqs",
+            "GetQueueAttributes",
+            json!({"QueueUrl": missing_queue})
+        ),
         call("eks", "DescribeCluster", json!({"name": "nope"})),
     ]);
     let calls = Value::Array(
@@ -425,13 +536,19 @@ async fn not_found_errors_match_boto3_codes_and_classify_as_not_found() {
     );
     let out = assert_same_as_boto3(&moto, calls.clone()).await;
     for (c, result) in calls.as_array().unwrap().iter().zip(&out) {
-        assert!(result["Error"]["Code"].is_string(), "{} did not fail: {result}", c["operation"]);
+        assert!(
+            result["Error"]["Code"].is_string(),
+            "{} did not fail: {result}",
+            c["operation"]
+        );
     }
 
     let api = AwsApi::new(ApiOptions::default()).unwrap();
     let sdk = sdk_config(&moto);
     for c in calls.as_array().unwrap() {
-        let client = api.client(c["service"].as_str().unwrap(), &sdk, REGION).unwrap();
+        let client = api
+            .client(c["service"].as_str().unwrap(), &sdk, REGION)
+            .unwrap();
         let err = client
             .call(c["operation"].as_str().unwrap(), c["params"].clone())
             .await
@@ -442,4 +559,86 @@ async fn not_found_errors_match_boto3_codes_and_classify_as_not_found() {
         assert!(text.contains(" failed in us-east-1: "), "{text}");
     }
     assert_eq!(api.counts().retries, 0, "not-found errors are not retried");
+}
+
+/// A client through the fault proxy, with quick retries.
+fn proxied(proxy: &AwsProxy, max_attempts: u32) -> (AwsApi, SdkConfig) {
+    let options = ApiOptions {
+        max_attempts,
+        backoff_base: std::time::Duration::from_millis(5),
+        ..ApiOptions::default()
+    };
+    let sdk = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(&proxy.url)
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "testing", "testing", None, None, "test",
+        )))
+        .build();
+    (AwsApi::new(options).unwrap(), sdk)
+}
+
+#[tokio::test]
+async fn throttling_is_retried_then_reported_once_attempts_run_out() {
+    let moto = Moto::start();
+    let throttle = json!({"status": 503, "code": "RequestLimitExceeded", "message": "Request limit exceeded."});
+    let proxy = AwsProxy::start(
+        &moto,
+        &json!([
+            {"service": "ec2", "action": "DescribeRegions", "times": 2, "respond": throttle},
+            {"service": "ec2", "action": "DescribeVpcs", "respond": throttle},
+            {"service": "ec2", "action": "DescribeSubnets", "times": 1,
+             "respond": {"status": 500, "code": "InternalError", "message": "oops"}},
+        ]),
+    );
+    let (api, sdk) = proxied(&proxy, 4);
+    let ec2 = api.client("ec2", &sdk, REGION).unwrap();
+
+    let regions = ec2.call("DescribeRegions", json!({})).await.unwrap();
+    assert!(regions["Regions"].as_array().is_some_and(|r| !r.is_empty()));
+    ec2.call("DescribeSubnets", json!({})).await.unwrap();
+    let err = ec2.call("DescribeVpcs", json!({})).await.unwrap_err();
+    assert!(
+        matches!(err, ApiError::Throttled { attempts: 4, .. }),
+        "{err:?}"
+    );
+    assert!(err.is_throttling());
+    assert_eq!(err.code(), Some("RequestLimitExceeded"));
+    assert_eq!(
+        err.to_string(),
+        "EC2 DescribeVpcs failed in us-east-1: RequestLimitExceeded: Request limit exceeded. \
+         (still throttled after 4 attempts)"
+    );
+    assert_eq!(proxy.hits(), vec![2, 4, 1]);
+    let counts = api.counts();
+    assert_eq!(
+        (counts.calls, counts.retries, counts.throttled),
+        (3, 2 + 1 + 3, 6)
+    );
+}
+
+#[tokio::test]
+async fn a_repeated_pagination_token_ends_the_stream_with_an_error() {
+    let moto = Moto::start();
+    // Every DescribeInstances answer carries the same token: a service bug that must not loop.
+    let body = "<DescribeInstancesResponse><reservationSet/><nextToken>same</nextToken></DescribeInstancesResponse>";
+    let proxy = AwsProxy::start(
+        &moto,
+        &json!([{"service": "ec2", "action": "DescribeInstances", "respond": {"status": 200, "body": body}}]),
+    );
+    let (api, sdk) = proxied(&proxy, 1);
+    let ec2 = api.client("ec2", &sdk, REGION).unwrap();
+    let pages: Vec<Result<Value, ApiError>> = ec2
+        .pages("DescribeInstances", json!({"MaxResults": 5}))
+        .collect()
+        .await;
+    assert_eq!(pages.len(), 3, "two pages, then the error: {pages:?}");
+    assert!(pages[0].is_ok() && pages[1].is_ok());
+    assert!(
+        matches!(pages[2], Err(ApiError::RepeatedToken { .. })),
+        "{:?}",
+        pages[2]
+    );
+    assert_eq!(proxy.hits(), vec![2]);
 }

@@ -229,6 +229,17 @@ def seed_eks() -> dict:
     return {}
 
 
+def seed_kafka_sesv2() -> dict:
+    client("kafka").create_cluster_v2(
+        ClusterName="events", Tags={"team": "core"},
+        Serverless={"VpcConfigs": [{"SubnetIds": ["subnet-1", "subnet-2"]}]},
+    )
+    ses = client("sesv2")
+    ses.create_email_identity(EmailIdentity="ops@example.com", Tags=[{"Key": "team", "Value": "core"}])
+    ses.create_email_identity(EmailIdentity="example.com")
+    return {}
+
+
 def seed_pagination() -> dict:
     seed_iam()
     ddb = client("dynamodb")
@@ -259,6 +270,7 @@ SEEDS = {
     "route53": seed_route53,
     "iam": seed_iam,
     "eks": seed_eks,
+    "kafka_sesv2": seed_kafka_sesv2,
     "pagination": seed_pagination,
 }
 

@@ -113,16 +113,18 @@ impl AwsApi {
     ) -> Result<ServiceClient, ApiError> {
         let model = model::service(service)?;
         let endpoint = endpoint::resolve(service, &model.metadata, region, sdk.endpoint_url())
-            .map_err(|message| ApiError::InvalidRequest { call: None, message })?;
-        let credentials = match sdk.credentials_provider() {
-            Some(provider) => Some(self.credential_cache(provider)),
-            None => None,
-        };
+            .map_err(|message| ApiError::InvalidRequest {
+                call: None,
+                message,
+            })?;
+        let credentials = sdk
+            .credentials_provider()
+            .map(|provider| self.credential_cache(provider));
         Ok(ServiceClient {
             shared: self.shared.clone(),
             service: service.to_owned(),
             model,
-            region: region.to_owned(),
+            region: Arc::from(region),
             endpoint,
             credentials,
         })
@@ -168,7 +170,7 @@ pub struct ServiceClient {
     shared: Arc<Shared>,
     service: String,
     model: &'static ServiceModel,
-    region: String,
+    region: Arc<str>,
     endpoint: Endpoint,
     credentials: Option<Arc<CredentialCache>>,
 }
@@ -187,10 +189,10 @@ impl ServiceClient {
         self.model
     }
 
-    pub(crate) fn call_site(&self, operation: &str) -> CallSite {
+    pub(crate) fn call_site(&self, operation: &'static str) -> CallSite {
         CallSite {
             service: &self.model.metadata.service_id,
-            operation: operation.to_owned(),
+            operation,
             region: self.region.clone(),
         }
     }
@@ -212,10 +214,11 @@ impl ServiceClient {
         })?;
         self.shared.counters.calls.fetch_add(1, Ordering::Relaxed);
         let limit = self.shared.options.operation_timeout;
-        let mut output = match tokio::time::timeout(limit, self.send_with_retries(op, &call, &request)).await {
-            Ok(result) => result?,
-            Err(_) => return Err(ApiError::Timeout { call, after: limit }),
-        };
+        let mut output =
+            match tokio::time::timeout(limit, self.send_with_retries(op, &call, &request)).await {
+                Ok(result) => result?,
+                Err(_) => return Err(ApiError::Timeout { call, after: limit }),
+            };
         if let Some(output_shape) = shape(op.output.as_ref().map(|o| &o.shape)) {
             customizations::output(&self.service, self.model, output_shape, &mut output);
         }
@@ -255,8 +258,12 @@ impl ServiceClient {
             }
             tracing::debug!(service = call.service, operation = %call.operation, region = %call.region,
                 attempt, error = %err, "retrying AWS call");
-            tokio::time::sleep(retry::backoff(attempt, options.backoff_base, options.backoff_cap))
-                .await;
+            tokio::time::sleep(retry::backoff(
+                attempt,
+                options.backoff_base,
+                options.backoff_cap,
+            ))
+            .await;
             counters.retries.fetch_add(1, Ordering::Relaxed);
             attempt += 1;
         }
@@ -271,7 +278,7 @@ impl ServiceClient {
     ) -> Result<Value, ApiError> {
         let no_credentials = |message: String| ApiError::Credentials {
             service: call.service,
-            region: call.region.clone(),
+            region: call.region.to_string(),
             message,
         };
         let cache = self
@@ -280,12 +287,12 @@ impl ServiceClient {
             .ok_or_else(|| no_credentials("no credentials provider is configured".into()))?;
         let creds = cache.get().await.map_err(no_credentials)?;
         let url = format!("{}{}", self.endpoint.url, request.path_and_query);
-        let headers = self.signed_headers(&url, request, creds).map_err(|message| {
-            ApiError::InvalidRequest {
+        let headers = self
+            .signed_headers(&url, request, creds)
+            .map_err(|message| ApiError::InvalidRequest {
                 call: Some(call.clone()),
                 message,
-            }
-        })?;
+            })?;
         let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|e| {
             ApiError::InvalidRequest {
                 call: Some(call.clone()),
@@ -366,7 +373,9 @@ impl ServiceClient {
             SignableBody::Bytes(&request.body),
         )
         .map_err(|e| e.to_string())?;
-        let (instructions, _signature) = sign(signable, &params).map_err(|e| e.to_string())?.into_parts();
+        let (instructions, _signature) = sign(signable, &params)
+            .map_err(|e| e.to_string())?
+            .into_parts();
         for (name, value) in instructions.headers() {
             headers.push((name.to_owned(), value.to_owned()));
         }
@@ -403,7 +412,9 @@ mod tests {
         let config = sdk(None);
         let a = api.client("ec2", &config, "eu-west-1").unwrap();
         let b = api.client("lambda", &config, "us-east-1").unwrap();
-        let (Some(ca), Some(cb)) = (&a.credentials, &b.credentials) else { panic!("no cache") };
+        let (Some(ca), Some(cb)) = (&a.credentials, &b.credentials) else {
+            panic!("no cache")
+        };
         assert!(Arc::ptr_eq(ca, cb));
         let other = api.client("ec2", &sdk(None), "eu-west-1").unwrap();
         assert!(!Arc::ptr_eq(ca, other.credentials.as_ref().unwrap()));
@@ -419,11 +430,19 @@ mod tests {
         let creds = Credentials::new("AKIDEXAMPLE", "secret", Some("tok".into()), None, "t");
         let url = format!("{}{}", client.endpoint.url, request.path_and_query);
         let headers = client.signed_headers(&url, &request, creds).unwrap();
-        let get = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let get = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
         assert_eq!(get("host"), Some("email.eu-west-1.amazonaws.com"));
         assert_eq!(get("x-amz-security-token"), Some("tok"));
         let auth = get("authorization").unwrap();
-        assert!(auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"), "{auth}");
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"),
+            "{auth}"
+        );
         assert!(auth.contains("/eu-west-1/ses/aws4_request"), "{auth}");
         assert!(!auth.contains("secret"));
     }
@@ -443,11 +462,24 @@ mod tests {
             .unwrap()
             .port();
         let url = format!("http://127.0.0.1:{port}");
-        let client = api.client("dynamodb", &sdk(Some(&url)), "eu-west-1").unwrap();
+        let client = api
+            .client("dynamodb", &sdk(Some(&url)), "eu-west-1")
+            .unwrap();
         let err = client.call("ListTables", Value::Null).await.unwrap_err();
         assert!(matches!(err, ApiError::Transport { .. }), "{err:?}");
-        assert!(err.to_string().starts_with("DynamoDB ListTables failed in eu-west-1: could not reach"), "{err}");
-        assert_eq!(api.counts(), CallCounts { calls: 1, retries: 1, throttled: 0 });
+        assert!(
+            err.to_string()
+                .starts_with("DynamoDB ListTables failed in eu-west-1: could not reach"),
+            "{err}"
+        );
+        assert_eq!(
+            api.counts(),
+            CallCounts {
+                calls: 1,
+                retries: 1,
+                throttled: 0
+            }
+        );
     }
 
     #[test]
@@ -457,6 +489,8 @@ mod tests {
             api.client("nosuch", &sdk(None), "eu-west-1"),
             Err(ApiError::NotInManifest { .. })
         ));
-        assert!(api.client("ec2", &sdk(None), "eu-west-1.evil.com/").is_err());
+        assert!(api
+            .client("ec2", &sdk(None), "eu-west-1.evil.com/")
+            .is_err());
     }
 }

@@ -113,7 +113,10 @@ mod tests {
         let now = SystemTime::now();
         let soon = Credentials::new("a", "s", None, Some(now + Duration::from_secs(120)), "t");
         assert!(usable(&soon, now, now), "just fetched");
-        assert!(!usable(&soon, now - Duration::from_secs(60), now), "fetched a while ago");
+        assert!(
+            !usable(&soon, now - Duration::from_secs(60), now),
+            "fetched a while ago"
+        );
         let later = Credentials::new("a", "s", None, Some(now + Duration::from_secs(900)), "t");
         assert!(usable(&later, now - Duration::from_secs(600), now));
         let expired = Credentials::new("a", "s", None, Some(now - Duration::from_secs(1)), "t");

@@ -19,7 +19,10 @@ pub fn input(service: &str, shape: Option<&Shape>, input: &mut Value) {
         return;
     };
     for (name, r) in &shape.members {
-        if !matches!(r.shape.as_str(), "ResourceId" | "DelegationSetId" | "ChangeId") {
+        if !matches!(
+            r.shape.as_str(),
+            "ResourceId" | "DelegationSetId" | "ChangeId"
+        ) {
             continue;
         }
         if let Some(Value::String(id)) = obj.get_mut(name) {
@@ -42,7 +45,9 @@ fn decode_policies(model: &ServiceModel, shape: &Shape, value: &mut Value) {
     match (shape.kind, value) {
         (ShapeType::Structure, Value::Object(obj)) => {
             for (name, r) in &shape.members {
-                let Some(item) = obj.get_mut(name) else { continue };
+                let Some(item) = obj.get_mut(name) else {
+                    continue;
+                };
                 if r.shape == "policyDocumentType" {
                     if let Value::String(text) = item {
                         if let Some(doc) = decode_document(text) {

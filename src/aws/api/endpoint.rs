@@ -17,16 +17,56 @@ pub struct Endpoint {
 /// Global services: (botocore service name, partition, host, signing region).
 const GLOBAL: &[(&str, &str, &str, &str)] = &[
     ("iam", "aws", "iam.amazonaws.com", "us-east-1"),
-    ("iam", "aws-us-gov", "iam.us-gov.amazonaws.com", "us-gov-west-1"),
-    ("iam", "aws-cn", "iam.cn-north-1.amazonaws.com.cn", "cn-north-1"),
+    (
+        "iam",
+        "aws-us-gov",
+        "iam.us-gov.amazonaws.com",
+        "us-gov-west-1",
+    ),
+    (
+        "iam",
+        "aws-cn",
+        "iam.cn-north-1.amazonaws.com.cn",
+        "cn-north-1",
+    ),
     ("route53", "aws", "route53.amazonaws.com", "us-east-1"),
-    ("route53", "aws-us-gov", "route53.us-gov.amazonaws.com", "us-gov-west-1"),
-    ("route53", "aws-cn", "route53.amazonaws.com.cn", "cn-northwest-1"),
+    (
+        "route53",
+        "aws-us-gov",
+        "route53.us-gov.amazonaws.com",
+        "us-gov-west-1",
+    ),
+    (
+        "route53",
+        "aws-cn",
+        "route53.amazonaws.com.cn",
+        "cn-northwest-1",
+    ),
     ("cloudfront", "aws", "cloudfront.amazonaws.com", "us-east-1"),
-    ("cloudfront", "aws-cn", "cloudfront.cn-northwest-1.amazonaws.com.cn", "cn-northwest-1"),
-    ("organizations", "aws", "organizations.us-east-1.amazonaws.com", "us-east-1"),
-    ("organizations", "aws-us-gov", "organizations.us-gov-west-1.amazonaws.com", "us-gov-west-1"),
-    ("organizations", "aws-cn", "organizations.cn-northwest-1.amazonaws.com.cn", "cn-northwest-1"),
+    (
+        "cloudfront",
+        "aws-cn",
+        "cloudfront.cn-northwest-1.amazonaws.com.cn",
+        "cn-northwest-1",
+    ),
+    (
+        "organizations",
+        "aws",
+        "organizations.us-east-1.amazonaws.com",
+        "us-east-1",
+    ),
+    (
+        "organizations",
+        "aws-us-gov",
+        "organizations.us-gov-west-1.amazonaws.com",
+        "us-gov-west-1",
+    ),
+    (
+        "organizations",
+        "aws-cn",
+        "organizations.cn-northwest-1.amazonaws.com.cn",
+        "cn-northwest-1",
+    ),
 ];
 
 /// The partition of a region by its name.
@@ -91,17 +131,32 @@ mod tests {
     fn regional_services_use_prefix_region_and_partition_suffix() {
         let e = endpoint("sesv2", "eu-west-1", None);
         assert_eq!(e.url, "https://email.eu-west-1.amazonaws.com");
-        assert_eq!((e.signing_region.as_str(), e.signing_name.as_str()), ("eu-west-1", "ses"));
-        assert_eq!(endpoint("ec2", "cn-north-1", None).url, "https://ec2.cn-north-1.amazonaws.com.cn");
-        assert_eq!(endpoint("cloudcontrol", "us-gov-west-1", None).url, "https://cloudcontrolapi.us-gov-west-1.amazonaws.com");
+        assert_eq!(
+            (e.signing_region.as_str(), e.signing_name.as_str()),
+            ("eu-west-1", "ses")
+        );
+        assert_eq!(
+            endpoint("ec2", "cn-north-1", None).url,
+            "https://ec2.cn-north-1.amazonaws.com.cn"
+        );
+        assert_eq!(
+            endpoint("cloudcontrol", "us-gov-west-1", None).url,
+            "https://cloudcontrolapi.us-gov-west-1.amazonaws.com"
+        );
     }
 
     #[test]
     fn global_services_use_one_host_and_signing_region_per_partition() {
         let e = endpoint("iam", "eu-west-1", None);
-        assert_eq!((e.url.as_str(), e.signing_region.as_str()), ("https://iam.amazonaws.com", "us-east-1"));
+        assert_eq!(
+            (e.url.as_str(), e.signing_region.as_str()),
+            ("https://iam.amazonaws.com", "us-east-1")
+        );
         let e = endpoint("route53", "cn-north-1", None);
-        assert_eq!((e.url.as_str(), e.signing_region.as_str()), ("https://route53.amazonaws.com.cn", "cn-northwest-1"));
+        assert_eq!(
+            (e.url.as_str(), e.signing_region.as_str()),
+            ("https://route53.amazonaws.com.cn", "cn-northwest-1")
+        );
         let e = endpoint("iam", "us-gov-east-1", None);
         assert_eq!(e.signing_region, "us-gov-west-1");
     }
@@ -109,7 +164,10 @@ mod tests {
     #[test]
     fn an_override_wins_and_keeps_the_signing_region() {
         let e = endpoint("iam", "eu-west-1", Some("http://127.0.0.1:5000/"));
-        assert_eq!((e.url.as_str(), e.signing_region.as_str()), ("http://127.0.0.1:5000", "us-east-1"));
+        assert_eq!(
+            (e.url.as_str(), e.signing_region.as_str()),
+            ("http://127.0.0.1:5000", "us-east-1")
+        );
         let e = endpoint("lambda", "eu-west-1", Some("http://127.0.0.1:5000"));
         assert_eq!(e.signing_region, "eu-west-1");
     }

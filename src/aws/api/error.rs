@@ -3,6 +3,7 @@
 //! headers or request bodies.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Which call failed: the service's readable name (`serviceId`: "EC2", "Route 53"), the
@@ -10,8 +11,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallSite {
     pub service: &'static str,
-    pub operation: String,
-    pub region: String,
+    pub operation: &'static str,
+    pub region: Arc<str>,
 }
 
 impl fmt::Display for CallSite {
@@ -180,7 +181,7 @@ mod tests {
         ApiError::Service {
             call: CallSite {
                 service: "EC2",
-                operation: "DescribeInstances".into(),
+                operation: "DescribeInstances",
                 region: "eu-west-1".into(),
             },
             status,

@@ -59,16 +59,17 @@ pub fn write_value(
             let value_ref = shape.value.as_ref().ok_or("map shape without value")?;
             let mut out = Map::new();
             for (key, item) in obj {
-                out.insert(key.clone(), write_value(model, value_ref, item, timestamps)?);
+                out.insert(
+                    key.clone(),
+                    write_value(model, value_ref, item, timestamps)?,
+                );
             }
             Ok(Value::Object(out))
         }
         (ShapeType::Timestamp, v) => {
             let format = r.timestamp_format.as_deref();
-            let format = InputFormat::from_trait(
-                format.or(shape.timestamp_format.as_deref()),
-                timestamps,
-            );
+            let format =
+                InputFormat::from_trait(format.or(shape.timestamp_format.as_deref()), timestamps);
             timestamp::to_input(v, format).ok_or_else(|| format!("{v} is not a timestamp"))
         }
         (ShapeType::Structure | ShapeType::List | ShapeType::Map, v) => {
@@ -246,17 +247,32 @@ mod tests {
         let shape = model.shape("ListClustersV2Request").unwrap();
         let input = json!({"ClusterNameFilter": "x", "MaxResults": 5});
         // All of ListClustersV2's members are query-string members: nothing goes in the body.
-        let body = write_structure(model, shape, input.as_object().unwrap(), InputFormat::UnixTimestamp);
+        let body = write_structure(
+            model,
+            shape,
+            input.as_object().unwrap(),
+            InputFormat::UnixTimestamp,
+        );
         assert_eq!(body.unwrap(), Map::new());
         let bad = json!({"ClusterNameFiltre": "x"});
-        let err = write_structure(model, shape, bad.as_object().unwrap(), InputFormat::UnixTimestamp);
+        let err = write_structure(
+            model,
+            shape,
+            bad.as_object().unwrap(),
+            InputFormat::UnixTimestamp,
+        );
         assert!(err.unwrap_err().contains("ClusterNameFiltre"));
 
         let ddb = service("dynamodb").unwrap();
         let query = ddb.shape("QueryInput").unwrap();
         let input = json!({"TableName": "t", "KeyConditionExpression": "pk = :v",
             "ExpressionAttributeValues": {":v": {"S": "a"}}, "Limit": 2});
-        let body = write_structure(ddb, query, input.as_object().unwrap(), InputFormat::UnixTimestamp);
+        let body = write_structure(
+            ddb,
+            query,
+            input.as_object().unwrap(),
+            InputFormat::UnixTimestamp,
+        );
         assert_eq!(Value::Object(body.unwrap()), input);
     }
 
@@ -281,7 +297,11 @@ mod tests {
         let e = read_error(404, &headers, br#"{"Message":"Function not found"}"#, false);
         assert_eq!(
             (e.code.as_str(), e.message.as_str(), e.request_id.as_deref()),
-            ("ResourceNotFoundException", "Function not found", Some("req-7"))
+            (
+                "ResourceNotFoundException",
+                "Function not found",
+                Some("req-7")
+            )
         );
 
         let mut sqs = HeaderMap::new();

@@ -41,14 +41,16 @@
 //! paths).
 //!
 //! # Map
-//! - [`model`]: the models' serde types; each is parsed on first use, never at start-up.
-//! - [`protocol`]: request and response per protocol, using [`json`], [`rest`], [`query`] and
-//!   [`xml`]; [`timestamp`] converts times; [`customizations`] adds what boto3 does in code
-//!   rather than in its models (IAM policy documents, Route 53 ids).
-//! - [`client`]: [`AwsApi`], [`ServiceClient::call`]: endpoint ([`endpoint`]), credentials
-//!   ([`credentials`]), SigV4 signing, timeouts, retries ([`retry`]), counters.
-//! - [`pages`]: [`ServiceClient::pages`].
-//! - [`error`]: [`ApiError`].
+//! - [`model`] holds the models' serde types; each model is parsed on first use, never at
+//!   start-up.
+//! - [`protocol`] turns an input into a request and a response into output or error, per
+//!   protocol, with [`json`], [`rest`], [`query`] and [`xml`]; [`timestamp`] converts times;
+//!   [`customizations`] adds what boto3 does in code rather than in its models (IAM policy
+//!   documents, Route 53 ids).
+//! - [`client`] has [`AwsApi`] and [`ServiceClient::call`]: endpoint ([`endpoint`]),
+//!   credentials ([`credentials`]), SigV4 signing, timeouts, retries ([`retry`]), counters.
+//! - [`pages`] has [`ServiceClient::pages`].
+//! - [`error`] has [`ApiError`].
 
 pub mod client;
 pub mod credentials;

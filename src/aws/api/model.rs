@@ -239,7 +239,9 @@ pub fn service(name: &str) -> Result<&'static ServiceModel, ApiError> {
         Ok(model) => Ok(model),
         Err(e) => Err(ApiError::InvalidRequest {
             call: None,
-            message: format!("the model of {name} does not parse ({e}): run scripts/gen-aws-models"),
+            message: format!(
+                "the model of {name} does not parse ({e}): run scripts/gen-aws-models"
+            ),
         }),
     }
 }
@@ -282,7 +284,10 @@ mod tests {
         let ec2 = service("ec2").unwrap();
         let err = ec2.operation("ec2", "RunInstances").unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("RunInstances") && text.contains("gen-aws-models"), "{text}");
+        assert!(
+            text.contains("RunInstances") && text.contains("gen-aws-models"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -290,7 +295,10 @@ mod tests {
         assert_eq!(service("ec2").unwrap().metadata.protocol, Protocol::Ec2);
         assert_eq!(service("sqs").unwrap().metadata.protocol, Protocol::Json);
         assert!(service("sqs").unwrap().metadata.aws_query_compatible);
-        assert_eq!(service("route53").unwrap().metadata.protocol, Protocol::RestXml);
+        assert_eq!(
+            service("route53").unwrap().metadata.protocol,
+            Protocol::RestXml
+        );
         assert_eq!(service("sesv2").unwrap().metadata.signing_name, "ses");
     }
 }

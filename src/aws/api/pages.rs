@@ -44,7 +44,7 @@ impl ServiceClient {
                 State::Done => None,
                 State::Failed(e) => Some((Err(e), State::Done)),
                 State::Next(paging) => {
-                    match paging.client.call(&paging.op, paging.input.clone()).await {
+                    match paging.client.call(paging.op, paging.input.clone()).await {
                         Err(e) => Some((Err(e), State::Done)),
                         Ok(page) => {
                             let next = paging.advance(&page);
@@ -56,13 +56,13 @@ impl ServiceClient {
         })
     }
 
-    fn paginator(&self, operation: &str) -> Result<(String, &'static Paginator), ApiError> {
+    fn paginator(&self, operation: &str) -> Result<(&'static str, &'static Paginator), ApiError> {
         let model = self.model();
         let op = model.operation(self.service_name(), operation)?;
         match model.paginators.get(&op.name) {
-            Some(p) => Ok((op.name.clone(), p)),
+            Some(p) => Ok((&op.name, p)),
             None => Err(ApiError::InvalidRequest {
-                call: Some(self.call_site(operation)),
+                call: Some(self.call_site(&op.name)),
                 message: "the operation has no paginator: use call".to_owned(),
             }),
         }
@@ -77,7 +77,7 @@ enum State {
 
 struct Paging {
     client: ServiceClient,
-    op: String,
+    op: &'static str,
     paginator: &'static Paginator,
     input: Value,
     seen: HashSet<String>,
@@ -101,7 +101,7 @@ impl Paging {
         let key = Value::Array(tokens.into_iter().map(Option::unwrap_or_default).collect());
         if !self.seen.insert(key.to_string()) {
             return State::Failed(ApiError::RepeatedToken {
-                call: self.client.call_site(&self.op),
+                call: self.client.call_site(self.op),
             });
         }
         State::Next(self)
@@ -166,21 +166,31 @@ mod tests {
     #[test]
     fn follows_tokens_until_they_are_empty() {
         let p = paginator(json!({"input_token": "NextToken", "output_token": "NextToken"}));
-        assert_eq!(next_tokens(&p, &json!({"NextToken": "a"})), Some(vec![Some(json!("a"))]));
+        assert_eq!(
+            next_tokens(&p, &json!({"NextToken": "a"})),
+            Some(vec![Some(json!("a"))])
+        );
         assert_eq!(next_tokens(&p, &json!({"NextToken": ""})), None);
         assert_eq!(next_tokens(&p, &json!({"Items": []})), None);
     }
 
     #[test]
     fn stops_when_more_results_is_false_and_reads_map_tokens() {
-        let p = paginator(json!({"input_token": "Marker", "output_token": "NextMarker",
-            "more_results": "IsTruncated"}));
-        assert_eq!(next_tokens(&p, &json!({"IsTruncated": false, "NextMarker": "m"})), None);
+        let p = paginator(
+            json!({"input_token": "Marker", "output_token": "NextMarker",
+            "more_results": "IsTruncated"}),
+        );
+        assert_eq!(
+            next_tokens(&p, &json!({"IsTruncated": false, "NextMarker": "m"})),
+            None
+        );
         assert_eq!(
             next_tokens(&p, &json!({"IsTruncated": true, "NextMarker": "m"})),
             Some(vec![Some(json!("m"))])
         );
-        let q = paginator(json!({"input_token": "ExclusiveStartKey", "output_token": "LastEvaluatedKey"}));
+        let q = paginator(
+            json!({"input_token": "ExclusiveStartKey", "output_token": "LastEvaluatedKey"}),
+        );
         let key = json!({"pk": {"S": "a"}});
         assert_eq!(
             next_tokens(&q, &json!({"LastEvaluatedKey": key})),
@@ -208,7 +218,7 @@ mod tests {
         let p = client.model().paginators.get("ListTopics").unwrap();
         let paging = Box::new(Paging {
             client,
-            op: "ListTopics".into(),
+            op: "ListTopics",
             paginator: p,
             input: json!({}),
             seen: HashSet::new(),

@@ -47,7 +47,9 @@ pub fn build_request(
     match meta.protocol {
         Protocol::Json => {
             let body = match shape {
-                Some(shape) => json::write_structure(model, shape, input, InputFormat::UnixTimestamp)?,
+                Some(shape) => {
+                    json::write_structure(model, shape, input, InputFormat::UnixTimestamp)?
+                }
                 None => Map::new(),
             };
             let target = meta.target_prefix.as_deref().unwrap_or_default();
@@ -145,12 +147,19 @@ pub fn read_output(
 }
 
 /// The error of an unsuccessful answer.
-pub fn read_error(model: &ServiceModel, status: u16, headers: &HeaderMap, body: &[u8]) -> WireError {
+pub fn read_error(
+    model: &ServiceModel,
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> WireError {
     match model.metadata.protocol {
         Protocol::Json | Protocol::RestJson => {
             json::read_error(status, headers, body, model.metadata.aws_query_compatible)
         }
-        Protocol::Query | Protocol::Ec2 | Protocol::RestXml => xml::read_error(status, headers, body),
+        Protocol::Query | Protocol::Ec2 | Protocol::RestXml => {
+            xml::read_error(status, headers, body)
+        }
     }
 }
 

@@ -107,7 +107,14 @@ fn write_value(
                 format!("{path}.{item}")
             };
             for (i, item) in items.iter().enumerate() {
-                write_value(model, member, item, &format!("{list_path}.{}", i + 1), ec2, out)?;
+                write_value(
+                    model,
+                    member,
+                    item,
+                    &format!("{list_path}.{}", i + 1),
+                    ec2,
+                    out,
+                )?;
             }
             Ok(())
         }
@@ -124,12 +131,22 @@ fn write_value(
             for (i, (key, item)) in map.iter().enumerate() {
                 let n = i + 1;
                 out.push((format!("{entries}.{n}.{key_name}"), key.clone()));
-                write_value(model, value_ref, item, &format!("{entries}.{n}.{value_name}"), ec2, out)?;
+                write_value(
+                    model,
+                    value_ref,
+                    item,
+                    &format!("{entries}.{n}.{value_name}"),
+                    ec2,
+                    out,
+                )?;
             }
             Ok(())
         }
         _ => {
-            out.push((path.to_owned(), scalar_text(model, r, value, InputFormat::Iso8601)?));
+            out.push((
+                path.to_owned(),
+                scalar_text(model, r, value, InputFormat::Iso8601)?,
+            ));
             Ok(())
         }
     }
@@ -145,7 +162,10 @@ mod tests {
         let model = service(service_name).unwrap();
         let op = model.operation(service_name, op).unwrap();
         let req = build_request(model, op, &input).unwrap();
-        assert_eq!((req.method.as_str(), req.path_and_query.as_str()), ("POST", "/"));
+        assert_eq!(
+            (req.method.as_str(), req.path_and_query.as_str()),
+            ("POST", "/")
+        );
         String::from_utf8(req.body).unwrap()
     }
 
@@ -162,7 +182,11 @@ mod tests {
              &Filter.1.Name=tag%3AEnv&Filter.1.Value.1=prod&Filter.1.Value.2=a%20b&MaxResults=5&DryRun=false"
         );
         assert_eq!(
-            body("ec2", "DescribeRegions", json!({"AllRegions": true, "RegionNames": []})),
+            body(
+                "ec2",
+                "DescribeRegions",
+                json!({"AllRegions": true, "RegionNames": []})
+            ),
             "Action=DescribeRegions&Version=2016-11-15&AllRegions=true"
         );
     }

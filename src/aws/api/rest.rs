@@ -50,13 +50,17 @@ pub fn build_request(
                     path = fill_label(&path, wire, &text)?;
                 }
                 Some(Location::Querystring) => add_query(model, r, wire, value, &mut query)?,
-                Some(Location::Header) => headers.push((wire.to_owned(), header_text(model, r, value)?)),
+                Some(Location::Header) => {
+                    headers.push((wire.to_owned(), header_text(model, r, value)?))
+                }
                 Some(Location::Headers) => {
                     let Value::Object(map) = value else {
                         return Err(format!("{name} expects a map"));
                     };
                     for (key, v) in map {
-                        let v = v.as_str().ok_or_else(|| format!("{name} expects strings"))?;
+                        let v = v
+                            .as_str()
+                            .ok_or_else(|| format!("{name} expects strings"))?;
                         headers.push((format!("{wire}{key}"), v.to_owned()));
                     }
                 }
@@ -64,7 +68,11 @@ pub fn build_request(
             }
         }
     }
-    if let Some(label) = path.split('{').nth(1).and_then(|rest| rest.split('}').next()) {
+    if let Some(label) = path
+        .split('{')
+        .nth(1)
+        .and_then(|rest| rest.split('}').next())
+    {
         return Err(format!("the URI label {label} is missing from the input"));
     }
     let body = match (shape, model.metadata.protocol) {
@@ -75,7 +83,11 @@ pub fn build_request(
     let query = query.join("&");
     Ok(HttpRequest {
         method: op.http.method.clone(),
-        path_and_query: if query.is_empty() { path } else { format!("{path}?{query}") },
+        path_and_query: if query.is_empty() {
+            path
+        } else {
+            format!("{path}?{query}")
+        },
         headers,
         body,
     })
@@ -168,7 +180,12 @@ fn json_body(
             Some(v) => json::write_value(model, r, v, InputFormat::UnixTimestamp)?,
         }
     } else if shape.members.values().any(|r| r.location.is_none()) {
-        Value::Object(json::write_structure(model, shape, input, InputFormat::UnixTimestamp)?)
+        Value::Object(json::write_structure(
+            model,
+            shape,
+            input,
+            InputFormat::UnixTimestamp,
+        )?)
     } else {
         return Ok(Vec::new());
     };
@@ -207,10 +224,14 @@ pub fn read_located(
 ) {
     for (name, r) in &shape.members {
         let wire = r.location_name.as_deref().unwrap_or(name);
-        let Ok(target) = model.target(r) else { continue };
+        let Ok(target) = model.target(r) else {
+            continue;
+        };
         let value = match r.location {
             Some(Location::StatusCode) => Some(Value::from(status)),
-            Some(Location::Header) => header(headers, wire).map(|text| header_value(target, r, &text)),
+            Some(Location::Header) => {
+                header(headers, wire).map(|text| header_value(target, r, &text))
+            }
             Some(Location::Headers) => {
                 let prefix = wire.to_ascii_lowercase();
                 let map: Map<String, Value> = headers
@@ -241,10 +262,13 @@ fn header_value(shape: &Shape, r: &Ref, text: &str) -> Value {
         ShapeType::Integer | ShapeType::Long => text.trim().parse::<i64>().map(Value::from).ok(),
         ShapeType::Float | ShapeType::Double => text.trim().parse::<f64>().ok().map(Value::from),
         ShapeType::Boolean => Some(Value::Bool(text.trim() == "true")),
-        ShapeType::Timestamp => timestamp::parse_str(text)
-            .map(|t| Value::String(timestamp::iso8601_millis(&t))),
+        ShapeType::Timestamp => {
+            timestamp::parse_str(text).map(|t| Value::String(timestamp::iso8601_millis(&t)))
+        }
         ShapeType::List => Some(Value::Array(
-            text.split(',').map(|s| Value::String(s.trim().to_owned())).collect(),
+            text.split(',')
+                .map(|s| Value::String(s.trim().to_owned()))
+                .collect(),
         )),
         _ => None,
     }
@@ -263,7 +287,12 @@ mod tests {
         let lambda = service("lambda").unwrap();
         let op = lambda.operation("lambda", "GetFunction").unwrap();
         let arn = "arn:aws:lambda:eu-west-1:123456789012:function:my fn";
-        let req = build_request(lambda, op, &json!({"FunctionName": arn, "Qualifier": "$LATEST"})).unwrap();
+        let req = build_request(
+            lambda,
+            op,
+            &json!({"FunctionName": arn, "Qualifier": "$LATEST"}),
+        )
+        .unwrap();
         assert_eq!(req.method, "GET");
         assert_eq!(
             req.path_and_query,
@@ -278,8 +307,16 @@ mod tests {
     fn puts_querystring_members_and_repeats_list_keys() {
         let eks = service("eks").unwrap();
         let op = eks.operation("eks", "ListClusters").unwrap();
-        let req = build_request(eks, op, &json!({"maxResults": 10, "include": ["all", "a b"]})).unwrap();
-        assert_eq!(req.path_and_query, "/clusters?maxResults=10&include=all&include=a%20b");
+        let req = build_request(
+            eks,
+            op,
+            &json!({"maxResults": 10, "include": ["all", "a b"]}),
+        )
+        .unwrap();
+        assert_eq!(
+            req.path_and_query,
+            "/clusters?maxResults=10&include=all&include=a%20b"
+        );
     }
 
     #[test]
@@ -334,7 +371,10 @@ mod tests {
         assert_eq!(
             req.headers,
             vec![
-                ("X-Since".to_owned(), "Fri, 15 Mar 2024 08:30:00 GMT".to_owned()),
+                (
+                    "X-Since".to_owned(),
+                    "Fri, 15 Mar 2024 08:30:00 GMT".to_owned()
+                ),
                 ("x-meta-owner".to_owned(), "me".to_owned()),
                 ("content-type".to_owned(), "application/json".to_owned()),
             ]
@@ -343,8 +383,18 @@ mod tests {
 
         let mut headers = HeaderMap::new();
         headers.insert("x-count", HeaderValue::from_static("7"));
-        headers.insert("x-seen", HeaderValue::from_static("Fri, 15 Mar 2024 08:30:00 GMT"));
-        let out = read_output(&model, op, 201, &headers, br#"{"at":"2024-03-15T08:30:00Z"}"#).unwrap();
+        headers.insert(
+            "x-seen",
+            HeaderValue::from_static("Fri, 15 Mar 2024 08:30:00 GMT"),
+        );
+        let out = read_output(
+            &model,
+            op,
+            201,
+            &headers,
+            br#"{"at":"2024-03-15T08:30:00Z"}"#,
+        )
+        .unwrap();
         assert_eq!(
             out,
             json!({"Doc": {"At": "2024-03-15T08:30:00.000Z"}, "Status": 201, "Count": 7,
@@ -362,14 +412,20 @@ mod tests {
             &json!({"ResourceType": "hostedzone", "ResourceIds": ["Z1", "Z<2>"]}),
         )
         .unwrap();
-        assert_eq!((req.method.as_str(), req.path_and_query.as_str()), ("POST", "/2013-04-01/tags/hostedzone"));
+        assert_eq!(
+            (req.method.as_str(), req.path_and_query.as_str()),
+            ("POST", "/2013-04-01/tags/hostedzone")
+        );
         assert_eq!(
             String::from_utf8(req.body).unwrap(),
             r#"<ListTagsForResourcesRequest xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><ResourceIds><ResourceId>Z1</ResourceId><ResourceId>Z&lt;2&gt;</ResourceId></ResourceIds></ListTagsForResourcesRequest>"#
         );
         let list = r53.operation("route53", "ListHostedZones").unwrap();
         let req = build_request(r53, list, &json!({"MaxItems": "2", "Marker": "Z/1"})).unwrap();
-        assert_eq!(req.path_and_query, "/2013-04-01/hostedzone?maxitems=2&marker=Z%2F1");
+        assert_eq!(
+            req.path_and_query,
+            "/2013-04-01/hostedzone?maxitems=2&marker=Z%2F1"
+        );
         assert!(req.body.is_empty());
     }
 }

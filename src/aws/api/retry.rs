@@ -63,7 +63,7 @@ mod tests {
         ApiError::Service {
             call: CallSite {
                 service: "ECS",
-                operation: "ListClusters".into(),
+                operation: "ListClusters",
                 region: "eu-west-1".into(),
             },
             status,
@@ -75,19 +75,40 @@ mod tests {
 
     #[test]
     fn classifies_throttling_transient_and_final_errors() {
-        assert_eq!(classify(&service_error(400, "ThrottlingException")), Retry::Throttled);
-        assert_eq!(classify(&service_error(503, "RequestLimitExceeded")), Retry::Throttled);
+        assert_eq!(
+            classify(&service_error(400, "ThrottlingException")),
+            Retry::Throttled
+        );
+        assert_eq!(
+            classify(&service_error(503, "RequestLimitExceeded")),
+            Retry::Throttled
+        );
         assert_eq!(classify(&service_error(400, "SlowDown")), Retry::Throttled);
         assert_eq!(classify(&service_error(429, "")), Retry::Throttled);
-        assert_eq!(classify(&service_error(500, "InternalError")), Retry::Transient);
-        assert_eq!(classify(&service_error(503, "Unavailable")), Retry::Transient);
-        assert_eq!(classify(&service_error(400, "RequestTimeout")), Retry::Transient);
-        assert_eq!(classify(&service_error(400, "ValidationException")), Retry::No);
-        assert_eq!(classify(&service_error(403, "AccessDeniedException")), Retry::No);
+        assert_eq!(
+            classify(&service_error(500, "InternalError")),
+            Retry::Transient
+        );
+        assert_eq!(
+            classify(&service_error(503, "Unavailable")),
+            Retry::Transient
+        );
+        assert_eq!(
+            classify(&service_error(400, "RequestTimeout")),
+            Retry::Transient
+        );
+        assert_eq!(
+            classify(&service_error(400, "ValidationException")),
+            Retry::No
+        );
+        assert_eq!(
+            classify(&service_error(403, "AccessDeniedException")),
+            Retry::No
+        );
         let timeout = ApiError::Timeout {
             call: CallSite {
                 service: "ECS",
-                operation: "ListClusters".into(),
+                operation: "ListClusters",
                 region: "eu-west-1".into(),
             },
             after: Duration::from_secs(30),

@@ -47,10 +47,14 @@ pub fn parse(value: &Value) -> Option<DateTime> {
     }
 }
 
-/// [`parse`] for text.
+/// [`parse`] for text. RFC 3339 text without an offset is read as UTC, as boto3 leaves it
+/// without a zone and the raw objects speak UTC.
 pub fn parse_str(s: &str) -> Option<DateTime> {
     let s = s.trim();
     if let Ok(t) = DateTime::from_str(s, Format::DateTimeWithOffset) {
+        return Some(t);
+    }
+    if let Ok(t) = DateTime::from_str(&format!("{s}Z"), Format::DateTime) {
         return Some(t);
     }
     if let Ok(t) = DateTime::from_str(s, Format::HttpDate) {
@@ -142,6 +146,7 @@ mod tests {
             json!("2024-03-15T08:30:00.123Z"),
             json!("2024-03-15T08:30:00.123456Z"),
             json!("2024-03-15T09:30:00.123+01:00"),
+            json!("2024-03-15T08:30:00.123456"),
         ] {
             assert_eq!(to_output(wire.clone()), json!(want), "{wire}");
         }
@@ -149,7 +154,10 @@ mod tests {
             to_output(json!("Fri, 15 Mar 2024 08:30:00 GMT")),
             json!("2024-03-15T08:30:00.000Z")
         );
-        assert_eq!(to_output(json!(1_710_491_400)), json!("2024-03-15T08:30:00.000Z"));
+        assert_eq!(
+            to_output(json!(1_710_491_400)),
+            json!("2024-03-15T08:30:00.000Z")
+        );
     }
 
     #[test]
@@ -161,7 +169,10 @@ mod tests {
     #[test]
     fn writes_request_forms() {
         let t = json!("2024-03-15T08:30:00Z");
-        assert_eq!(to_input(&t, InputFormat::UnixTimestamp), Some(json!(1_710_491_400)));
+        assert_eq!(
+            to_input(&t, InputFormat::UnixTimestamp),
+            Some(json!(1_710_491_400))
+        );
         assert_eq!(
             to_input(&t, InputFormat::Iso8601),
             Some(json!("2024-03-15T08:30:00.000Z"))

@@ -74,11 +74,16 @@ fn read_nodes(model: &ServiceModel, shape: &Shape, flattened: bool, nodes: &[Nod
 fn read_structure(model: &ServiceModel, shape: &Shape, node: Node) -> Value {
     let mut children: HashMap<&str, Vec<Node>> = HashMap::new();
     for child in elements(node) {
-        children.entry(child.tag_name().name()).or_default().push(child);
+        children
+            .entry(child.tag_name().name())
+            .or_default()
+            .push(child);
     }
     let mut out = Map::new();
     for (name, r) in &shape.members {
-        let Ok(target) = model.target(r) else { continue };
+        let Ok(target) = model.target(r) else {
+            continue;
+        };
         if r.location.is_some() {
             continue;
         }
@@ -93,7 +98,9 @@ fn read_structure(model: &ServiceModel, shape: &Shape, node: Node) -> Value {
         let flattened = r.flattened || target.flattened;
         let key = match (&target.member, target.kind, flattened) {
             // A flattened list repeats its member's element name, when the model gives one.
-            (Some(member), ShapeType::List, true) => member.location_name.as_deref().unwrap_or(wire),
+            (Some(member), ShapeType::List, true) => {
+                member.location_name.as_deref().unwrap_or(wire)
+            }
             _ => wire,
         };
         if let Some(nodes) = children.get(key) {
@@ -140,8 +147,9 @@ fn read_scalar(shape: &Shape, text: &str) -> Value {
             .and_then(Number::from_f64)
             .map(Value::Number),
         ShapeType::Boolean => Some(Value::Bool(text.trim() == "true")),
-        ShapeType::Timestamp => timestamp::parse_str(text)
-            .map(|t| Value::String(timestamp::iso8601_millis(&t))),
+        ShapeType::Timestamp => {
+            timestamp::parse_str(text).map(|t| Value::String(timestamp::iso8601_millis(&t)))
+        }
         _ => None,
     };
     parsed.unwrap_or_else(|| Value::String(text.to_owned()))
@@ -200,14 +208,19 @@ pub fn write_body(
     }
     let body: Map<String, Value> = input
         .iter()
-        .filter(|(name, v)| !v.is_null() && shape.member(name).is_some_and(|r| r.location.is_none()))
+        .filter(|(name, v)| {
+            !v.is_null() && shape.member(name).is_some_and(|r| r.location.is_none())
+        })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     if body.is_empty() {
         return Ok(Vec::new());
     }
     let input_ref = op.input.as_ref().ok_or("no input")?;
-    let root = input_ref.location_name.as_deref().unwrap_or(&input_ref.shape);
+    let root = input_ref
+        .location_name
+        .as_deref()
+        .unwrap_or(&input_ref.shape);
     let ns = input_ref.xml_namespace.as_ref().map(|ns| ns.uri.as_str());
     open(&mut out, root, ns);
     write_members(model, &mut out, shape, &body)?;
@@ -229,7 +242,9 @@ fn write_members(
             continue;
         }
         if r.xml_attribute {
-            return Err(format!("{name}: XML attributes in requests are not supported"));
+            return Err(format!(
+                "{name}: XML attributes in requests are not supported"
+            ));
         }
         let target = model.target(r)?;
         let element = r.location_name.as_deref().unwrap_or(name);
@@ -272,7 +287,14 @@ fn write_element(
             for (key, item) in map {
                 open(out, "entry", None);
                 let key_name = key_ref.location_name.as_deref().unwrap_or("key");
-                write_element(model, out, key_name, None, key_ref, &Value::String(key.clone()))?;
+                write_element(
+                    model,
+                    out,
+                    key_name,
+                    None,
+                    key_ref,
+                    &Value::String(key.clone()),
+                )?;
                 let value_name = value_ref.location_name.as_deref().unwrap_or("value");
                 write_element(model, out, value_name, None, value_ref, item)?;
                 close(out, "entry");
@@ -503,7 +525,11 @@ mod tests {
         let e = read_error(404, &none, query);
         assert_eq!(
             (e.code.as_str(), e.message.as_str(), e.request_id.as_deref()),
-            ("NoSuchEntity", "The role with name x cannot be found.", Some("req-q"))
+            (
+                "NoSuchEntity",
+                "The role with name x cannot be found.",
+                Some("req-q")
+            )
         );
         let ec2 = br#"<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>InvalidInstanceID.NotFound</Code>
             <Message>The instance ID 'i-1' does not exist</Message></Error></Errors><RequestID>req-e</RequestID></Response>"#;
