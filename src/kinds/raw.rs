@@ -87,33 +87,7 @@ impl ToRaw for DateTime {
 }
 
 /// Formats a timestamp as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC), the shape aws-v3 emits.
-pub fn iso8601_millis(t: &DateTime) -> String {
-    let secs = t.secs();
-    let millis = t.subsec_nanos() / 1_000_000;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
+pub use crate::aws::api::timestamp::iso8601_millis;
 
 /// Builds a JSON object from `(key, value)` pairs, leaving out absent values.
 pub fn object<'a>(fields: impl IntoIterator<Item = (&'a str, Option<Value>)>) -> Value {

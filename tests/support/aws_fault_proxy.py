@@ -15,6 +15,9 @@ Rules (a JSON list, first match wins; unmatched requests are forwarded unchanged
   {"service": "ec2", "action": "DescribeInstances", "region": "us-east-1",
    "append_next_token": "pas-fault-page-2"}
       forwards, then adds <nextToken> to the response so the client asks for another page
+  {"service": "ec2", "action": "DescribeInstances", "respond": {"status": 200, "body": "<...>"}}
+      answers with that body as is (a canned answer moto would not give)
+  Any rule may carry "times": N to apply only to its first N matching requests.
 Matching: "service" and "region" come from the SigV4 credential scope, "action" from the form body
 (Action=...) or the X-Amz-Target header, "params" are regexes searched in form parameters,
 "has_param" requires a form parameter to be present.
@@ -128,15 +131,17 @@ class Handler(BaseHTTPRequestHandler):
         rule = None
         with self.state.lock:
             for index, candidate in enumerate(self.state.rules):
+                if candidate.get("times") is not None and self.state.hits[index] >= candidate["times"]:
+                    continue
                 if self._match(candidate, service, region, action, params):
                     self.state.hits[index] += 1
                     rule = candidate
                     break
         if rule and "respond" in rule:
             r = rule["respond"]
-            self._reply(int(r.get("status", 500)),
-                        error_xml(r.get("code", "InternalError"), r.get("message", "injected fault"), service),
-                        [("Content-Type", "text/xml")])
+            body = r["body"].encode() if "body" in r else error_xml(
+                r.get("code", "InternalError"), r.get("message", "injected fault"), service)
+            self._reply(int(r.get("status", 500)), body, [("Content-Type", "text/xml")])
             return
         upstream = http.client.HTTPConnection(self.state.upstream.hostname, self.state.upstream.port, timeout=120)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}

@@ -1,5 +1,8 @@
 //! AWS SDK configuration shared by every client: the base config (default credential chain,
 //! `AWS_ENDPOINT_URL`), retry sizing, per-account configs and per-service client builders.
+//! [`api`] is the model-driven client that resource kinds call AWS with.
+
+pub mod api;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
