@@ -1,13 +1,21 @@
-//! The CloudFormation templates in `cloudformation/` that grant the sync access to member accounts.
+//! The CloudFormation templates: the member-account roles in `cloudformation/` and the SAM
+//! application in `template.yaml` (its tests are in `templates/sam.rs`, rendered per parameter
+//! set by `templates/cfn.rs`).
 //!
 //! - The least-privilege read policy is derived from the kind registry
 //!   ([`port_aws_sync::kinds::member_read_actions`]): every statement with Sid `PortAwsSyncRead`, in
-//!   any template, must grant exactly those actions.
+//!   any template of `cloudformation/`, must grant exactly those actions.
 //! - Roles trust only the sync's principal(s), only for `sts:AssumeRole`, only with the external id;
 //!   no policy grants an action outside the declared lists.
 //! - The StackSet embeds `member-read-role.yaml` verbatim (`scripts/gen-stackset` regenerates it) and
 //!   takes its deployment targets and operation preferences from parameters.
 //! - `cfn-lint` reports nothing on any template.
+
+// A test crate's root resolves modules next to it, hence the paths.
+#[path = "templates/cfn.rs"]
+mod cfn;
+#[path = "templates/sam.rs"]
+mod sam;
 
 use port_aws_sync::kinds::{member_read_actions, ORGANIZATION_ACTIONS};
 use serde_json::{json, Map, Value};
@@ -24,8 +32,8 @@ const SAM: &str = "template.yaml";
 
 /// The documented default role name, identical in every account.
 const DEFAULT_ROLE_NAME: &str = "PortAwsSyncReadRole";
-/// Sid of the statement granting the member read actions, in every template that grants them
-/// (including the SAM template's single-account policy).
+/// Sid of the statement granting the member read actions, in every role template (the SAM
+/// template splits them between its two functions: `templates/sam.rs`).
 const READ_SID: &str = "PortAwsSyncRead";
 /// Sid of the statement granting the Organizations discovery actions.
 const ORGANIZATIONS_SID: &str = "PortAwsSyncOrganizationsDiscovery";
@@ -53,11 +61,6 @@ fn stackset_member_template_read_policy_grants_exactly_the_kind_registry_actions
     let body = stackset_template_body();
     let template = parse_yaml(&body, "org-stackset.yaml TemplateBody");
     assert_read_statements_match_registry(&template, "org-stackset.yaml TemplateBody");
-}
-
-#[test]
-fn sam_template_read_policy_grants_exactly_the_kind_registry_actions() {
-    assert_read_policy_matches_registry(SAM);
 }
 
 #[test]
@@ -900,272 +903,4 @@ fn is_executable(path: &Path) -> bool {
     std::fs::metadata(path)
         .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         .unwrap_or(false)
-}
-
-// ---------------------------------------------------------------------------------------------
-// template.yaml (AWS SAM): the two functions, the queues, least-privilege IAM
-// ---------------------------------------------------------------------------------------------
-
-fn sam_resource(template: &Value, name: &str) -> Value {
-    let r = template["Resources"][name].clone();
-    assert!(r.is_object(), "{SAM}: resource {name} is missing");
-    r
-}
-
-#[test]
-fn sam_functions_are_rust_on_al2023_arm64_by_default_with_json_logs() {
-    let template = load(SAM);
-    assert_eq!(template["Parameters"]["Architecture"]["Default"], "arm64");
-    let globals = &template["Globals"]["Function"];
-    assert_eq!(globals["Runtime"], "provided.al2023");
-    assert_eq!(globals["Architectures"], json!([{"Ref": "Architecture"}]));
-    for (name, binary) in [("FanoutFunction", "fanout"), ("WorkerFunction", "worker")] {
-        let f = sam_resource(&template, name);
-        assert_eq!(
-            f["Properties"]["LoggingConfig"]["LogFormat"], "JSON",
-            "{name}"
-        );
-        assert_eq!(f["Type"], "AWS::Serverless::Function");
-        assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda", "{name}");
-        assert_eq!(f["Metadata"]["BuildProperties"]["Binary"], binary, "{name}");
-        assert!(
-            f["Properties"]["MemorySize"].is_u64(),
-            "{name}: explicit memory"
-        );
-        assert!(
-            f["Properties"]["Timeout"].is_u64(),
-            "{name}: explicit timeout"
-        );
-        let bin = root().join("src/bin").join(format!("{binary}.rs"));
-        assert!(bin.exists(), "{} is missing", bin.display());
-    }
-}
-
-#[test]
-fn sam_work_queue_is_encrypted_outlives_the_worker_and_redrives_to_the_dlq() {
-    let template = load(SAM);
-    let queue = sam_resource(&template, "WorkQueue")["Properties"].clone();
-    let dlq = sam_resource(&template, "DeadLetterQueue")["Properties"].clone();
-    assert_eq!(queue["SqsManagedSseEnabled"], true);
-    assert_eq!(dlq["SqsManagedSseEnabled"], true);
-    let worker_timeout = sam_resource(&template, "WorkerFunction")["Properties"]["Timeout"]
-        .as_u64()
-        .unwrap();
-    let visibility = queue["VisibilityTimeout"].as_u64().unwrap();
-    assert!(
-        visibility >= 6 * worker_timeout,
-        "visibility timeout {visibility} s < 6 × worker timeout {worker_timeout} s"
-    );
-    assert_eq!(
-        queue["RedrivePolicy"]["deadLetterTargetArn"],
-        json!({"Fn::GetAtt": ["DeadLetterQueue", "Arn"]})
-    );
-    assert_eq!(
-        queue["RedrivePolicy"]["maxReceiveCount"],
-        json!({"Ref": "MaxReceiveCount"})
-    );
-    let bound = &template["Parameters"]["MaxReceiveCount"];
-    assert!(
-        bound["MaxValue"].as_u64().unwrap() <= 10,
-        "retries are bounded"
-    );
-
-    let alarm = sam_resource(&template, "DeadLetterQueueAlarm");
-    assert_eq!(alarm["Type"], "AWS::CloudWatch::Alarm");
-    assert_eq!(
-        alarm["Properties"]["Dimensions"][0]["Value"],
-        json!({"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]})
-    );
-
-    let event = &sam_resource(&template, "WorkerFunction")["Properties"]["Events"]["WorkItems"];
-    assert_eq!(event["Type"], "SQS");
-    assert_eq!(
-        event["Properties"]["FunctionResponseTypes"],
-        json!(["ReportBatchItemFailures"])
-    );
-    assert_eq!(
-        event["Properties"]["BatchSize"],
-        json!({"Ref": "WorkerBatchSize"})
-    );
-    assert_eq!(
-        event["Properties"]["ScalingConfig"]["MaximumConcurrency"],
-        json!({"Ref": "WorkerMaximumConcurrency"})
-    );
-}
-
-#[test]
-fn sam_schedule_defaults_to_once_a_day() {
-    let template = load(SAM);
-    assert_eq!(
-        template["Parameters"]["ScheduleExpression"]["Default"],
-        "rate(1 day)"
-    );
-    let schedule = &sam_resource(&template, "FanoutFunction")["Properties"]["Events"]["Schedule"];
-    assert_eq!(schedule["Type"], "ScheduleV2");
-    assert_eq!(
-        schedule["Properties"]["ScheduleExpression"],
-        json!({"Ref": "ScheduleExpression"})
-    );
-}
-
-#[test]
-fn sam_functions_get_only_the_actions_they_call() {
-    let template = load(SAM);
-    let text = read(SAM);
-    assert!(!text.contains("AdministratorAccess"));
-    assert!(!text.contains("ManagedPolicyArns"), "no managed policies");
-    for (function, role, queue_sid, queue_actions) in [
-        (
-            "FanoutFunction",
-            "FanoutRole",
-            "EnqueueWorkItems",
-            vec!["sqs:SendMessage"],
-        ),
-        (
-            "WorkerFunction",
-            "WorkerRole",
-            "ConsumeWorkItems",
-            vec![
-                "sqs:ChangeMessageVisibility",
-                "sqs:DeleteMessage",
-                "sqs:GetQueueAttributes",
-                "sqs:ReceiveMessage",
-            ],
-        ),
-    ] {
-        let f = sam_resource(&template, function);
-        assert_eq!(
-            f["Properties"]["Role"],
-            json!({"Fn::GetAtt": [role, "Arn"]}),
-            "{function} uses its own role"
-        );
-        assert!(f["Properties"].get("Policies").is_none(), "{function}");
-        let r = sam_resource(&template, role);
-        assert_eq!(
-            r["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"],
-            json!({"Service": "lambda.amazonaws.com"})
-        );
-        let mut statements = Vec::new();
-        walk(
-            &r["Properties"]["Policies"],
-            &mut Vec::new(),
-            &mut |_, v| {
-                if v.get("Effect").is_some() {
-                    statements.push(v.clone());
-                }
-            },
-        );
-        let mut sids: Vec<&str> = statements
-            .iter()
-            .map(|s| s["Sid"].as_str().unwrap())
-            .collect();
-        sids.sort();
-        let mut expected = vec![
-            "AssumeReadRoles",
-            "Logs",
-            "PortAwsSyncRead",
-            "PortCredentials",
-            "ReadMappingConfig",
-            "ReadMappingParameter",
-            queue_sid,
-        ];
-        expected.sort();
-        assert_eq!(sids, expected, "{role}");
-        for st in &statements {
-            let actions = action_list(st);
-            for action in &actions {
-                assert!(!action.contains('*'), "{role}: wildcard action {action}");
-            }
-            let sid = st["Sid"].as_str().unwrap();
-            let only = |want: &[&str]| {
-                let want: BTreeSet<String> = want.iter().map(|a| a.to_string()).collect();
-                assert_eq!(actions, want, "{role}/{sid}");
-            };
-            match sid {
-                "PortCredentials" => {
-                    only(&["secretsmanager:GetSecretValue"]);
-                    assert_eq!(
-                        st["Resource"],
-                        json!({"Fn::If": ["CreateSecret", {"Ref": "PortCredentialsSecret"}, {"Ref": "PortCredentialsSecretArn"}]})
-                    );
-                }
-                "AssumeReadRoles" => {
-                    only(&["sts:AssumeRole"]);
-                    assert_eq!(
-                        st["Resource"],
-                        json!({"Fn::If": ["OrganizationMode",
-                            [{"Ref": "OrganizationRoleArn"}, {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"}],
-                            {"Ref": "AccountRoleArns"}]}),
-                        "{role}: sts:AssumeRole only on the configured roles"
-                    );
-                }
-                "Logs" => only(&["logs:CreateLogStream", "logs:PutLogEvents"]),
-                "ReadMappingConfig" => only(&["s3:GetObject"]),
-                "ReadMappingParameter" => only(&["ssm:GetParameter"]),
-                s if s == queue_sid => {
-                    only(&queue_actions);
-                    assert_eq!(st["Resource"], json!({"Fn::GetAtt": ["WorkQueue", "Arn"]}));
-                }
-                _ => {}
-            }
-        }
-    }
-    // Conditional statements: roles only when roles are assumed, direct reads only in
-    // single-account mode.
-    assert_eq!(
-        template["Conditions"]["SingleAccountMode"],
-        json!({"Fn::Not": [{"Condition": "AssumesRoles"}]})
-    );
-    assert_eq!(
-        text.matches("- AssumesRoles\n                - Sid: AssumeReadRoles")
-            .count(),
-        2
-    );
-    assert_eq!(
-        text.matches("- SingleAccountMode\n                - Sid: PortAwsSyncRead")
-            .count(),
-        2
-    );
-}
-
-#[test]
-fn sam_parameters_reach_the_functions_environment() {
-    let template = load(SAM);
-    let env = &template["Globals"]["Function"]["Environment"]["Variables"];
-    for (var, param) in [
-        ("PORT_BASE_URL", "PortBaseUrl"),
-        ("INTEGRATION_IDENTIFIER", "IntegrationIdentifier"),
-        ("ORGANIZATION_ROLE_ARN", "OrganizationRoleArn"),
-        ("ORGANIZATIONAL_UNIT_IDS", "OrganizationalUnitIds"),
-        ("EXCLUDED_ACCOUNT_IDS", "ExcludedAccountIds"),
-        ("EXTERNAL_ID", "ExternalId"),
-        ("REGION_POLICY", "RegionPolicy"),
-        ("KINDS", "Kinds"),
-        ("MAPPING_CONFIG", "MappingConfig"),
-        ("LOG_LEVEL", "LogLevel"),
-    ] {
-        assert_eq!(env[var], json!({"Ref": param}), "{var}");
-        assert!(
-            template["Parameters"][param]["Description"].is_string(),
-            "{param} has no description"
-        );
-    }
-    for secret in ["PortClientSecret", "ExternalId"] {
-        assert_eq!(template["Parameters"][secret]["NoEcho"], true, "{secret}");
-    }
-    assert_eq!(
-        sam_resource(&template, "FanoutFunction")["Properties"]["Environment"]["Variables"]
-            ["WORK_QUEUE_URL"],
-        json!({"Ref": "WorkQueue"})
-    );
-    let outputs = template["Outputs"].as_object().unwrap();
-    for output in [
-        "SyncRoleArn",
-        "FanoutFunctionName",
-        "WorkerFunctionName",
-        "WorkQueueUrl",
-        "DeadLetterQueueUrl",
-    ] {
-        assert!(outputs.contains_key(output), "output {output} missing");
-    }
 }
