@@ -122,7 +122,7 @@ impl Mapper {
         let config =
             PortAppConfig::from_yaml(text).map_err(|e| MappingConfigError::Parse(e.to_string()))?;
         let mut mapper = Mapper::new(config)?;
-        if let Ok(tree) = serde_yaml::from_str::<Value>(text) {
+        if let Ok(tree) = yaml_serde::from_str::<Value>(text) {
             mapper.warnings.splice(0..0, keys::unknown_keys(&tree));
         }
         Ok(mapper)
