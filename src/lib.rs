@@ -7,16 +7,20 @@
 //! - [`kinds`]: one file per resource kind, AWS calls and raw objects.
 //! - [`mapping`]: the Ocean-compatible port-app-config and its JQ mappings.
 //! - [`port`]: the Port REST API client.
-//! - [`sync`]: planning units `(account, region, kind)` and running them.
+//! - [`sync`]: starting a run, planning units `(account, region, kind)` and running them.
+//! - [`deletion`]: stale-entity deletion, per unit and for scopes that are gone.
 
 pub mod arn;
 pub mod aws;
+pub mod aws_error;
 pub mod cli;
 pub mod config;
+pub mod deletion;
 pub mod discovery;
 pub mod kinds;
 pub mod lambda;
 pub mod mapping;
 pub mod port;
+pub mod setup;
 pub mod sync;
 pub mod telemetry;

@@ -198,7 +198,7 @@ async fn search_pages_through_owned_entities_and_bulk_delete_removes_them() {
         &other,
     )
     .await;
-    let query = port_aws_sync::sync::unit::owned_scope_query("t", "111111111111", "us-east-1");
+    let query = port_aws_sync::deletion::owned_scope_query("t", "111111111111", "us-east-1");
     let owned = c
         .search_entities("ec2Instance", query, &["$identifier", "$updatedAt"])
         .await

@@ -1,6 +1,7 @@
 //! Discovery: which accounts a run covers, how to reach each (sessions), and their enabled regions.
 
 pub mod accounts;
+pub mod organization;
 pub mod regions;
 pub mod session;
 
@@ -96,6 +97,6 @@ async fn reach(
         .map_err(|e| fail(e.to_string()))?;
     let regions = regions::enabled_regions(&sdk, &account.id, policy)
         .await
-        .map_err(|e| fail(format!("{e}. Hint: the role needs ec2:DescribeRegions")))?;
+        .map_err(|e| fail(e.to_string()))?;
     Ok(AccountTarget { account, regions })
 }

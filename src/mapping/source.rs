@@ -15,6 +15,7 @@
 //! differ, a warning says which one is in effect.
 
 use super::{Mapper, MappingConfigError, PortAppConfig};
+use crate::aws_error::explain;
 use crate::port::{PortClient, PortError};
 use aws_config::SdkConfig;
 use serde_json::{json, Value};
@@ -200,8 +201,8 @@ async fn read_s3(sdk: &SdkConfig, bucket: &str, key: &str) -> Result<String, Str
             match bucket_region {
                 Some(other) => get(&other)
                     .await
-                    .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(&e).to_string())?,
-                None => return Err(aws_sdk_s3::error::DisplayErrorContext(&err).to_string()),
+                    .map_err(|e| format!("GetObject: {}", explain(&e)))?,
+                None => return Err(format!("GetObject: {}", explain(&err))),
             }
         }
     };
@@ -225,7 +226,7 @@ async fn read_ssm(sdk: &SdkConfig, name: &str, region: Option<&str>) -> Result<S
         .with_decryption(true)
         .send()
         .await
-        .map_err(|e| aws_sdk_ssm::error::DisplayErrorContext(&e).to_string())?;
+        .map_err(|e| format!("GetParameter: {}", explain(&e)))?;
     output
         .parameter
         .and_then(|p| p.value)

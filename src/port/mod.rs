@@ -51,7 +51,7 @@ pub async fn client_from_config(
                 .await
                 .map_err(|e| CredentialsError::SecretUnreadable {
                     secret_arn: secret_arn.clone(),
-                    message: aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string(),
+                    message: crate::aws_error::explain(&e).to_string(),
                 })?;
             let malformed = || CredentialsError::SecretMalformed {
                 secret_arn: secret_arn.clone(),
