@@ -62,11 +62,14 @@ impl SetupError {
 pub async fn load(config: Config, port_use: PortUse) -> Result<Setup, SetupError> {
     let base = crate::aws::load_base_config().await;
     let port = port_client(&config, &base, port_use).await?;
+    // The integration is read to find the mapping, and by a real sync to register it and warn
+    // when its copy differs from MAPPING_CONFIG; a dry run with MAPPING_CONFIG does not ask.
+    let consult = port_use == PortUse::Required || config.mapping_config.is_none();
     let resolved = source::resolve(
         config.mapping_config.as_deref(),
         &config.integration_identifier,
         &base,
-        port.as_ref(),
+        port.as_ref().filter(|_| consult),
     )
     .await
     .map_err(Box::new)?;
