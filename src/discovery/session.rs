@@ -241,6 +241,44 @@ fn sanitize_session_name(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::discovery::{Discovery, FailedAccount};
+    use crate::kinds::s3_bucket::fake_aws::FakeAws;
+    use crate::sync::Summary;
+
+    #[tokio::test]
+    async fn an_unassumable_role_is_said_in_a_sentence_or_two() {
+        let server = FakeAws::start(|_| {
+            let body = "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type>\
+                <Code>AccessDenied</Code><Message>User: arn:aws:sts::999999999999:assumed-role/sync/x is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111111111111:role/R</Message>\
+                </Error><RequestId>req-1</RequestId></ErrorResponse>";
+            (403, "text/xml", body.to_owned())
+        });
+        let sessions = Sessions::new(server.sdk_config("us-east-1"), Some("ext-id".into()), "s");
+        let role = "arn:aws:iam::111111111111:role/R";
+        let err = sessions.config_for(Some(role), "aws").await.unwrap_err();
+        assert_eq!(err.code(), Some("AccessDenied"));
+        let discovery = Discovery {
+            failed: vec![FailedAccount {
+                id: "111111111111".into(),
+                role_arn: Some(role.into()),
+                reason: err.to_string(),
+            }],
+            ..Default::default()
+        };
+        let summary = Summary::new("s", false, &discovery, &[], 1).render();
+        let line = summary
+            .lines()
+            .find(|l| l.contains("failed  111111111111"))
+            .unwrap();
+        assert!(
+            line.starts_with("    failed  111111111111: Unable to assume role arn:aws:iam::111111111111:role/R (region us-east-1): AccessDenied: User: arn:aws:sts::999999999999:assumed-role/sync/x is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111111111111:role/R. Hint: "),
+            "{line}"
+        );
+        for noise in ["Error {", "headers", "body", "raw", "ServiceError"] {
+            assert!(!line.contains(noise), "{noise:?} in {line}");
+        }
+        assert!(line.split(". ").count() <= 2, "{line}");
+    }
 
     #[test]
     fn session_names_are_valid_for_sts() {

@@ -820,6 +820,7 @@ pub(crate) mod fake_aws {
                     credentials,
                 ))
                 .retry_config(aws_config::retry::RetryConfig::disabled())
+                .time_source(aws_smithy_async::time::SystemTimeSource::new())
                 .behavior_version(aws_config::BehaviorVersion::latest())
                 .build()
         }

@@ -144,3 +144,129 @@ fn log_summary(summary: &BatchSummary) {
         "batch finished"
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Secret};
+    use crate::kinds::s3_bucket::fake_aws::{FakeAws, Request, Response};
+    use crate::mapping::source::PortIntegration;
+    use crate::mapping::Mapper;
+    use aws_lambda_events::sqs::SqsMessage;
+    use serde_json::json;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    /// STS answers AssumeRole with an access key naming the account; EC2's DescribeInstances takes
+    /// 300 ms and records how many accounts were being served at once.
+    #[derive(Default)]
+    struct Load {
+        running: Mutex<HashMap<String, usize>>,
+        most_accounts: Mutex<usize>,
+    }
+
+    impl Load {
+        fn answer(&self, request: &Request) -> Response {
+            let body = &request.body;
+            if body.contains("Action=AssumeRole&") {
+                let account = body
+                    .split("iam%3A%3A")
+                    .nth(1)
+                    .unwrap_or("")
+                    .get(..12)
+                    .unwrap_or("");
+                return (200, "text/xml", format!(
+                    "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult>\
+                     <Credentials><AccessKeyId>AK{account}</AccessKeyId><SecretAccessKey>s</SecretAccessKey>\
+                     <SessionToken>t</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>\
+                     <AssumedRoleUser><Arn>arn:aws:sts::{account}:assumed-role/R/s</Arn><AssumedRoleId>AROA:s</AssumedRoleId></AssumedRoleUser>\
+                     </AssumeRoleResult></AssumeRoleResponse>"
+                ));
+            }
+            let auth = request.header("authorization").unwrap_or_default();
+            let account = auth
+                .split("Credential=AK")
+                .nth(1)
+                .unwrap_or("")
+                .get(..12)
+                .unwrap_or("")
+                .to_owned();
+            self.enter(&account);
+            std::thread::sleep(Duration::from_millis(300));
+            self.leave(&account);
+            let xml = "<DescribeInstancesResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>1</requestId><reservationSet/></DescribeInstancesResponse>";
+            (200, "text/xml;charset=UTF-8", xml.to_owned())
+        }
+
+        fn enter(&self, account: &str) {
+            let mut running = self.running.lock().unwrap();
+            *running.entry(account.to_owned()).or_default() += 1;
+            let mut most = self.most_accounts.lock().unwrap();
+            *most = (*most).max(running.len());
+        }
+
+        fn leave(&self, account: &str) {
+            let mut running = self.running.lock().unwrap();
+            if let Some(n) = running.get_mut(account) {
+                *n -= 1;
+                if *n == 0 {
+                    running.remove(account);
+                }
+            }
+        }
+    }
+
+    /// Runs two accounts × two regions of EC2 units in one batch; returns the most accounts whose
+    /// units ran at once, and the batch summary.
+    async fn batch(selector: &str) -> (usize, BatchSummary) {
+        let load = Arc::new(Load::default());
+        let answering = load.clone();
+        let server = FakeAws::start(move |r| answering.answer(r));
+        let config = Config::from_lookup(|_| None).unwrap();
+        // A blueprint computed per object: no stale-entity search, so Port is never called.
+        let mapper = Mapper::from_yaml(&format!(
+            "resources:\n  - kind: AWS::EC2::Instance\n    selector: {selector}\n    port: {{entity: {{mappings: {{identifier: .Properties.InstanceId, blueprint: '\"ec2-\" + .Properties.InstanceType'}}}}}}\n"
+        ))
+        .unwrap();
+        let engine = Engine::with_base(config, mapper, server.sdk_config("us-east-1"));
+        let worker = Worker::new(Container {
+            engine: Arc::new(engine),
+            port: PortClient::new("http://127.0.0.1:9", "id".into(), Secret::new("s"), 1),
+            integration: PortIntegration::NotConsulted,
+        });
+        let mut event = SqsEvent::default();
+        for (i, (account, region)) in [
+            ("111111111111", "us-east-1"),
+            ("222222222222", "us-east-1"),
+            ("111111111111", "eu-west-1"),
+            ("222222222222", "eu-west-1"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut m = SqsMessage::default();
+            m.message_id = Some(format!("m-{i}"));
+            m.body = Some(
+                json!({"syncId": "s", "account": {"id": account, "partition": "aws",
+                    "roleArn": format!("arn:aws:iam::{account}:role/R")},
+                    "region": region, "kind": "AWS::EC2::Instance"})
+                .to_string(),
+            );
+            event.records.push(m);
+        }
+        let (_, summary) = worker.handle_batch(event, None).await;
+        let most = *load.most_accounts.lock().unwrap();
+        (most, summary)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn honours_max_concurrent_accounts_within_a_batch() {
+        let (most, summary) = batch("{maxConcurrentAccounts: 1}").await;
+        assert_eq!((summary.ok, summary.failed), (4, 0), "{summary:?}");
+        assert_eq!(most, 1, "one account at a time");
+        // Without the bound, both accounts run at once (so the test above means something).
+        let (most, summary) = batch("{}").await;
+        assert_eq!((summary.ok, summary.failed), (4, 0), "{summary:?}");
+        assert_eq!(most, 2);
+    }
+}
