@@ -251,7 +251,7 @@ impl PortClient {
     }
 
     /// One attempt of a request with `token`, holding one of the concurrency permits.
-    async fn send(&self, call: &Call<'_>, token: &str) -> Result<reqwest::Response, Retry> {
+    async fn send(&self, call: &Call<'_>, token: &str) -> Result<reqwest::Response, Box<Retry>> {
         let _permit = self
             .inner
             .permits
@@ -306,11 +306,11 @@ fn classify(
     method: Method,
     path: &str,
     sent: Result<reqwest::Response, reqwest::Error>,
-) -> Result<reqwest::Response, Retry> {
+) -> Result<reqwest::Response, Box<Retry>> {
     match sent {
         Ok(r) if is_retryable(r.status()) => {
             let wait = requested_wait(r.status(), r.headers(), SystemTime::now());
-            Err(Retry::Answer(r, wait))
+            Err(Box::new(Retry::Answer(r, wait)))
         }
         Ok(r) => Ok(r),
         Err(source) => {
@@ -320,11 +320,11 @@ fn classify(
                 path: path.into(),
                 source,
             };
-            Err(if transient {
+            Err(Box::new(if transient {
                 Retry::Transport(error)
             } else {
                 Retry::Final(error)
-            })
+            }))
         }
     }
 }
@@ -339,19 +339,19 @@ async fn with_retries<F, Fut>(
 ) -> Result<reqwest::Response, PortError>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<reqwest::Response, Retry>>,
+    Fut: std::future::Future<Output = Result<reqwest::Response, Box<Retry>>>,
 {
     let outcome = attempt
         .retry(schedule())
         .sleep(tokio::time::sleep)
-        .when(|e| !matches!(e, Retry::Final(_)))
-        .adjust(|e, backoff| match e {
-            Retry::Answer(_, Some(wait)) if backoff.is_some() => Some(*wait),
+        .when(|e| !matches!(**e, Retry::Final(_)))
+        .adjust(|e, backoff| match **e {
+            Retry::Answer(_, Some(wait)) if backoff.is_some() => Some(wait),
             _ => backoff,
         })
         .notify(|e, wait| {
             stats.retries.fetch_add(1, Ordering::Relaxed);
-            match e {
+            match &**e {
                 Retry::Answer(r, _) => {
                     tracing::debug!(path, status = %r.status(), wait_ms = wait.as_millis() as u64, "Port throttled or failed, retrying")
                 }
@@ -362,8 +362,11 @@ where
         })
         .await;
     match outcome {
-        Ok(response) | Err(Retry::Answer(response, _)) => Ok(response),
-        Err(Retry::Transport(e) | Retry::Final(e)) => Err(e),
+        Ok(response) => Ok(response),
+        Err(retry) => match *retry {
+            Retry::Answer(response, _) => Ok(response),
+            Retry::Transport(e) | Retry::Final(e) => Err(e),
+        },
     }
 }
 
