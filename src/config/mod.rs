@@ -4,7 +4,7 @@
 //!
 //! One file per group of variables: [`port`] (Port API, credentials, installation id),
 //! [`accounts`] (which accounts and how to reach them), [`coverage`] (regions, kinds, mapping),
-//! [`runtime`] (concurrency, Port resources, work queue); [`env`] puts them together.
+//! [`runtime`] (concurrency, Port resources, work queue); [`env`](self::env) puts them together.
 
 pub mod accounts;
 pub mod coverage;

@@ -1,6 +1,6 @@
 //! Mapping raw objects to Port entities with the Ocean-compatible port-app-config: every JQ
-//! expression is compiled once at load time ([`compile`]); mapping one object is a pure function
-//! ([`evaluate`]). [`Mapper`] is what the rest of the sync holds.
+//! expression is compiled once at load time (`compile`); mapping one object is a pure function
+//! (`evaluate`). [`Mapper`] is what the rest of the sync holds.
 
 mod actions;
 mod compile;

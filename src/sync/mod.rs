@@ -1,6 +1,6 @@
 //! Planning units `(account, region, kind)` and running them: the engine shared by the CLI and
 //! the Lambdas. [`orchestrate`] starts every run; [`run`] runs units (the CLI's whole plan, or a
-//! worker's SQS batch); [`unit`] is one unit from fetch to sink.
+//! worker's SQS batch); [`unit`](self::unit) is one unit from fetch to sink.
 
 pub mod account_gate;
 pub mod engine;
