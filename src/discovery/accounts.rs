@@ -109,6 +109,21 @@ pub(super) fn from_org(account: &OrgAccount, partition: &str, role_arn: String) 
     })
 }
 
+/// The account of the ambient credentials (`sts:GetCallerIdentity`).
+async fn ambient_account(sessions: &Sessions) -> Result<Account, AccountsError> {
+    let sdk = sessions.config_for(None, "aws").await?;
+    let me = aws_sdk_sts::Client::new(&sdk)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| AccountsError::Identity {
+            reason: explain(&e),
+        })?;
+    let id = me.account().unwrap_or_default();
+    let partition = me.arn().and_then(|a| a.split(':').nth(1)).unwrap_or("aws");
+    Ok(Account::bare(id, partition, None))
+}
+
 /// Lists the accounts of the configured mode. Fails only when nothing can be listed at all
 /// (Organizations not enabled, access denied, ambient credentials missing).
 pub async fn list_accounts(
@@ -116,26 +131,10 @@ pub async fn list_accounts(
     sessions: &Sessions,
 ) -> Result<AccountList, AccountsError> {
     let mut list = match &config.accounts {
-        AccountsMode::Single => {
-            let sdk = sessions.config_for(None, "aws").await?;
-            let me = aws_sdk_sts::Client::new(&sdk)
-                .get_caller_identity()
-                .send()
-                .await
-                .map_err(|e| AccountsError::Identity {
-                    reason: explain(&e),
-                })?;
-            let id = me.account().unwrap_or_default().to_owned();
-            let partition = me
-                .arn()
-                .and_then(|a| a.split(':').nth(1))
-                .unwrap_or("aws")
-                .to_owned();
-            AccountList {
-                accounts: vec![Account::bare(&id, &partition, None)],
-                ..Default::default()
-            }
-        }
+        AccountsMode::Single => AccountList {
+            accounts: vec![ambient_account(sessions).await?],
+            ..Default::default()
+        },
         AccountsMode::Explicit { role_arns } => AccountList {
             accounts: role_arns
                 .iter()
