@@ -2,21 +2,29 @@
 //! AWS Organization. The same engine serves the CLI (`port-aws-sync`) and the Lambdas (`fanout`,
 //! `worker`).
 //!
+//! - [`setup`]: the one set-up of every process (configuration, Port client, mapping, engine).
 //! - [`config`]: one typed [`config::Config`] from the environment.
 //! - [`discovery`]: accounts, sessions (AssumeRole) and enabled regions.
 //! - [`kinds`]: one file per resource kind, AWS calls and raw objects.
 //! - [`mapping`]: the Ocean-compatible port-app-config and its JQ mappings.
 //! - [`port`]: the Port REST API client.
-//! - [`sync`]: planning units `(account, region, kind)` and running them.
+//! - [`sync`]: starting a run, planning units `(account, region, kind)` and running them.
+//! - [`deletion`]: stale-entity deletion, per unit and for scopes that are gone.
+//! - [`lambda`] and [`cli`]: the two ways to run it; [`aws_error`]: AWS errors for people.
+//!
+//! `docs/architecture.md` follows one unit from the schedule to Port.
 
 pub mod arn;
 pub mod aws;
+pub mod aws_error;
 pub mod cli;
 pub mod config;
+pub mod deletion;
 pub mod discovery;
 pub mod kinds;
 pub mod lambda;
 pub mod mapping;
 pub mod port;
+pub mod setup;
 pub mod sync;
 pub mod telemetry;

@@ -56,11 +56,13 @@ fn filter() -> EnvFilter {
         .or_else(|_| std::env::var("LOG_LEVEL"))
         .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL").map(|l| l.to_ascii_lowercase()))
         .unwrap_or_else(|_| "info".into());
-    // The AWS SDK is chatty at info; keep it to warnings unless asked for by name.
+    // The AWS SDK is chatty at info; keep it to warnings unless asked for by name. The
+    // AssumeRole provider's warning carries the whole error's `Debug` (raw response): the sync
+    // reports that failure itself, in words (`crate::aws_error`).
     let spec = if level.contains('=') {
         level
     } else {
-        format!("{level},aws_config=warn,aws_smithy_runtime=warn,aws_sdk_sts=warn")
+        format!("{level},aws_config=warn,aws_config::sts::assume_role=error,aws_smithy_runtime=warn,aws_sdk_sts=warn")
     };
     EnvFilter::try_new(spec).unwrap_or_else(|_| EnvFilter::new("info"))
 }

@@ -1,5 +1,5 @@
 //! The Port client against the strict fake Port: 207 partial results, 429 with Retry-After,
-//! 401 token refresh, 413 split, default blueprints, paginated search and bulk delete.
+//! 401 token refresh (once for many rejected requests), 413 split, default blueprints, paginated search and bulk delete.
 
 mod common;
 
@@ -119,6 +119,32 @@ async fn refreshes_the_token_once_on_401() {
 }
 
 #[tokio::test]
+async fn many_requests_rejected_with_one_token_cause_one_refresh() {
+    let port = FakePort::start();
+    let c = ready(&port).await;
+    assert_eq!(port.state()["token_requests"], 1);
+    port.control("config", &json!({"expire_tokens": true}));
+    let requests = (0..12).map(|_| {
+        c.request(
+            reqwest::Method::GET,
+            "/blueprints/ec2Instance",
+            &[],
+            None,
+            None,
+        )
+    });
+    let results = futures_util::future::join_all(requests).await;
+    for r in &results {
+        assert!(r.is_ok(), "{r:?}");
+    }
+    assert_eq!(
+        port.state()["token_requests"],
+        2,
+        "one refresh for every request the expired token got rejected"
+    );
+}
+
+#[tokio::test]
 async fn splits_a_batch_port_finds_too_large() {
     let port = FakePort::start();
     let c = ready(&port).await;
@@ -198,7 +224,7 @@ async fn search_pages_through_owned_entities_and_bulk_delete_removes_them() {
         &other,
     )
     .await;
-    let query = port_aws_sync::sync::unit::owned_scope_query("t", "111111111111", "us-east-1");
+    let query = port_aws_sync::deletion::owned_scope_query("t", "111111111111", "us-east-1");
     let owned = c
         .search_entities("ec2Instance", query, &["$identifier", "$updatedAt"])
         .await

@@ -680,13 +680,13 @@ fn load(relative_path: &str) -> Value {
 /// Parses a CloudFormation YAML template into JSON, turning short-form tags into their long form
 /// (`!Ref X` → `{"Ref": "X"}`, `!Sub s` → `{"Fn::Sub": s}`, `!GetAtt A.B` → `{"Fn::GetAtt": ["A", "B"]}`).
 fn parse_yaml(text: &str, name: &str) -> Value {
-    let yaml: serde_yaml::Value =
-        serde_yaml::from_str(text).unwrap_or_else(|e| panic!("{name} is not valid YAML: {e}"));
+    let yaml: yaml_serde::Value =
+        yaml_serde::from_str(text).unwrap_or_else(|e| panic!("{name} is not valid YAML: {e}"));
     to_json(yaml)
 }
 
-fn to_json(value: serde_yaml::Value) -> Value {
-    use serde_yaml::Value as Y;
+fn to_json(value: yaml_serde::Value) -> Value {
+    use yaml_serde::Value as Y;
     match value {
         Y::Null => Value::Null,
         Y::Bool(b) => Value::Bool(b),

@@ -1,18 +1,9 @@
 //! Enabled regions of an account: `ec2:DescribeRegions`, opted-in regions only, then the policy.
 
+use crate::aws_error::AwsCallError;
 use crate::config::RegionPolicy;
 use aws_config::SdkConfig;
-use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_ec2::types::Region as Ec2Region;
-
-/// Why an account's regions could not be listed.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("DescribeRegions failed in account {account_id}: {message}")]
-pub struct RegionsError {
-    pub account_id: String,
-    pub code: Option<String>,
-    pub message: String,
-}
 
 /// Whether a region is usable by the account (`OptInStatus` is `opt-in-not-required` or
 /// `opted-in`, or absent on older APIs that only list enabled regions).
@@ -42,17 +33,17 @@ pub async fn enabled_regions(
     sdk: &SdkConfig,
     account_id: &str,
     policy: &RegionPolicy,
-) -> Result<Vec<String>, RegionsError> {
+) -> Result<Vec<String>, AwsCallError> {
     let ec2 = aws_sdk_ec2::Client::new(sdk);
     let out = ec2
         .describe_regions()
         .all_regions(true)
         .send()
         .await
-        .map_err(|err| RegionsError {
-            account_id: account_id.to_owned(),
-            code: err.code().map(str::to_owned),
-            message: DisplayErrorContext(&err).to_string(),
+        .map_err(|err| {
+            let region = sdk.region().map(|r| r.as_ref());
+            AwsCallError::new("DescribeRegions", account_id, region, &err)
+                .with_hint("the role needs ec2:DescribeRegions")
         })?;
     Ok(select_regions(out.regions(), policy))
 }

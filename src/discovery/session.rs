@@ -1,45 +1,96 @@
-//! Per-account AWS sessions: AssumeRole from the base identity (external id, traceable session
-//! name), credentials cached per account for the life of the process and refreshed before expiry.
+//! Per-account AWS sessions. [`aws_config::sts::AssumeRoleProvider`] makes the STS call (external
+//! id, traceable session name, the partition's home region); [`CachedRole`] keeps its
+//! credentials for the life of the process, shared by every client of the account.
+//!
+//! `AssumeRoleProvider` does not cache on its own: SDK clients cache credentials in their identity
+//! cache, one per client, and a sync builds many clients per account (one per unit and region).
+//! So one small cache per account stands in front of it: credentials are reused until 5 minutes
+//! before they expire, and one refresh runs at a time (the others wait for its result).
 
 use crate::aws::{home_region, in_region};
-use aws_config::SdkConfig;
-use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_credential_types::provider::{self, error::CredentialsError, ProvideCredentials};
+use crate::aws_error::{explain, AwsReason};
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::{Region, SdkConfig};
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{self, ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
-use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_sts::error::SdkError;
+use aws_sdk_sts::operation::assume_role::AssumeRoleError as StsAssumeRoleError;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::error::Error;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
-use tokio::sync::Mutex as AsyncMutex;
+use tokio::sync::{Mutex as AsyncMutex, OnceCell};
 
 /// Credentials are renewed this long before they expire.
 const REFRESH_MARGIN: Duration = Duration::from_secs(300);
+/// How long assumed credentials last.
+const SESSION_LENGTH: Duration = Duration::from_secs(3600);
 
 /// Why a role could not be assumed.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("Unable to assume role {role_arn}: {message}. Hint: {hint}")]
+#[error("Unable to assume role {role_arn} (region {region}): {reason}. Hint: {hint}")]
 pub struct AssumeRoleError {
     pub role_arn: String,
-    pub code: Option<String>,
-    pub message: String,
+    pub region: String,
+    pub reason: AwsReason,
     pub hint: &'static str,
+}
+
+impl AssumeRoleError {
+    /// AWS's error code (`AccessDenied`, ...), when STS answered with one.
+    pub fn code(&self) -> Option<&str> {
+        self.reason.code.as_deref()
+    }
 }
 
 const ASSUME_ROLE_HINT: &str = "check that the role exists in that account with the same name, that its trust policy allows this sync's IAM role, and that EXTERNAL_ID matches the role's sts:ExternalId condition";
 
-/// A credentials provider that assumes one role and caches the result until shortly before expiry.
+/// One role's credentials, assumed by an [`AssumeRoleProvider`] and cached until shortly before
+/// they expire. Cheap to clone: clones share the cache.
+#[derive(Debug, Clone)]
+pub struct CachedRole {
+    inner: Arc<CachedRoleInner>,
+}
+
 #[derive(Debug)]
-struct AssumedRole {
-    sts: aws_sdk_sts::Client,
+struct CachedRoleInner {
     role_arn: String,
-    external_id: Option<String>,
-    session_name: String,
+    region: String,
+    provider: AssumeRoleProvider,
     cached: AsyncMutex<Option<Credentials>>,
 }
 
-impl AssumedRole {
-    async fn credentials(&self) -> Result<Credentials, AssumeRoleError> {
-        let mut cached = self.cached.lock().await;
+impl CachedRole {
+    async fn new(
+        base: &SdkConfig,
+        role_arn: &str,
+        external_id: Option<&str>,
+        session_name: &str,
+        region: &str,
+    ) -> CachedRole {
+        let mut builder = AssumeRoleProvider::builder(role_arn)
+            .session_name(session_name)
+            .session_length(SESSION_LENGTH)
+            .configure(base)
+            .region(Region::new(region.to_owned()));
+        if let Some(id) = external_id {
+            builder = builder.external_id(id);
+        }
+        CachedRole {
+            inner: Arc::new(CachedRoleInner {
+                role_arn: role_arn.to_owned(),
+                region: region.to_owned(),
+                provider: builder.build().await,
+                cached: AsyncMutex::new(None),
+            }),
+        }
+    }
+
+    /// The cached credentials while fresh, else new ones (one refresh at a time).
+    pub async fn credentials(&self) -> Result<Credentials, AssumeRoleError> {
+        let inner = &self.inner;
+        let mut cached = inner.cached.lock().await;
         if let Some(creds) = cached.as_ref() {
             let fresh = creds
                 .expiry()
@@ -48,41 +99,49 @@ impl AssumedRole {
                 return Ok(creds.clone());
             }
         }
-        let out = self
-            .sts
-            .assume_role()
-            .role_arn(&self.role_arn)
-            .role_session_name(&self.session_name)
-            .set_external_id(self.external_id.clone())
-            .duration_seconds(3600)
-            .send()
+        let creds = inner
+            .provider
+            .provide_credentials()
             .await
-            .map_err(|err| AssumeRoleError {
-                role_arn: self.role_arn.clone(),
-                code: err.code().map(str::to_owned),
-                message: DisplayErrorContext(&err).to_string(),
-                hint: ASSUME_ROLE_HINT,
-            })?;
-        let c = out.credentials().ok_or_else(|| AssumeRoleError {
-            role_arn: self.role_arn.clone(),
-            code: None,
-            message: "STS returned no credentials".into(),
-            hint: ASSUME_ROLE_HINT,
-        })?;
-        let expiry = SystemTime::try_from(*c.expiration()).ok();
-        let creds = Credentials::new(
-            c.access_key_id(),
-            c.secret_access_key(),
-            Some(c.session_token().to_owned()),
-            expiry,
-            "port-aws-sync-assume-role",
-        );
+            .map_err(|e| self.error(&e))?;
         *cached = Some(creds.clone());
         Ok(creds)
     }
+
+    /// The STS error behind the provider's, said for people.
+    fn error(&self, err: &CredentialsError) -> AssumeRoleError {
+        let sts = err
+            .source()
+            .and_then(|s| s.downcast_ref::<SdkError<StsAssumeRoleError>>());
+        let reason = match sts {
+            Some(sts) => explain(sts),
+            None => explain_credentials(err),
+        };
+        AssumeRoleError {
+            role_arn: self.inner.role_arn.clone(),
+            region: self.inner.region.clone(),
+            reason,
+            hint: ASSUME_ROLE_HINT,
+        }
+    }
 }
 
-impl ProvideCredentials for AssumedRole {
+/// A credentials error that is not STS's (no code): its chain, without `Debug`.
+fn explain_credentials(err: &CredentialsError) -> AwsReason {
+    tracing::debug!(error = ?err, "AssumeRole failed");
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    AwsReason {
+        code: None,
+        message,
+    }
+}
+
+impl ProvideCredentials for CachedRole {
     fn provide_credentials<'a>(&'a self) -> provider::future::ProvideCredentials<'a>
     where
         Self: 'a,
@@ -101,7 +160,7 @@ pub struct Sessions {
     base: SdkConfig,
     external_id: Option<String>,
     session_name: String,
-    cache: Arc<Mutex<HashMap<String, Arc<AssumedRole>>>>,
+    roles: Arc<Mutex<HashMap<String, Arc<OnceCell<CachedRole>>>>>,
 }
 
 impl Sessions {
@@ -111,7 +170,7 @@ impl Sessions {
             base,
             external_id,
             session_name: sanitize_session_name(session_name),
-            cache: Arc::default(),
+            roles: Arc::default(),
         }
     }
 
@@ -129,44 +188,34 @@ impl Sessions {
         partition: &str,
     ) -> Result<SdkConfig, AssumeRoleError> {
         let home = home_region(partition);
+        let in_home = in_region(&self.base, home);
         let Some(role_arn) = role_arn else {
-            return Ok(in_region(&self.base, home));
+            return Ok(in_home);
         };
-        let provider = {
-            let mut cache = self.cache.lock().expect("session cache lock");
-            cache
-                .entry(role_arn.to_owned())
-                .or_insert_with(|| {
-                    let sts = aws_sdk_sts::Client::new(&in_region(&self.base, home));
-                    Arc::new(AssumedRole {
-                        sts,
-                        role_arn: role_arn.to_owned(),
-                        external_id: self.external_id.clone(),
-                        session_name: self.session_name.clone(),
-                        cached: AsyncMutex::new(None),
-                    })
-                })
-                .clone()
-        };
-        provider.credentials().await?;
-        let shared = SharedCredentialsProvider::new(ArcProvider(provider));
-        Ok(in_region(&self.base, home)
+        let cell = self
+            .roles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(role_arn.to_owned())
+            .or_default()
+            .clone();
+        let role = cell
+            .get_or_init(|| {
+                CachedRole::new(
+                    &in_home,
+                    role_arn,
+                    self.external_id.as_deref(),
+                    &self.session_name,
+                    home,
+                )
+            })
+            .await
+            .clone();
+        role.credentials().await?;
+        Ok(in_home
             .to_builder()
-            .credentials_provider(shared)
+            .credentials_provider(SharedCredentialsProvider::new(role))
             .build())
-    }
-}
-
-/// Lets the cached `Arc<AssumedRole>` serve as an SDK credentials provider.
-#[derive(Debug)]
-struct ArcProvider(Arc<AssumedRole>);
-
-impl ProvideCredentials for ArcProvider {
-    fn provide_credentials<'a>(&'a self) -> provider::future::ProvideCredentials<'a>
-    where
-        Self: 'a,
-    {
-        self.0.provide_credentials()
     }
 }
 
@@ -192,6 +241,44 @@ fn sanitize_session_name(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::discovery::{Discovery, FailedAccount};
+    use crate::kinds::s3_bucket::fake_aws::FakeAws;
+    use crate::sync::Summary;
+
+    #[tokio::test]
+    async fn an_unassumable_role_is_said_in_a_sentence_or_two() {
+        let server = FakeAws::start(|_| {
+            let body = "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type>\
+                <Code>AccessDenied</Code><Message>User: arn:aws:sts::999999999999:assumed-role/sync/x is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111111111111:role/R</Message>\
+                </Error><RequestId>req-1</RequestId></ErrorResponse>";
+            (403, "text/xml", body.to_owned())
+        });
+        let sessions = Sessions::new(server.sdk_config("us-east-1"), Some("ext-id".into()), "s");
+        let role = "arn:aws:iam::111111111111:role/R";
+        let err = sessions.config_for(Some(role), "aws").await.unwrap_err();
+        assert_eq!(err.code(), Some("AccessDenied"));
+        let discovery = Discovery {
+            failed: vec![FailedAccount {
+                id: "111111111111".into(),
+                role_arn: Some(role.into()),
+                reason: err.to_string(),
+            }],
+            ..Default::default()
+        };
+        let summary = Summary::new("s", false, &discovery, &[], 1).render();
+        let line = summary
+            .lines()
+            .find(|l| l.contains("failed  111111111111"))
+            .unwrap();
+        assert!(
+            line.starts_with("    failed  111111111111: Unable to assume role arn:aws:iam::111111111111:role/R (region us-east-1): AccessDenied: User: arn:aws:sts::999999999999:assumed-role/sync/x is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111111111111:role/R. Hint: "),
+            "{line}"
+        );
+        for noise in ["Error {", "headers", "body", "raw", "ServiceError"] {
+            assert!(!line.contains(noise), "{noise:?} in {line}");
+        }
+        assert!(line.split(". ").count() <= 2, "{line}");
+    }
 
     #[test]
     fn session_names_are_valid_for_sts() {

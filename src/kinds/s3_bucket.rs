@@ -270,26 +270,7 @@ async fn bucket_details(
         return Ok(None);
     };
     // `Some(constraint)` once GetBucketLocation ran, so the optional action can reuse it.
-    let mut location: Option<Option<String>> = None;
-    let region = match bucket.bucket_region.as_deref().filter(|r| !r.is_empty()) {
-        Some(region) => region.to_owned(),
-        None => {
-            // Without its region the bucket cannot be checked against the region policy, so
-            // AccessDenied here fails the unit instead of being a warning.
-            let home = clients.get(home_region(ctx.partition));
-            let result = home.get_bucket_location().bucket(name).send().await;
-            out.api_calls += 1;
-            let output = match result {
-                Ok(output) => output,
-                Err(err) if err.code() == Some("NoSuchBucket") => return Err(Stop::Gone),
-                Err(err) => return Err(Stop::Failed(FetchError::aws("GetBucketLocation", err))),
-            };
-            let constraint = location_constraint(output.location_constraint.as_ref());
-            let region = region_from_location(constraint.as_deref(), ctx.partition);
-            location = Some(constraint);
-            region
-        }
-    };
+    let (region, location) = bucket_region(ctx, clients, bucket, name, out).await?;
     if !(ctx.region_allowed)(&region) {
         tracing::debug!(bucket = name, region, "bucket outside the region policy");
         return Ok(None);
@@ -306,6 +287,45 @@ async fn bucket_details(
         Fetched::NotConfigured => Some(Vec::new()),
         Fetched::Denied => None,
     };
+    optional_details(&client, name, wanted, location, &mut details, out).await?;
+    Ok(Some(details))
+}
+
+/// The bucket's region: from `ListBuckets`, else `GetBucketLocation` (whose constraint is
+/// returned too, for the optional action to reuse). Without its region the bucket cannot be
+/// checked against the region policy, so AccessDenied here fails the unit.
+async fn bucket_region(
+    ctx: &FetchContext<'_>,
+    clients: &Clients<'_>,
+    bucket: &s3::Bucket,
+    name: &str,
+    out: &mut BucketOutcome,
+) -> Result<(String, Option<Option<String>>), Stop> {
+    if let Some(region) = bucket.bucket_region.as_deref().filter(|r| !r.is_empty()) {
+        return Ok((region.to_owned(), None));
+    }
+    let home = clients.get(home_region(ctx.partition));
+    let result = home.get_bucket_location().bucket(name).send().await;
+    out.api_calls += 1;
+    let output = match result {
+        Ok(output) => output,
+        Err(err) if err.code() == Some("NoSuchBucket") => return Err(Stop::Gone),
+        Err(err) => return Err(Stop::Failed(FetchError::aws("GetBucketLocation", err))),
+    };
+    let constraint = location_constraint(output.location_constraint.as_ref());
+    let region = region_from_location(constraint.as_deref(), ctx.partition);
+    Ok((region, Some(constraint)))
+}
+
+/// The configuration calls the mapping asked for (`includeActions`).
+async fn optional_details(
+    client: &aws_sdk_s3::Client,
+    name: &str,
+    wanted: Wanted,
+    location: Option<Option<String>>,
+    details: &mut BucketDetails,
+    out: &mut BucketOutcome,
+) -> Result<(), Stop> {
     if wanted.location {
         details.location_constraint = match location {
             Some(constraint) => constraint,
@@ -343,7 +363,7 @@ async fn bucket_details(
                 .got()
                 .and_then(|o| o.ownership_controls);
     }
-    Ok(Some(details))
+    Ok(())
 }
 
 /// `GetBucketLocation`'s `LocationConstraint` as the API returned it; `None` when empty
@@ -820,6 +840,7 @@ pub(crate) mod fake_aws {
                     credentials,
                 ))
                 .retry_config(aws_config::retry::RetryConfig::disabled())
+                .time_source(aws_smithy_async::time::SystemTimeSource::new())
                 .behavior_version(aws_config::BehaviorVersion::latest())
                 .build()
         }

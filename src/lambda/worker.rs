@@ -2,20 +2,19 @@
 //!
 //! Each message body is parsed on its own: a malformed body fails only that message (the queue
 //! redelivers it and, after its bounded receives, moves it to the dead-letter queue). Units run
-//! concurrently (bounded), each on its own task (a panic fails only its message), and a unit not
-//! finished shortly before the invocation deadline is stopped and reported failed, so SQS
-//! redelivers it; upserts are idempotent, so nothing written is lost.
+//! through the CLI's runner ([`crate::sync::run`]): concurrently within the bounds, each on its own
+//! task (a panic fails only its message), and a unit not finished shortly before the invocation
+//! deadline is stopped and reported failed, so SQS redelivers it; upserts are idempotent, so
+//! nothing written is lost. The bounds apply within one invocation (one SQS batch), not across
+//! concurrent workers.
 
 use crate::lambda::Container;
 use crate::port::PortClient;
-use crate::sync::{run_isolated_until, Engine, Sink, Unit, UnitReport};
-use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use futures_util::stream::{self, StreamExt};
+use crate::sync::{run_units, Batch, Engine, Sink, Unit, UnitReport};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use serde::Serialize;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
 
 /// Characters of a malformed body quoted in the log.
 const BODY_EXCERPT: usize = 200;
@@ -52,7 +51,10 @@ impl Worker {
         response
     }
 
-    /// Like [`Worker::handle`], also returning the batch summary.
+    /// Like [`Worker::handle`], also returning the batch summary. The units run through the same
+    /// runner as the CLI's ([`run_units`]): `MAX_CONCURRENT_UNITS`,
+    /// `MAX_CONCURRENT_UNITS_PER_ACCOUNT`, `selector.maxConcurrentAccounts` and the accounts-first
+    /// wave apply within this batch.
     pub async fn handle_batch(
         &self,
         event: SqsEvent,
@@ -64,80 +66,70 @@ impl Worker {
             messages: event.records.len(),
             ..Default::default()
         };
-
         let mut work: Vec<(String, Unit)> = Vec::new();
         for record in event.records {
-            let id = record.message_id.unwrap_or_default();
-            let body = record.body.unwrap_or_default();
-            match serde_json::from_str::<Unit>(&body) {
-                Ok(unit) => work.push((id, unit)),
-                Err(e) => {
-                    let excerpt: String = body.chars().take(BODY_EXCERPT).collect();
-                    tracing::error!(message_id = %id, error = %e, body = %excerpt, "malformed work item: reported as failed (it reaches the dead-letter queue after the queue's retries)");
+            match parse(record) {
+                Ok(item) => work.push(item),
+                Err(id) => {
                     summary.malformed += 1;
                     response.add_failure(id);
                 }
             }
         }
-        if work.is_empty() {
-            summary.failed = summary.malformed;
-            log_summary(&summary);
-            return (response, summary);
-        }
-
-        let client = self.port.clone();
-        let config = &self.engine.config;
-        let sink = Arc::new(Sink::port(
-            client,
-            &config.integration_identifier,
-            self.engine.mapper.config(),
-        ));
-        let policy = Arc::new(config.region_policy.clone());
-        let per_account: HashMap<String, Arc<Semaphore>> = work
-            .iter()
-            .map(|(_, u)| {
-                (
-                    u.account.id.clone(),
-                    Arc::new(Semaphore::new(config.concurrency.per_account)),
-                )
-            })
-            .collect();
-        let futures: Vec<_> = work
-            .into_iter()
-            .map(|(id, unit)| {
-                let engine = self.engine.clone();
-                let sink = sink.clone();
-                let policy = policy.clone();
-                let gate = per_account[&unit.account.id].clone();
-                async move {
-                    let _permit = gate.acquire_owned().await.expect("never closed");
-                    let report = run_isolated_until(engine, unit, sink, policy, deadline).await;
-                    (id, report)
+        if !work.is_empty() {
+            let config = &self.engine.config;
+            let sink = Arc::new(Sink::port(
+                self.port.clone(),
+                &config.integration_identifier,
+                self.engine.mapper.config(),
+            ));
+            let batch = Batch {
+                units: work,
+                policy: config.region_policy.clone(),
+                deadline,
+            };
+            let reports = run_units(self.engine.clone(), sink, batch, &|_, _| {}).await;
+            for (id, report) in reports {
+                if !tally(&mut summary, &id, &report) {
+                    response.add_failure(id);
                 }
-            })
-            .collect();
-        let reports: Vec<(String, UnitReport)> = stream::iter(futures)
-            .buffer_unordered(config.concurrency.units)
-            .collect()
-            .await;
-        for (id, report) in reports {
-            summary.upserted += report.upserted;
-            summary.deleted += report
-                .deletion
-                .as_ref()
-                .map_or(0, |d| d.deleted.values().sum());
-            if report.ok {
-                summary.ok += 1;
-                tracing::info!(unit = %report.label(), message_id = %id, fetched = report.fetched, upserted = report.upserted, deletion = ?report.deletion, ms = report.duration_ms, "unit done");
-            } else {
-                summary.failed += 1;
-                tracing::warn!(unit = %report.label(), message_id = %id, reason = report.reason.as_deref().unwrap_or(""), "unit failed: the message will be retried");
-                response.add_failure(id);
             }
         }
         summary.failed += summary.malformed;
         log_summary(&summary);
         (response, summary)
+    }
+}
+
+/// The work item of one message, or its id when the body is not a work item.
+fn parse(record: SqsMessage) -> Result<(String, Unit), String> {
+    let id = record.message_id.unwrap_or_default();
+    let body = record.body.unwrap_or_default();
+    match serde_json::from_str::<Unit>(&body) {
+        Ok(unit) => Ok((id, unit)),
+        Err(e) => {
+            let excerpt: String = body.chars().take(BODY_EXCERPT).collect();
+            tracing::error!(message_id = %id, error = %e, body = %excerpt, "malformed work item: reported as failed (it reaches the dead-letter queue after the queue's retries)");
+            Err(id)
+        }
+    }
+}
+
+/// Counts one unit's report in and logs it; `false` when the message must be retried.
+fn tally(summary: &mut BatchSummary, id: &str, report: &UnitReport) -> bool {
+    summary.upserted += report.upserted;
+    summary.deleted += report.deletion.as_ref().map_or(0, |d| d.deleted_total());
+    match report.reason() {
+        None => {
+            summary.ok += 1;
+            tracing::info!(unit = %report.label(), message_id = %id, fetched = report.fetched, upserted = report.upserted, deletion = ?report.deletion, ms = report.duration_ms, "unit done");
+            true
+        }
+        Some(reason) => {
+            summary.failed += 1;
+            tracing::warn!(unit = %report.label(), message_id = %id, reason = %reason, "unit failed: the message will be retried");
+            false
+        }
     }
 }
 
@@ -151,4 +143,130 @@ fn log_summary(summary: &BatchSummary) {
         deleted = summary.deleted,
         "batch finished"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Secret};
+    use crate::kinds::s3_bucket::fake_aws::{FakeAws, Request, Response};
+    use crate::mapping::source::PortIntegration;
+    use crate::mapping::Mapper;
+    use aws_lambda_events::sqs::SqsMessage;
+    use serde_json::json;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    /// STS answers AssumeRole with an access key naming the account; EC2's DescribeInstances takes
+    /// 300 ms and records how many accounts were being served at once.
+    #[derive(Default)]
+    struct Load {
+        running: Mutex<HashMap<String, usize>>,
+        most_accounts: Mutex<usize>,
+    }
+
+    impl Load {
+        fn answer(&self, request: &Request) -> Response {
+            let body = &request.body;
+            if body.contains("Action=AssumeRole&") {
+                let account = body
+                    .split("iam%3A%3A")
+                    .nth(1)
+                    .unwrap_or("")
+                    .get(..12)
+                    .unwrap_or("");
+                return (200, "text/xml", format!(
+                    "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult>\
+                     <Credentials><AccessKeyId>AK{account}</AccessKeyId><SecretAccessKey>s</SecretAccessKey>\
+                     <SessionToken>t</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>\
+                     <AssumedRoleUser><Arn>arn:aws:sts::{account}:assumed-role/R/s</Arn><AssumedRoleId>AROA:s</AssumedRoleId></AssumedRoleUser>\
+                     </AssumeRoleResult></AssumeRoleResponse>"
+                ));
+            }
+            let auth = request.header("authorization").unwrap_or_default();
+            let account = auth
+                .split("Credential=AK")
+                .nth(1)
+                .unwrap_or("")
+                .get(..12)
+                .unwrap_or("")
+                .to_owned();
+            self.enter(&account);
+            std::thread::sleep(Duration::from_millis(300));
+            self.leave(&account);
+            let xml = "<DescribeInstancesResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>1</requestId><reservationSet/></DescribeInstancesResponse>";
+            (200, "text/xml;charset=UTF-8", xml.to_owned())
+        }
+
+        fn enter(&self, account: &str) {
+            let mut running = self.running.lock().unwrap();
+            *running.entry(account.to_owned()).or_default() += 1;
+            let mut most = self.most_accounts.lock().unwrap();
+            *most = (*most).max(running.len());
+        }
+
+        fn leave(&self, account: &str) {
+            let mut running = self.running.lock().unwrap();
+            if let Some(n) = running.get_mut(account) {
+                *n -= 1;
+                if *n == 0 {
+                    running.remove(account);
+                }
+            }
+        }
+    }
+
+    /// Runs two accounts × two regions of EC2 units in one batch; returns the most accounts whose
+    /// units ran at once, and the batch summary.
+    async fn batch(selector: &str) -> (usize, BatchSummary) {
+        let load = Arc::new(Load::default());
+        let answering = load.clone();
+        let server = FakeAws::start(move |r| answering.answer(r));
+        let config = Config::from_lookup(|_| None).unwrap();
+        // A blueprint computed per object: no stale-entity search, so Port is never called.
+        let mapper = Mapper::from_yaml(&format!(
+            "resources:\n  - kind: AWS::EC2::Instance\n    selector: {selector}\n    port: {{entity: {{mappings: {{identifier: .Properties.InstanceId, blueprint: '\"ec2-\" + .Properties.InstanceType'}}}}}}\n"
+        ))
+        .unwrap();
+        let engine = Engine::with_base(config, mapper, server.sdk_config("us-east-1"));
+        let worker = Worker::new(Container {
+            engine: Arc::new(engine),
+            port: PortClient::new("http://127.0.0.1:9", "id".into(), Secret::new("s"), 1),
+            integration: PortIntegration::NotConsulted,
+        });
+        let mut event = SqsEvent::default();
+        for (i, (account, region)) in [
+            ("111111111111", "us-east-1"),
+            ("222222222222", "us-east-1"),
+            ("111111111111", "eu-west-1"),
+            ("222222222222", "eu-west-1"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut m = SqsMessage::default();
+            m.message_id = Some(format!("m-{i}"));
+            m.body = Some(
+                json!({"syncId": "s", "account": {"id": account, "partition": "aws",
+                    "roleArn": format!("arn:aws:iam::{account}:role/R")},
+                    "region": region, "kind": "AWS::EC2::Instance"})
+                .to_string(),
+            );
+            event.records.push(m);
+        }
+        let (_, summary) = worker.handle_batch(event, None).await;
+        let most = *load.most_accounts.lock().unwrap();
+        (most, summary)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn honours_max_concurrent_accounts_within_a_batch() {
+        let (most, summary) = batch("{maxConcurrentAccounts: 1}").await;
+        assert_eq!((summary.ok, summary.failed), (4, 0), "{summary:?}");
+        assert_eq!(most, 1, "one account at a time");
+        // Without the bound, both accounts run at once (so the test above means something).
+        let (most, summary) = batch("{}").await;
+        assert_eq!((summary.ok, summary.failed), (4, 0), "{summary:?}");
+        assert_eq!(most, 2);
+    }
 }

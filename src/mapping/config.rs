@@ -184,8 +184,8 @@ pub mod indexmap_like {
 
 impl PortAppConfig {
     /// Parses YAML (or JSON, which is YAML).
-    pub fn from_yaml(text: &str) -> Result<PortAppConfig, serde_yaml::Error> {
-        serde_yaml::from_str(text)
+    pub fn from_yaml(text: &str) -> Result<PortAppConfig, yaml_serde::Error> {
+        yaml_serde::from_str(text)
     }
 
     /// Parses a JSON value (e.g. an integration's `config` in Port).

@@ -15,6 +15,7 @@
 //! differ, a warning says which one is in effect.
 
 use super::{Mapper, MappingConfigError, PortAppConfig};
+use crate::aws_error::explain;
 use crate::port::{PortClient, PortError};
 use aws_config::SdkConfig;
 use serde_json::{json, Value};
@@ -200,8 +201,8 @@ async fn read_s3(sdk: &SdkConfig, bucket: &str, key: &str) -> Result<String, Str
             match bucket_region {
                 Some(other) => get(&other)
                     .await
-                    .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(&e).to_string())?,
-                None => return Err(aws_sdk_s3::error::DisplayErrorContext(&err).to_string()),
+                    .map_err(|e| format!("GetObject: {}", explain(&e)))?,
+                None => return Err(format!("GetObject: {}", explain(&err))),
             }
         }
     };
@@ -225,7 +226,7 @@ async fn read_ssm(sdk: &SdkConfig, name: &str, region: Option<&str>) -> Result<S
         .with_decryption(true)
         .send()
         .await
-        .map_err(|e| aws_sdk_ssm::error::DisplayErrorContext(&e).to_string())?;
+        .map_err(|e| format!("GetParameter: {}", explain(&e)))?;
     output
         .parameter
         .and_then(|p| p.value)
@@ -262,25 +263,7 @@ pub async fn resolve(
 ) -> Result<Resolved, SourceError> {
     let integration = match port {
         None => PortIntegration::NotConsulted,
-        Some(client) => match client.get_integration(integration_id).await {
-            Ok(None) => PortIntegration::Missing,
-            Ok(Some(found)) => PortIntegration::Found {
-                config: found
-                    .get("config")
-                    .filter(|c| c.get("resources").is_some())
-                    .cloned(),
-            },
-            Err(e) if mapping_config.is_some() => {
-                tracing::warn!(integration = integration_id, error = %e, "could not read the integration from Port; MAPPING_CONFIG is used anyway");
-                PortIntegration::NotConsulted
-            }
-            Err(source) => {
-                return Err(SourceError::Port {
-                    integration: integration_id.to_owned(),
-                    source,
-                })
-            }
-        },
+        Some(client) => read_integration(client, integration_id, mapping_config.is_some()).await?,
     };
     let port_config = match &integration {
         PortIntegration::Found { config: Some(c) } => Some(c),
@@ -289,15 +272,13 @@ pub async fn resolve(
     let (mapper, source) = match (mapping_config, port_config) {
         (Some(value), _) => {
             let (mapper, source) = load(value, Some(sdk)).await?;
-            if let Some(theirs) = port_config {
-                let same =
-                    PortAppConfig::from_json(theirs.clone()).is_ok_and(|c| c == *mapper.config());
-                if !same {
-                    tracing::warn!(
-                        integration = integration_id,
-                        "the mapping of the integration in Port differs from MAPPING_CONFIG, which takes precedence; unset MAPPING_CONFIG to use the mapping edited in Port"
-                    );
-                }
+            if port_config.is_some_and(|theirs| {
+                PortAppConfig::from_json(theirs.clone()).map_or(true, |c| c != *mapper.config())
+            }) {
+                tracing::warn!(
+                    integration = integration_id,
+                    "the mapping of the integration in Port differs from MAPPING_CONFIG, which takes precedence; unset MAPPING_CONFIG to use the mapping edited in Port"
+                );
             }
             (mapper, source)
         }
@@ -317,6 +298,32 @@ pub async fn resolve(
         source,
         integration,
     })
+}
+
+/// The installation's integration in Port. When `MAPPING_CONFIG` is set (`has_mapping_config`),
+/// a failure to ask is only a warning; otherwise it is an error (the mapping would be a guess).
+async fn read_integration(
+    client: &PortClient,
+    integration_id: &str,
+    has_mapping_config: bool,
+) -> Result<PortIntegration, SourceError> {
+    match client.get_integration(integration_id).await {
+        Ok(None) => Ok(PortIntegration::Missing),
+        Ok(Some(found)) => Ok(PortIntegration::Found {
+            config: found
+                .get("config")
+                .filter(|c| c.get("resources").is_some())
+                .cloned(),
+        }),
+        Err(e) if has_mapping_config => {
+            tracing::warn!(integration = integration_id, error = %e, "could not read the integration from Port; MAPPING_CONFIG is used anyway");
+            Ok(PortIntegration::NotConsulted)
+        }
+        Err(source) => Err(SourceError::Port {
+            integration: integration_id.to_owned(),
+            source,
+        }),
+    }
 }
 
 /// Registers the installation in Port as an integration (so it shows as a data source), with the

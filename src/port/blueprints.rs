@@ -64,37 +64,14 @@ pub async fn ensure_blueprints(
         {
             Ok(existing) => {
                 let existing = existing.get("blueprint").cloned().unwrap_or(Value::Null);
-                let mut patch = Map::new();
-                if let Some(props) = missing_keys(
-                    existing.pointer("/schema/properties"),
-                    bp.pointer("/schema/properties"),
-                ) {
-                    let mut schema = existing
-                        .get("schema")
-                        .and_then(Value::as_object)
-                        .cloned()
-                        .unwrap_or_default();
-                    schema.insert("properties".into(), Value::Object(props));
-                    patch.insert("schema".into(), Value::Object(schema));
-                }
-                if let Some(relations) =
-                    missing_keys(existing.get("relations"), bp.get("relations"))
-                {
-                    patch.insert("relations".into(), Value::Object(relations));
-                }
-                if patch.is_empty() {
-                    report.unchanged.push(id.to_owned());
-                } else {
-                    client
-                        .request(
-                            Method::PATCH,
-                            &path,
-                            &[],
-                            Some(&Value::Object(patch)),
-                            Some(&ua),
-                        )
-                        .await?;
-                    report.extended.push(id.to_owned());
+                match extension(&existing, bp) {
+                    None => report.unchanged.push(id.to_owned()),
+                    Some(patch) => {
+                        client
+                            .request(Method::PATCH, &path, &[], Some(&patch), Some(&ua))
+                            .await?;
+                        report.extended.push(id.to_owned());
+                    }
                 }
             }
             Err(PortError::Api { status, .. }) if status == StatusCode::NOT_FOUND => {
@@ -109,6 +86,34 @@ pub async fn ensure_blueprints(
             Err(e) => return Err(e),
         }
     }
+    add_relations(client, &created, &ua).await?;
+    Ok(report)
+}
+
+/// The patch adding the default's missing properties and relations to an existing blueprint;
+/// `None` when it has them all.
+fn extension(existing: &Value, default: &Value) -> Option<Value> {
+    let mut patch = Map::new();
+    if let Some(props) = missing_keys(
+        existing.pointer("/schema/properties"),
+        default.pointer("/schema/properties"),
+    ) {
+        let mut schema = existing
+            .get("schema")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        schema.insert("properties".into(), Value::Object(props));
+        patch.insert("schema".into(), Value::Object(schema));
+    }
+    if let Some(relations) = missing_keys(existing.get("relations"), default.get("relations")) {
+        patch.insert("relations".into(), Value::Object(relations));
+    }
+    (!patch.is_empty()).then_some(Value::Object(patch))
+}
+
+/// Adds the relations of the blueprints just created (their targets exist now).
+async fn add_relations(client: &PortClient, created: &[&Value], ua: &str) -> Result<(), PortError> {
     for bp in created {
         let relations = bp.get("relations").cloned().unwrap_or_else(|| json!({}));
         if relations.as_object().is_some_and(|r| !r.is_empty()) {
@@ -119,12 +124,12 @@ pub async fn ensure_blueprints(
                     &path,
                     &[],
                     Some(&json!({"relations": relations})),
-                    Some(&ua),
+                    Some(ua),
                 )
                 .await?;
         }
     }
-    Ok(report)
+    Ok(())
 }
 
 #[cfg(test)]

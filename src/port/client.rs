@@ -1,9 +1,12 @@
-//! The Port HTTP client: access token cached until shortly before expiry (refreshed once on 401),
-//! retries of 429/5xx/timeouts with exponential backoff and jitter honouring `Retry-After` and
-//! `x-ratelimit-reset`, and a bound on concurrent requests.
+//! The Port HTTP client: access token cached until shortly before expiry (replaced once when Port
+//! rejects it with 401, one refresh for all the requests it rejected), retries of 429/5xx/timeouts
+//! on [`super::retry::schedule`] honouring the wait Port asks for on 429 and 503, and a bound on
+//! concurrent requests.
 
-use super::retry::{backoff, is_retryable, server_wait, MAX_ATTEMPTS};
+use super::retry::{is_retryable, requested_wait, schedule};
 use crate::config::Secret;
+use backon::Retryable;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -75,6 +78,8 @@ struct Inner {
     client_id: String,
     client_secret: Secret,
     token: Mutex<Option<Token>>,
+    /// Held by the one token request in flight (see [`PortClient::token`]).
+    refresh: Mutex<()>,
     permits: Semaphore,
     stats: PortStats,
 }
@@ -126,6 +131,7 @@ impl PortClient {
                 client_id,
                 client_secret,
                 token: Mutex::new(None),
+                refresh: Mutex::new(()),
                 permits: Semaphore::new(max_concurrent.max(1)),
                 stats: PortStats::default(),
             }),
@@ -136,22 +142,41 @@ impl PortClient {
         &self.inner.stats
     }
 
-    async fn token(&self, force_refresh: bool) -> Result<String, PortError> {
-        let mut guard = self.inner.token.lock().await;
-        if !force_refresh {
-            if let Some(t) = guard.as_ref().filter(|t| Instant::now() < t.refresh_at) {
-                return Ok(t.value.clone());
-            }
+    /// The access token: the cached one while fresh, else a new one. `rejected` is a token Port
+    /// answered 401 to: it is replaced once, however many requests were rejected with it (they
+    /// wait for the one refresh and share its result). The token state is locked only to read or
+    /// store it, never while a token request (and its retries) is in flight.
+    async fn token(&self, rejected: Option<&str>) -> Result<String, PortError> {
+        if let Some(token) = self.usable_token(rejected).await {
+            return Ok(token);
         }
+        let _refreshing = self.inner.refresh.lock().await;
+        // Another request may have refreshed while this one waited.
+        if let Some(token) = self.usable_token(rejected).await {
+            return Ok(token);
+        }
+        let token = self.fetch_token().await?;
+        let value = token.value.clone();
+        *self.inner.token.lock().await = Some(token);
+        Ok(value)
+    }
+
+    /// The cached token when fresh and not the rejected one.
+    async fn usable_token(&self, rejected: Option<&str>) -> Option<String> {
+        let guard = self.inner.token.lock().await;
+        guard
+            .as_ref()
+            .filter(|t| Instant::now() < t.refresh_at && Some(t.value.as_str()) != rejected)
+            .map(|t| t.value.clone())
+    }
+
+    /// `POST /v1/auth/access_token`, retried on throttling and transient failures.
+    async fn fetch_token(&self) -> Result<Token, PortError> {
         let path = "/auth/access_token";
         let body = json!({"clientId": self.inner.client_id, "clientSecret": self.inner.client_secret.expose()});
-        let mut attempt = 0;
-        let response = loop {
-            attempt += 1;
-            self.inner
-                .stats
-                .token_requests
-                .fetch_add(1, Ordering::Relaxed);
+        let stats = &self.inner.stats;
+        let attempt = || async {
+            stats.token_requests.fetch_add(1, Ordering::Relaxed);
             let sent = self
                 .inner
                 .http
@@ -159,27 +184,9 @@ impl PortClient {
                 .json(&body)
                 .send()
                 .await;
-            match sent {
-                Ok(r) if is_retryable(r.status()) && attempt < MAX_ATTEMPTS => {
-                    let wait = server_wait(r.headers(), SystemTime::now())
-                        .unwrap_or_else(|| backoff(attempt));
-                    self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    tokio::time::sleep(wait).await;
-                }
-                Ok(r) => break r,
-                Err(e) if attempt < MAX_ATTEMPTS && (e.is_timeout() || e.is_connect()) => {
-                    self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    tokio::time::sleep(backoff(attempt)).await;
-                }
-                Err(source) => {
-                    return Err(PortError::Transport {
-                        method: Method::POST,
-                        path: path.into(),
-                        source,
-                    })
-                }
-            }
+            classify(Method::POST, path, sent)
         };
+        let response = with_retries(attempt, stats, path).await?;
         let status = response.status();
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
             return Err(PortError::InvalidCredentials { status });
@@ -201,15 +208,14 @@ impl PortClient {
             .max(0.0);
         // Refresh a minute (or a tenth of the lifetime) before expiry.
         let margin = (expires_in / 10.0).min(60.0);
-        *guard = Some(Token {
-            value: token.clone(),
+        Ok(Token {
+            value: token,
             refresh_at: Instant::now() + Duration::from_secs_f64(expires_in - margin),
-        });
-        Ok(token)
+        })
     }
 
     /// Sends one request and returns its JSON body (for 2xx, including 207). Retries throttling and
-    /// transient failures; refreshes the token once on 401.
+    /// transient failures; on 401, replaces the rejected token once and sends again.
     pub async fn request(
         &self,
         method: Method,
@@ -219,99 +225,174 @@ impl PortClient {
         user_agent: Option<&str>,
     ) -> Result<Value, PortError> {
         let encoded = body.map(|b| serde_json::to_vec(b).expect("JSON values serialize"));
+        let call = Call {
+            method,
+            path,
+            query,
+            body: encoded.as_deref(),
+            user_agent,
+        };
         let mut refreshed = false;
-        let mut attempt = 0;
         loop {
-            attempt += 1;
-            let token = self.token(false).await?;
-            let _permit = self
-                .inner
-                .permits
-                .acquire()
-                .await
-                .expect("semaphore is never closed");
-            let mut req = self
-                .inner
-                .http
-                .request(method.clone(), format!("{}{path}", self.inner.api))
-                .bearer_auth(&token)
-                .query(query);
-            if let Some(ua) = user_agent {
-                req = req.header(reqwest::header::USER_AGENT, ua);
-            }
-            if let Some(bytes) = &encoded {
-                self.inner
-                    .stats
-                    .bytes_sent
-                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                req = req
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(bytes.clone());
-            }
-            self.inner.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let response = match req.send().await {
-                Ok(r) => r,
-                Err(e)
-                    if attempt < MAX_ATTEMPTS
-                        && (e.is_timeout() || e.is_connect() || e.is_request()) =>
-                {
-                    tracing::debug!(path, attempt, error = %e, "Port request failed, retrying");
-                    self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    drop(_permit);
-                    tokio::time::sleep(backoff(attempt)).await;
-                    continue;
-                }
-                Err(source) => {
-                    return Err(PortError::Transport {
-                        method,
-                        path: path.into(),
-                        source,
-                    })
-                }
-            };
+            let token = self.token(None).await?;
+            let attempt = || self.send(&call, &token);
+            let response = with_retries(attempt, &self.inner.stats, path).await?;
             let status = response.status();
             if status == StatusCode::UNAUTHORIZED && !refreshed {
                 refreshed = true;
-                drop(_permit);
-                self.token(true).await?;
-                continue;
-            }
-            if is_retryable(status) && attempt < MAX_ATTEMPTS {
-                let wait = server_wait(response.headers(), SystemTime::now())
-                    .unwrap_or_else(|| backoff(attempt));
-                tracing::debug!(path, %status, attempt, wait_ms = wait.as_millis() as u64, "Port throttled or failed, retrying");
-                self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
-                drop(_permit);
-                tokio::time::sleep(wait).await;
+                self.token(Some(&token)).await?;
                 continue;
             }
             if status.is_success() {
-                return read_json(method, path, response).await;
+                return read_json(call.method, path, response).await;
             }
-            let trace_id = response
-                .headers()
-                .get("x-trace-id")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-")
-                .to_owned();
-            let body: Value = response.json().await.unwrap_or(Value::Null);
-            return Err(PortError::Api {
+            return Err(api_error(call.method, path, response).await);
+        }
+    }
+
+    /// One attempt of a request with `token`, holding one of the concurrency permits.
+    async fn send(&self, call: &Call<'_>, token: &str) -> Result<reqwest::Response, Box<Retry>> {
+        let _permit = self
+            .inner
+            .permits
+            .acquire()
+            .await
+            .expect("semaphore is never closed");
+        let mut req = self
+            .inner
+            .http
+            .request(
+                call.method.clone(),
+                format!("{}{}", self.inner.api, call.path),
+            )
+            .bearer_auth(token)
+            .query(call.query);
+        if let Some(ua) = call.user_agent {
+            req = req.header(reqwest::header::USER_AGENT, ua);
+        }
+        if let Some(bytes) = call.body {
+            self.inner
+                .stats
+                .bytes_sent
+                .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(bytes.to_vec());
+        }
+        self.inner.stats.requests.fetch_add(1, Ordering::Relaxed);
+        classify(call.method.clone(), call.path, req.send().await)
+    }
+}
+
+/// One request's parts, sent again on each attempt.
+struct Call<'a> {
+    method: Method,
+    path: &'a str,
+    query: &'a [(&'a str, String)],
+    body: Option<&'a [u8]>,
+    user_agent: Option<&'a str>,
+}
+
+/// Why an attempt is worth another one: a throttling or transient answer (with the wait Port
+/// asked for, if any), or a transient transport failure. Anything else ends the attempts.
+enum Retry {
+    Answer(reqwest::Response, Option<Duration>),
+    Transport(PortError),
+    Final(PortError),
+}
+
+/// Sorts an attempt's outcome: an answer to keep, or a [`Retry`].
+fn classify(
+    method: Method,
+    path: &str,
+    sent: Result<reqwest::Response, reqwest::Error>,
+) -> Result<reqwest::Response, Box<Retry>> {
+    match sent {
+        Ok(r) if is_retryable(r.status()) => {
+            let wait = requested_wait(r.status(), r.headers(), SystemTime::now());
+            Err(Box::new(Retry::Answer(r, wait)))
+        }
+        Ok(r) => Ok(r),
+        Err(source) => {
+            let transient = source.is_timeout() || source.is_connect() || source.is_request();
+            let error = PortError::Transport {
                 method,
                 path: path.into(),
-                status,
-                code: body
-                    .get("error")
-                    .and_then(Value::as_str)
-                    .unwrap_or("unknown")
-                    .to_owned(),
-                message: body
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("no message")
-                    .to_owned(),
-                trace_id,
-            });
+                source,
+            };
+            Err(Box::new(if transient {
+                Retry::Transport(error)
+            } else {
+                Retry::Final(error)
+            }))
         }
+    }
+}
+
+/// Runs `attempt` on [`schedule`] until it gives an answer to keep or the attempts run out: the
+/// last retryable answer is then returned as it is (the caller reads its status), a transport
+/// failure as the error.
+async fn with_retries<F, Fut>(
+    attempt: F,
+    stats: &PortStats,
+    path: &str,
+) -> Result<reqwest::Response, PortError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<reqwest::Response, Box<Retry>>>,
+{
+    let outcome = attempt
+        .retry(schedule())
+        .sleep(tokio::time::sleep)
+        .when(|e| !matches!(**e, Retry::Final(_)))
+        .adjust(|e, backoff| match **e {
+            Retry::Answer(_, Some(wait)) if backoff.is_some() => Some(wait),
+            _ => backoff,
+        })
+        .notify(|e, wait| {
+            stats.retries.fetch_add(1, Ordering::Relaxed);
+            match &**e {
+                Retry::Answer(r, _) => {
+                    tracing::debug!(path, status = %r.status(), wait_ms = wait.as_millis() as u64, "Port throttled or failed, retrying")
+                }
+                Retry::Transport(e) | Retry::Final(e) => {
+                    tracing::debug!(path, error = %e, "Port request failed, retrying")
+                }
+            }
+        })
+        .await;
+    match outcome {
+        Ok(response) => Ok(response),
+        Err(retry) => match *retry {
+            Retry::Answer(response, _) => Ok(response),
+            Retry::Transport(e) | Retry::Final(e) => Err(e),
+        },
+    }
+}
+
+/// The error of a non-success answer: Port's code and message, and its trace id.
+async fn api_error(method: Method, path: &str, response: reqwest::Response) -> PortError {
+    let status = response.status();
+    let trace_id = response
+        .headers()
+        .get("x-trace-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let field = |k: &str, default: &str| {
+        body.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or(default)
+            .to_owned()
+    };
+    PortError::Api {
+        method,
+        path: path.into(),
+        status,
+        code: field("error", "unknown"),
+        message: field("message", "no message"),
+        trace_id,
     }
 }
 
@@ -338,17 +419,16 @@ async fn read_json(
     })
 }
 
+/// Characters escaped in a path segment: all but RFC 3986's unreserved ones.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 /// Percent-encodes one path segment (identifiers such as ARNs contain `/` and `:`).
 pub fn encode_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(s, SEGMENT).to_string()
 }
 
 #[cfg(test)]

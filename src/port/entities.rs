@@ -322,28 +322,12 @@ fn read_bulk_result(
                 report.upserted.remove(pos);
             }
             seen[i] = true;
-            report.failed.push(EntityFailure {
-                blueprint: blueprint.to_owned(),
-                identifier: batch[i].identifier.clone(),
-                status: err
-                    .get("statusCode")
-                    .and_then(Value::as_u64)
-                    .map(|s| s as u16),
-                error: err
-                    .get("error")
-                    .and_then(Value::as_str)
-                    .unwrap_or("unknown")
-                    .to_owned(),
-                message: err
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("no message")
-                    .to_owned(),
-            });
+            report
+                .failed
+                .push(entity_failure(blueprint, &batch[i].identifier, err));
         }
     }
-    for (i, e) in batch.iter().enumerate().filter(|(i, _)| !seen[*i]) {
-        let _ = i;
+    for (_, e) in batch.iter().enumerate().filter(|(i, _)| !seen[*i]) {
         report.failed.push(EntityFailure {
             blueprint: blueprint.to_owned(),
             identifier: e.identifier.clone(),
@@ -351,6 +335,26 @@ fn read_bulk_result(
             error: "missing_result".into(),
             message: "Port's bulk answer did not mention this entity".into(),
         });
+    }
+}
+
+/// One entry of a bulk answer's `errors[]`.
+fn entity_failure(blueprint: &str, identifier: &str, err: &Value) -> EntityFailure {
+    let text = |k: &str, default: &str| {
+        err.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or(default)
+            .to_owned()
+    };
+    EntityFailure {
+        blueprint: blueprint.to_owned(),
+        identifier: identifier.to_owned(),
+        status: err
+            .get("statusCode")
+            .and_then(Value::as_u64)
+            .map(|s| s as u16),
+        error: text("error", "unknown"),
+        message: text("message", "no message"),
     }
 }
 

@@ -1,5 +1,11 @@
 //! When and how long to wait before retrying a Port request.
+//!
+//! The schedule is [`backon`]'s exponential backoff (jittered, capped, bounded attempts): a small,
+//! well-kept crate, and the retry loop it drives replaces our own. What stays here is Port's: which
+//! statuses are worth retrying, and the wait Port asks for (`Retry-After`, `x-ratelimit-reset`),
+//! read only on 429 and 503, where those headers mean "come back then".
 
+use backon::ExponentialBuilder;
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use std::time::{Duration, SystemTime};
@@ -8,6 +14,7 @@ use std::time::{Duration, SystemTime};
 pub const MAX_ATTEMPTS: u32 = 8;
 /// Longest single wait, whatever the server asks.
 pub const MAX_WAIT: Duration = Duration::from_secs(120);
+/// The first wait is between `BASE / 2` and `BASE`; each next one doubles, up to `CAP`.
 const BASE: Duration = Duration::from_millis(250);
 const CAP: Duration = Duration::from_secs(30);
 
@@ -16,12 +23,27 @@ pub fn is_retryable(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
 }
 
-/// Exponential backoff with full jitter for attempt `n` (1-based).
-pub fn backoff(attempt: u32) -> Duration {
-    let exp = BASE.saturating_mul(1u32 << attempt.min(16).saturating_sub(1));
-    let ceiling = exp.min(CAP);
-    let jitter = fastrand::f64();
-    ceiling.mul_f64(0.5 + jitter / 2.0)
+/// The backoff between attempts: exponential with jitter, each wait between half its ceiling and
+/// its ceiling (`BASE · 2ⁿ`, at most `CAP`), [`MAX_ATTEMPTS`] attempts in all.
+pub fn schedule() -> ExponentialBuilder {
+    ExponentialBuilder::new()
+        .with_min_delay(BASE / 2)
+        .with_max_delay(CAP / 2)
+        .with_factor(2.0)
+        .with_jitter()
+        .with_max_times(MAX_ATTEMPTS as usize - 1)
+}
+
+/// The wait Port asked for in an answer with `status`: only 429 (rate limited) and 503
+/// (unavailable) carry one.
+pub fn requested_wait(
+    status: StatusCode,
+    headers: &HeaderMap,
+    now: SystemTime,
+) -> Option<Duration> {
+    matches!(status.as_u16(), 429 | 503)
+        .then(|| server_wait(headers, now))
+        .flatten()
 }
 
 /// The wait the server asked for: `Retry-After` (seconds or HTTP date) first, then
@@ -106,11 +128,28 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        for attempt in 1..20 {
-            let d = backoff(attempt);
+        use backon::BackoffBuilder;
+        let waits: Vec<Duration> = schedule().with_max_times(19).build().collect();
+        for &d in &waits {
             assert!(d <= CAP, "{d:?}");
             assert!(d >= BASE.mul_f64(0.5).min(CAP));
         }
-        assert!(backoff(6) > backoff(1));
+        assert!(waits[5] > waits[0]);
+        assert_eq!(schedule().build().count(), MAX_ATTEMPTS as usize - 1);
+    }
+
+    #[test]
+    fn reads_the_requested_wait_only_on_429_and_503() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let h = headers(&[("retry-after", "3"), ("x-ratelimit-reset", "9")]);
+        for (status, expected) in [
+            (429, Some(Duration::from_secs(3))),
+            (503, Some(Duration::from_secs(3))),
+            (500, None),
+            (502, None),
+        ] {
+            let status = StatusCode::from_u16(status).unwrap();
+            assert_eq!(requested_wait(status, &h, now), expected, "{status}");
+        }
     }
 }

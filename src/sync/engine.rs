@@ -1,7 +1,6 @@
-//! The composition root, built once per process: configuration, the compiled mapping, the AWS
-//! base config and per-account sessions.
+//! The engine, built once per process by [`crate::setup::load`]: configuration, the compiled
+//! mapping, the AWS base config and per-account sessions.
 
-use crate::aws::load_base_config;
 use crate::config::Config;
 use crate::discovery::Sessions;
 use crate::mapping::Mapper;
@@ -16,11 +15,6 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Loads the AWS base config (default credential chain, `AWS_ENDPOINT_URL`) and builds the engine.
-    pub async fn new(config: Config, mapper: Mapper) -> Engine {
-        Engine::with_base(config, mapper, load_base_config().await)
-    }
-
     /// Builds the engine on an already loaded AWS base config.
     pub fn with_base(config: Config, mapper: Mapper, base: aws_config::SdkConfig) -> Engine {
         let external_id = config.external_id.as_ref().map(|s| s.expose().to_owned());

@@ -1,22 +1,20 @@
 //! Planning units `(account, region, kind)` and running them: the engine shared by the CLI and
-//! the Lambdas.
+//! the Lambdas. [`orchestrate`] starts every run; [`run`] runs units (the CLI's whole plan, or a
+//! worker's SQS batch); [`unit`](self::unit) is one unit from fetch to sink.
 
-pub mod datasource;
+pub mod account_gate;
 pub mod engine;
+pub mod orchestrate;
 pub mod plan;
-pub mod reconcile;
 pub mod run;
-pub mod scopes;
 pub mod sink;
-pub mod stale;
 pub mod summary;
 pub mod unit;
 
 pub use engine::{new_sync_id, Engine};
+pub use orchestrate::{start_run, PortMode, RunStart, StartError};
 pub use plan::{plan_units, Scope, ScopeError, Unit, GLOBAL};
-pub use reconcile::{reconcile_scopes, ScopeReport};
-pub use run::{run_isolated, run_isolated_until, run_units};
+pub use run::{run_units, Batch};
 pub use sink::Sink;
-pub use stale::{Cleanup, Deletion};
 pub use summary::Summary;
 pub use unit::{run_unit, UnitReport};

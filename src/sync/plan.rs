@@ -95,15 +95,22 @@ impl Scope {
 
     /// Kinds to run: configured, mapped by the mapping, and in the scope.
     pub fn kinds(&self, config: &Config, mapper: &Mapper) -> Vec<Kind> {
-        let mapped = mapper.kinds();
-        config
-            .kinds
-            .iter()
-            .copied()
-            .filter(|k| mapped.contains(k))
+        configured_kinds(&config.kinds, mapper)
+            .into_iter()
             .filter(|k| self.kinds.as_ref().is_none_or(|only| only.contains(k)))
             .collect()
     }
+}
+
+/// The configured kinds: in `KINDS` and mapped by the mapping (narrowing a run does not change
+/// them).
+pub fn configured_kinds(kinds: &[Kind], mapper: &Mapper) -> Vec<Kind> {
+    let mapped = mapper.kinds();
+    kinds
+        .iter()
+        .copied()
+        .filter(|k| mapped.contains(k))
+        .collect()
 }
 
 /// The units of a run, in a stable order (account, kind, region).

@@ -1,9 +1,9 @@
 //! Where a unit's entities go: Port, or JSON lines for dry runs (entities, or raw objects).
 
+use crate::deletion::Cleanup;
 use crate::mapping::{Entity, PortAppConfig};
 use crate::port::{user_agent, PortClient, UpsertOptions, UpsertReport};
 use crate::sync::plan::Unit;
-use crate::sync::stale::Cleanup;
 use serde_json::Value;
 use std::io::Write;
 use std::sync::Mutex;

@@ -1,10 +1,11 @@
 //! The end-of-run summary: accounts, units ok/failed with reasons, entities per blueprint, Port
 //! failures, duration.
 
+use crate::deletion::Deletion;
+use crate::deletion::GoneScopeReport;
 use crate::discovery::{Discovery, FailedAccount, SkippedAccount};
 use crate::port::client::PortStats;
 use crate::port::EntityFailure;
-use crate::sync::reconcile::ScopeReport;
 use crate::sync::unit::UnitReport;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -60,9 +61,9 @@ pub struct Summary {
     /// Deletions are a dry run's preview (nothing was deleted).
     pub deletion_preview: bool,
     /// Entities of scopes the plan no longer covers (closed accounts, denied regions, removed
-    /// kinds); set by the caller after [`crate::sync::reconcile_scopes`].
+    /// kinds); set by the caller after [`crate::deletion::delete_gone_scopes`].
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub scopes: Option<ScopeReport>,
+    pub scopes: Option<GoneScopeReport>,
     pub port_failure_count: usize,
     pub port_failures: Vec<EntityFailure>,
     pub map_error_count: usize,
@@ -133,50 +134,60 @@ impl Summary {
         let mut sorted: Vec<&UnitReport> = reports.iter().collect();
         sorted.sort_by_key(|r| r.label());
         for r in sorted {
-            if r.ok {
-                s.units_ok += 1;
-            } else {
-                s.units_failed += 1;
-                s.failures.push(UnitFailure {
-                    unit: r.label(),
-                    reason: r.reason.clone().unwrap_or_default(),
-                });
-            }
-            for (bp, n) in &r.entities {
-                *s.entities.entry(bp.clone()).or_default() += n;
-            }
-            if let Some(d) = &r.deletion {
-                s.deletion_preview |= d.preview;
-                for (bp, n) in &d.deleted {
-                    *s.deleted.entry(bp.clone()).or_default() += n;
-                }
-                if let Some(reason) = &d.kept_reason {
-                    s.kept.push(UnitFailure {
-                        unit: r.label(),
-                        reason: reason.clone(),
-                    });
-                }
-                if d.deleted_total() > 0 || d.kept_reason.is_some() {
-                    s.deletions.push(UnitDeletion {
-                        unit: r.label(),
-                        upserted: r.upserted,
-                        owned: d.owned,
-                        deleted: d.deleted_total(),
-                        kept: d.kept,
-                        reason: d.kept_reason.clone(),
-                    });
-                }
-            }
-            s.port_failure_count += r.port_failure_count;
-            for f in &r.port_failures {
-                if s.port_failures.len() < MAX_LISTED {
-                    s.port_failures.push(f.clone());
-                }
-            }
-            s.map_error_count += r.map_error_count;
-            s.aws_api_calls += r.api_calls;
+            s.add_unit(r);
         }
         s
+    }
+
+    /// Counts one unit's report in.
+    fn add_unit(&mut self, r: &UnitReport) {
+        match r.reason() {
+            None => self.units_ok += 1,
+            Some(reason) => {
+                self.units_failed += 1;
+                self.failures.push(UnitFailure {
+                    unit: r.label(),
+                    reason,
+                });
+            }
+        }
+        for (bp, n) in &r.entities {
+            *self.entities.entry(bp.clone()).or_default() += n;
+        }
+        if let Some(d) = &r.deletion {
+            self.add_deletion(r, d);
+        }
+        self.port_failure_count += r.port_failure_count;
+        for f in &r.port_failures {
+            if self.port_failures.len() < MAX_LISTED {
+                self.port_failures.push(f.clone());
+            }
+        }
+        self.map_error_count += r.map_error_count;
+        self.aws_api_calls += r.api_calls;
+    }
+
+    fn add_deletion(&mut self, r: &UnitReport, d: &Deletion) {
+        self.deletion_preview |= d.preview;
+        for (bp, n) in &d.deleted {
+            *self.deleted.entry(bp.clone()).or_default() += n;
+        }
+        if let Some(reason) = &d.kept_reason {
+            self.kept.push(UnitFailure {
+                unit: r.label(),
+                reason: reason.clone(),
+            });
+        }
+        if d.deleted_total() > 0 || d.kept_reason.is_some() {
+            self.deletions.push(UnitDeletion {
+                unit: r.label(),
+                upserted: r.upserted,
+                owned: d.owned,
+                deleted: d.deleted_total(),
+                kept: d.kept,
+                reason: d.kept_reason.clone(),
+            });
+        }
     }
 
     /// Whether everything succeeded: every account reached and every unit clean.
@@ -198,13 +209,31 @@ impl Summary {
             if self.dry_run { " (dry run)" } else { "" },
             self.duration_ms as f64 / 1000.0
         ));
-        out.push_str(&format!(
+        out.push_str(&self.render_accounts_and_units());
+        out.push_str(&self.render_entities());
+        if let Some(scopes) = &self.scopes {
+            out.push_str(&render_scopes(scopes));
+        }
+        out.push_str(&self.render_refusals());
+        out
+    }
+
+    fn deleted_word(&self) -> &'static str {
+        if self.deletion_preview {
+            "would delete"
+        } else {
+            "deleted"
+        }
+    }
+
+    fn render_accounts_and_units(&self) -> String {
+        let mut out = format!(
             "  accounts: {} found, {} synced, {} skipped, {} failed\n",
             self.accounts_found,
             self.accounts_synced,
             self.accounts_skipped.len(),
             self.accounts_failed.len()
-        ));
+        );
         for a in &self.accounts_skipped {
             out.push_str(&format!(
                 "    skipped {}{}: {}\n",
@@ -226,16 +255,17 @@ impl Summary {
         for f in self.failures.iter().take(MAX_LISTED) {
             out.push_str(&format!("    failed  {}: {}\n", f.unit, f.reason));
         }
-        out.push_str("  entities per blueprint:");
+        out
+    }
+
+    /// Entities per blueprint, then the units that deleted or kept stale entities.
+    fn render_entities(&self) -> String {
+        let mut out = String::from("  entities per blueprint:");
         if self.entities.is_empty() {
             out.push_str(" none");
         }
         out.push('\n');
-        let deleted_word = if self.deletion_preview {
-            "would delete"
-        } else {
-            "deleted"
-        };
+        let deleted_word = self.deleted_word();
         for (bp, n) in &self.entities {
             let deleted = self.deleted.get(bp).copied().unwrap_or(0);
             out.push_str(&format!(
@@ -260,9 +290,12 @@ impl Summary {
                 None => out.push('\n'),
             }
         }
-        if let Some(scopes) = &self.scopes {
-            out.push_str(&render_scopes(scopes));
-        }
+        out
+    }
+
+    /// What Port refused and what could not be mapped.
+    fn render_refusals(&self) -> String {
+        let mut out = String::new();
         if self.port_failure_count > 0 {
             out.push_str(&format!(
                 "  Port refused {} entit(ies):\n",
@@ -286,7 +319,7 @@ impl Summary {
 }
 
 /// The disappeared-scope part of the rendering.
-fn render_scopes(scopes: &ScopeReport) -> String {
+fn render_scopes(scopes: &GoneScopeReport) -> String {
     let deleted_word = if scopes.preview {
         "would delete"
     } else {
@@ -325,10 +358,10 @@ fn render_scopes(scopes: &ScopeReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deletion::{Completeness, IncompleteReason};
     use crate::discovery::Account;
     use crate::kinds::Kind;
     use crate::sync::plan::Unit;
-    use crate::sync::stale::Deletion;
 
     fn report(region: &str, deletion: Deletion) -> UnitReport {
         let unit = Unit {
@@ -337,9 +370,8 @@ mod tests {
             region: region.into(),
             kind: Kind::Ec2Instance,
         };
-        let mut r = UnitReport::failed(&unit, "x");
-        r.ok = true;
-        r.reason = None;
+        let mut r = UnitReport::failed(&unit, IncompleteReason::Stopped("x".into()));
+        r.outcome = Completeness::Complete;
         r.upserted = 2;
         r.deletion = Some(deletion);
         r
@@ -371,7 +403,7 @@ mod tests {
             report("us-west-2", quiet),
         ];
         let mut s = Summary::new("s", true, &Discovery::default(), &reports, 1);
-        s.scopes = Some(ScopeReport {
+        s.scopes = Some(GoneScopeReport {
             preview: true,
             owned: 9,
             deleted: [(

@@ -3,14 +3,14 @@
 
 use crate::aws::in_region;
 use crate::config::RegionPolicy;
+use crate::deletion::per_unit::{delete_stale, kept_incomplete};
+use crate::deletion::{CompleteUnit, Completeness, Deletion, IncompleteReason};
 use crate::kinds::{self, account_info, FetchContext, FetchError, Kind};
 use crate::mapping::{Entity, MapError};
 use crate::port::EntityFailure;
 use crate::sync::engine::Engine;
-use crate::sync::plan::{Unit, GLOBAL};
+use crate::sync::plan::{configured_kinds, Unit, GLOBAL};
 use crate::sync::sink::Sink;
-use crate::sync::stale;
-pub use crate::sync::stale::{owned_scope_query, Deletion};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,9 +27,9 @@ pub struct UnitReport {
     pub account_id: String,
     pub region: String,
     pub kind: Kind,
-    pub ok: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    /// Complete, or why not (serialised as `ok` and `reason`).
+    #[serde(flatten)]
+    pub outcome: Completeness,
     /// Raw objects fetched.
     pub fetched: usize,
     /// Entities produced by the mapping, per blueprint.
@@ -56,8 +56,7 @@ impl UnitReport {
             account_id: unit.account.id.clone(),
             region: unit.region.clone(),
             kind: unit.kind,
-            ok: true,
-            reason: None,
+            outcome: Completeness::Complete,
             fetched: 0,
             entities: BTreeMap::new(),
             upserted: 0,
@@ -73,18 +72,24 @@ impl UnitReport {
     }
 
     /// A unit that failed before doing anything.
-    pub fn failed(unit: &Unit, reason: impl Into<String>) -> UnitReport {
+    pub fn failed(unit: &Unit, reason: IncompleteReason) -> UnitReport {
         let mut r = UnitReport::new(unit);
-        r.fail(reason.into());
+        r.outcome.fail(reason);
         r
     }
 
-    fn fail(&mut self, reason: String) {
-        self.ok = false;
-        self.reason = Some(match self.reason.take() {
-            None => reason,
-            Some(prev) => format!("{prev}; {reason}"),
-        });
+    /// Whether the unit completed (fetched, mapped and wrote everything).
+    pub fn ok(&self) -> bool {
+        self.outcome.is_complete()
+    }
+
+    /// Why the unit did not complete (the reasons joined with `; `).
+    pub fn reason(&self) -> Option<String> {
+        self.outcome.reason()
+    }
+
+    fn fail(&mut self, reason: IncompleteReason) {
+        self.outcome.fail(reason);
     }
 
     /// `account/region/kind`.
@@ -106,7 +111,9 @@ impl Progress<'_> {
         self.report.fetched += page.len();
         if self.sink.wants_raw() {
             if let Err(e) = self.sink.write_raw(&page) {
-                self.report.fail(format!("writing raw objects failed: {e}"));
+                self.report.fail(IncompleteReason::Write(format!(
+                    "writing raw objects failed: {e}"
+                )));
             } else {
                 self.report.upserted += page.len();
             }
@@ -147,7 +154,9 @@ impl Progress<'_> {
                         }
                     }
                 }
-                Err(e) => self.report.fail(format!("writing entities failed: {e}")),
+                Err(e) => self.report.fail(IncompleteReason::Write(format!(
+                    "writing entities failed: {e}"
+                ))),
             }
         }
     }
@@ -176,34 +185,32 @@ pub async fn run_unit(
             report.api_calls += stats.api_calls;
             report.warnings.extend(stats.warnings);
         }
-        Err(e) => report.fail(e),
+        Err(reason) => report.fail(reason),
     }
     if report.map_error_count > 0 {
-        report.fail(format!(
-            "{} object(s) could not be mapped",
-            report.map_error_count
-        ));
+        report.fail(IncompleteReason::Unmapped(report.map_error_count));
     }
     if report.port_failure_count > 0 {
-        report.fail(format!(
-            "Port refused {} entit(ies)",
-            report.port_failure_count
-        ));
+        report.fail(IncompleteReason::Refused(report.port_failure_count));
     }
     if let Some(cleanup) = sink.cleanup() {
-        let configured = stale::configured_kinds(&engine.config.kinds, &engine.mapper);
-        report.deletion = Some(
-            stale::clean_unit(
-                &cleanup,
-                &engine.mapper,
-                &configured,
-                unit,
-                (report.ok, report.reason.as_deref()),
-                &progress.produced,
-                started_at,
-            )
-            .await,
-        );
+        let deletion = match CompleteUnit::prove(
+            &report.outcome,
+            unit,
+            &progress.produced,
+            started_at,
+        ) {
+            Ok(complete) => {
+                let configured = configured_kinds(&engine.config.kinds, &engine.mapper);
+                delete_stale(&cleanup, &engine.mapper, &configured, complete).await
+            }
+            Err(reasons) => {
+                let kept = kept_incomplete(&cleanup, reasons);
+                tracing::info!(unit = %unit.label(), reason = kept.kept_reason.as_deref().unwrap_or(""), "stale entities kept");
+                kept
+            }
+        };
+        report.deletion = Some(deletion);
     }
     report.duration_ms = started.elapsed().as_millis() as u64;
     report
@@ -212,7 +219,7 @@ pub async fn run_unit(
 async fn fetch_into(
     progress: &mut Progress<'_>,
     policy: &RegionPolicy,
-) -> Result<kinds::FetchStats, String> {
+) -> Result<kinds::FetchStats, IncompleteReason> {
     let engine = progress.engine;
     let unit = progress.unit;
     let account = &unit.account;
@@ -220,7 +227,7 @@ async fn fetch_into(
         .sessions
         .config_for(account.role_arn.as_deref(), &account.partition)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| IncompleteReason::Unreachable(e.to_string()))?;
     if unit.kind == Kind::AccountInfo {
         progress
             .page(vec![account_info::account_to_raw(account)])
@@ -257,5 +264,5 @@ async fn fetch_into(
         }
     };
     let (result, ()) = tokio::join!(fetch, consume);
-    result.map_err(|e: FetchError| e.to_string())
+    result.map_err(|e: FetchError| IncompleteReason::Fetch(e.to_string()))
 }

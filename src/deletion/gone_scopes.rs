@@ -1,23 +1,24 @@
-//! Scopes that disappeared: at planning time, find the entities this installation owns in scopes
+//! Scopes that are gone: at planning time, find the entities this installation owns in scopes
 //! `(account, region, kind)` the plan no longer covers, and delete them only when the scope is
 //! known to be gone (the account is closed or left the organization, the region is denied by
 //! `REGION_POLICY`, the kind is no longer configured or mapped there). Entities of accounts that
 //! could not be reached, or that are merely not synced, are kept and reported.
 //!
-//! The classes of scopes are built in [`crate::sync::scopes`] as conditions on the `$datasource`
-//! ([`crate::sync::datasource`]); this module runs them as Port searches, applies the run-level
-//! threshold and deletes. Shared by the CLI and the fan-out.
+//! The facts come from [`super::gone_scope_facts`], the classes from
+//! [`super::gone_scope_classes`] as conditions on the `$datasource` ([`super::datasource`]); this
+//! module runs them as Port searches, applies the run-level threshold and deletes. Shared by the
+//! CLI and the fan-out (through [`crate::sync::orchestrate`]).
 
+use super::cleanup::Cleanup;
+use super::datasource::{owned_cond, Cond};
+use super::gone_scope_classes::{classes_for, refuse_planned, Class, Verdict};
+use super::gone_scope_facts::ScopeFacts;
+use super::proof::{threshold_exceeded, threshold_reason, Owned};
 use crate::discovery::Discovery;
-use crate::port::{PortClient, PortError};
-use crate::sync::datasource::{owned_cond, Cond};
-use crate::sync::engine::Engine;
+use crate::port::PortError;
 use crate::sync::plan::{Scope, Unit};
-use crate::sync::scopes::{classes_for, refuse_planned, ScopeFacts, Verdict};
-use crate::sync::stale::{
-    cleanup_user_agent, delete_in_batches, threshold_exceeded, threshold_reason, Cleanup, Owned,
-};
-use aws_sdk_ec2::primitives::DateTime;
+use crate::sync::Engine;
+use aws_smithy_types::DateTime;
 use reqwest::Method;
 use serde::Serialize;
 use serde_json::Value;
@@ -63,7 +64,7 @@ pub fn deletion_order(
 /// The outcome of the disappeared-scope step of a run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ScopeReport {
+pub struct GoneScopeReport {
     /// A dry run's preview: `deleted` is what a sync would delete.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub preview: bool,
@@ -81,7 +82,7 @@ pub struct ScopeReport {
     pub notes: Vec<String>,
 }
 
-impl ScopeReport {
+impl GoneScopeReport {
     pub fn deleted_total(&self) -> usize {
         self.deleted.values().flat_map(|m| m.values()).sum()
     }
@@ -104,11 +105,12 @@ impl ScopeReport {
 
 /// Blueprints and the blueprints their relations target (`GET /v1/blueprints`).
 async fn list_blueprints(
-    client: &PortClient,
-    ua: &str,
+    cleanup: &Cleanup,
 ) -> Result<BTreeMap<String, BTreeSet<String>>, PortError> {
-    let body = client
-        .request(Method::GET, "/blueprints", &[], None, Some(ua))
+    let ua = cleanup.user_agent();
+    let body = cleanup
+        .client
+        .request(Method::GET, "/blueprints", &[], None, Some(&ua))
         .await?;
     let mut out = BTreeMap::new();
     for bp in body
@@ -137,15 +139,15 @@ async fn list_blueprints(
 /// delete). Nothing is judged when the run was narrowed (`--accounts`, `--regions`, `--kinds`, a
 /// manual fan-out payload): what lies outside a narrowed run is not gone. The run-level
 /// `entityDeletionThreshold` applies to the share of all owned entities.
-pub async fn reconcile_scopes(
+pub async fn delete_gone_scopes(
     engine: &Engine,
     discovery: &Discovery,
     units: &[Unit],
     scope: &Scope,
     cleanup: &Cleanup,
     started_at: SystemTime,
-) -> ScopeReport {
-    let mut report = ScopeReport {
+) -> GoneScopeReport {
+    let mut report = GoneScopeReport {
         preview: cleanup.preview,
         ..Default::default()
     };
@@ -166,7 +168,14 @@ pub async fn reconcile_scopes(
     if facts.written.is_none() {
         report.notes.push("a configured kind computes its blueprint per object, so entities of removed kinds were not judged".into());
     }
-    if let Err(reason) = judge(engine, &facts, units, cleanup, started_at, &mut report).await {
+    let judge = Judge {
+        engine,
+        facts: &facts,
+        units,
+        cleanup,
+        started: DateTime::from(started_at),
+    };
+    if let Err(reason) = judge.run(&mut report).await {
         tracing::warn!(reason = %reason, "disappeared scopes: nothing deleted");
         report.skipped = Some(reason);
     }
@@ -176,73 +185,91 @@ pub async fn reconcile_scopes(
 /// Candidates to delete: blueprint → reason → identifiers.
 type Candidates = BTreeMap<String, BTreeMap<String, Vec<String>>>;
 
-async fn judge(
-    engine: &Engine,
-    facts: &ScopeFacts,
-    units: &[Unit],
-    cleanup: &Cleanup,
-    started_at: SystemTime,
-    report: &mut ScopeReport,
-) -> Result<(), String> {
-    let client = &cleanup.client;
-    let ua = cleanup_user_agent(&cleanup.integration);
-    let relations = list_blueprints(client, &ua)
-        .await
-        .map_err(|e| format!("listing blueprints failed, so nothing was deleted: {e}"))?;
-    // Blueprints that may hold placeholders: targets of relations of blueprints still written
-    // (of every blueprint, when the written ones are unknown).
-    let relation_targets: BTreeSet<String> = relations
-        .iter()
-        .filter(|(bp, _)| facts.written.as_ref().is_none_or(|w| w.contains_key(*bp)))
-        .flat_map(|(_, targets)| targets.iter().cloned())
-        .collect();
-    let owned = owned_cond(&facts.integration);
-    let owned_query = owned.to_query().unwrap_or(Value::Null);
-    let started = DateTime::from(started_at);
-    let mut candidates: Candidates = BTreeMap::new();
-    for blueprint in relations.keys() {
-        let found = client
-            .search_entities(blueprint, owned_query.clone(), &["$identifier"])
+/// One run's judgement of the scopes outside its plan.
+struct Judge<'a> {
+    engine: &'a Engine,
+    facts: &'a ScopeFacts,
+    units: &'a [Unit],
+    cleanup: &'a Cleanup,
+    started: DateTime,
+}
+
+impl Judge<'_> {
+    /// Finds the candidates of every blueprint, checks the run-level threshold, deletes. An error
+    /// is why nothing (more) was deleted.
+    async fn run(&self, report: &mut GoneScopeReport) -> Result<(), String> {
+        let relations = list_blueprints(self.cleanup)
+            .await
+            .map_err(|e| format!("listing blueprints failed, so nothing was deleted: {e}"))?;
+        // Blueprints that may hold placeholders: targets of relations of blueprints still written
+        // (of every blueprint, when the written ones are unknown).
+        let relation_targets: BTreeSet<String> = relations
+            .iter()
+            .filter(|(bp, _)| {
+                self.facts
+                    .written
+                    .as_ref()
+                    .is_none_or(|w| w.contains_key(*bp))
+            })
+            .flat_map(|(_, targets)| targets.iter().cloned())
+            .collect();
+        let mut candidates: Candidates = BTreeMap::new();
+        for blueprint in relations.keys() {
+            let is_target = relation_targets.contains(blueprint);
+            self.judge_blueprint(blueprint, is_target, report, &mut candidates)
+                .await?;
+        }
+        self.check_threshold(&candidates, report)?;
+        self.delete(candidates, &relations, report).await;
+        Ok(())
+    }
+
+    /// Sorts one blueprint's owned entities outside the plan into its classes: kept ones go to
+    /// the report, deleted ones to `candidates`.
+    async fn judge_blueprint(
+        &self,
+        blueprint: &str,
+        relation_target: bool,
+        report: &mut GoneScopeReport,
+        candidates: &mut Candidates,
+    ) -> Result<(), String> {
+        let owned = owned_cond(&self.facts.integration);
+        let found = self
+            .cleanup
+            .client
+            .search_entities(
+                blueprint,
+                owned.to_query().unwrap_or(Value::Null),
+                &["$identifier"],
+            )
             .await
             .map_err(|e| {
                 format!("listing owned entities of {blueprint} failed, so nothing was deleted: {e}")
             })?;
         if found.is_empty() {
-            continue;
+            return Ok(());
         }
         report.owned += found.len();
         let classes = refuse_planned(
-            classes_for(facts, blueprint, relation_targets.contains(blueprint)),
+            classes_for(self.facts, blueprint, relation_target),
             blueprint,
-            &facts.integration,
-            units,
-            &engine.mapper,
+            &self.facts.integration,
+            self.units,
+            &self.engine.mapper,
         );
         let mut seen: BTreeSet<String> = BTreeSet::new();
         for class in classes {
-            let Some(query) = Cond::all([owned.clone(), class.cond.clone()]).to_query() else {
-                continue;
-            };
-            let hits = client
-                .search_entities(blueprint, query, &["$identifier", "$updatedAt"])
-                .await
-                .map_err(|e| {
-                    format!(
-                        "searching {blueprint} for `{}` failed, so nothing was deleted: {e}",
-                        class.reason
-                    )
-                })?;
-            for entity in Owned::from_search(&hits) {
+            for entity in self.search_class(blueprint, &owned, &class).await? {
                 if !seen.insert(entity.identifier.clone()) {
                     continue;
                 }
                 match class.verdict {
                     Verdict::Keep => report.keep(&class.reason, blueprint, 1),
-                    Verdict::Delete if entity.updated_since(started) => {
+                    Verdict::Delete if entity.updated_since(self.started) => {
                         report.keep("written during this run: kept", blueprint, 1)
                     }
                     Verdict::Delete => candidates
-                        .entry(blueprint.clone())
+                        .entry(blueprint.to_owned())
                         .or_default()
                         .entry(class.reason.clone())
                         .or_default()
@@ -250,17 +277,49 @@ async fn judge(
                 }
             }
         }
+        Ok(())
     }
-    let total: usize = candidates
-        .values()
-        .flat_map(|m| m.values())
-        .map(Vec::len)
-        .sum();
-    if total == 0 {
-        return Ok(());
+
+    /// This installation's entities of `blueprint` in one class.
+    async fn search_class(
+        &self,
+        blueprint: &str,
+        owned: &Cond,
+        class: &Class,
+    ) -> Result<Vec<Owned>, String> {
+        let Some(query) = Cond::all([owned.clone(), class.cond.clone()]).to_query() else {
+            return Ok(Vec::new());
+        };
+        let hits = self
+            .cleanup
+            .client
+            .search_entities(blueprint, query, &["$identifier", "$updatedAt"])
+            .await
+            .map_err(|e| {
+                format!(
+                    "searching {blueprint} for `{}` failed, so nothing was deleted: {e}",
+                    class.reason
+                )
+            })?;
+        Ok(Owned::from_search(&hits))
     }
-    if threshold_exceeded(total, report.owned, cleanup.threshold) {
-        for (bp, by_reason) in &candidates {
+
+    /// The run-level `entityDeletionThreshold`: above it, every candidate is kept.
+    fn check_threshold(
+        &self,
+        candidates: &Candidates,
+        report: &mut GoneScopeReport,
+    ) -> Result<(), String> {
+        let total: usize = candidates
+            .values()
+            .flat_map(|m| m.values())
+            .map(Vec::len)
+            .sum();
+        let threshold = self.cleanup.threshold;
+        if total == 0 || !threshold_exceeded(total, report.owned, threshold) {
+            return Ok(());
+        }
+        for (bp, by_reason) in candidates {
             for (reason, ids) in by_reason {
                 report.keep(
                     &format!("{reason} (kept: run-level threshold)"),
@@ -272,51 +331,59 @@ async fn judge(
         tracing::warn!(
             stale = total,
             owned = report.owned,
-            threshold = cleanup.threshold,
+            threshold,
             "run-level deletion threshold tripped: disappeared scopes kept"
         );
-        return Err(threshold_reason(
+        Err(threshold_reason(
             total,
             report.owned,
-            cleanup.threshold,
+            threshold,
             "owned by this installation, in scopes that disappeared,",
-        ));
+        ))
     }
-    let order = deletion_order(&candidates.keys().cloned().collect(), &relations);
-    for blueprint in order {
-        let Some(by_reason) = candidates.remove(&blueprint) else {
-            continue;
-        };
-        for (reason, ids) in by_reason {
-            let deleted = if cleanup.preview {
-                tracing::info!(blueprint = %blueprint, reason = %reason, count = ids.len(), "dry run: would delete entities of a disappeared scope");
-                ids.len()
-            } else {
-                let (deleted, error) =
-                    delete_in_batches(client, &blueprint, &ids, cleanup.delete_dependents, &ua)
-                        .await;
-                tracing::info!(blueprint = %blueprint, reason = %reason, count = deleted, "deleted entities of a disappeared scope");
-                if let Some(e) = error {
-                    tracing::warn!(blueprint = %blueprint, error = %e, "deleting entities of a disappeared scope failed");
-                    report.keep(
-                        &format!("{reason} (deleting failed: {e})"),
-                        &blueprint,
-                        ids.len().saturating_sub(deleted),
-                    );
-                }
-                deleted
+
+    /// Deletes the candidates, relation sources before their targets (or, in a preview, counts
+    /// them).
+    async fn delete(
+        &self,
+        mut candidates: Candidates,
+        relations: &BTreeMap<String, BTreeSet<String>>,
+        report: &mut GoneScopeReport,
+    ) {
+        let ua = self.cleanup.user_agent();
+        for blueprint in deletion_order(&candidates.keys().cloned().collect(), relations) {
+            let Some(by_reason) = candidates.remove(&blueprint) else {
+                continue;
             };
-            if deleted > 0 {
-                *report
-                    .deleted
-                    .entry(reason)
-                    .or_default()
-                    .entry(blueprint.clone())
-                    .or_default() += deleted;
+            for (reason, ids) in by_reason {
+                let deleted = if self.cleanup.preview {
+                    tracing::info!(blueprint = %blueprint, reason = %reason, count = ids.len(), "dry run: would delete entities of a disappeared scope");
+                    ids.len()
+                } else {
+                    let (deleted, error) =
+                        self.cleanup.delete_in_batches(&blueprint, &ids, &ua).await;
+                    tracing::info!(blueprint = %blueprint, reason = %reason, count = deleted, "deleted entities of a disappeared scope");
+                    if let Some(e) = error {
+                        tracing::warn!(blueprint = %blueprint, error = %e, "deleting entities of a disappeared scope failed");
+                        report.keep(
+                            &format!("{reason} (deleting failed: {e})"),
+                            &blueprint,
+                            ids.len().saturating_sub(deleted),
+                        );
+                    }
+                    deleted
+                };
+                if deleted > 0 {
+                    *report
+                        .deleted
+                        .entry(reason)
+                        .or_default()
+                        .entry(blueprint.clone())
+                        .or_default() += deleted;
+                }
             }
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]

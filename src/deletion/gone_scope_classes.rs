@@ -1,142 +1,16 @@
-//! Classifying the scopes a plan does not cover: from discovery and the configuration, which
-//! accounts are gone (closed, left the organization), which are merely unreachable or not synced,
-//! which regions are denied and where each blueprint is still written; then, per blueprint, the
-//! classes of owned entities outside the plan with their verdict (delete or keep) and why. Pure:
+//! Per blueprint, the classes of owned entities outside the plan, each a condition on the
+//! `$datasource` with its verdict (delete or keep) and why, from the run's [`ScopeFacts`]. Pure:
 //! no AWS or Port calls.
 
-use crate::config::RegionPolicy;
-use crate::discovery::Discovery;
-use crate::kinds::{Kind, KindScope};
+use super::datasource::{account_marker, allows_cond, owned_cond, region_suffix, Cond, Op};
+use super::gone_scope_facts::ScopeFacts;
 use crate::mapping::Mapper;
 use crate::port::user_agent;
-use crate::sync::datasource::{account_marker, allows_cond, owned_cond, region_suffix, Cond, Op};
 use crate::sync::plan::{Unit, GLOBAL};
-use crate::sync::stale::configured_kinds;
-use std::collections::{BTreeMap, BTreeSet};
-
-/// Account states that mean the account is gone (Organizations `State`/`Status`).
-pub const GONE_STATES: [&str; 2] = ["SUSPENDED", "CLOSED"];
+use std::collections::BTreeMap;
 
 /// Accounts listed in one reason before "and N more".
 const LISTED_ACCOUNTS: usize = 10;
-
-/// What a run knows about the scopes it does not plan, from discovery and the configuration.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ScopeFacts {
-    pub integration: String,
-    /// Accounts the run syncs.
-    pub targets: BTreeSet<String>,
-    /// Accounts that could not be reached this run (AssumeRole or DescribeRegions failed), with why.
-    pub unreachable: BTreeMap<String, String>,
-    /// Accounts that exist but are not synced (excluded, outside the OUs, not ACTIVE yet), with why.
-    pub unsynced: BTreeMap<String, String>,
-    /// Accounts that are gone (SUSPENDED or CLOSED), with their state.
-    pub closed: BTreeMap<String, String>,
-    /// Every account of the organization, when the whole organization was listed.
-    pub members: Option<BTreeSet<String>>,
-    /// `REGION_POLICY`.
-    pub region_policy: RegionPolicy,
-    /// Per blueprint, where a configured kind still writes it (a condition on the region);
-    /// `None` when a configured kind computes its blueprint per object.
-    pub written: Option<BTreeMap<String, Cond>>,
-}
-
-impl ScopeFacts {
-    /// Gathers the facts of a run (not narrowed) from its discovery and configuration.
-    pub fn new(
-        integration: &str,
-        discovery: &Discovery,
-        region_policy: &RegionPolicy,
-        kinds: &[Kind],
-        mapper: &Mapper,
-    ) -> ScopeFacts {
-        let targets: BTreeSet<String> = discovery
-            .targets
-            .iter()
-            .map(|t| t.account.id.clone())
-            .collect();
-        let unreachable: BTreeMap<String, String> = discovery
-            .failed
-            .iter()
-            .map(|f| (f.id.clone(), f.reason.clone()))
-            .collect();
-        let mut closed = BTreeMap::new();
-        let mut unsynced = BTreeMap::new();
-        for s in &discovery.skipped {
-            if GONE_STATES.contains(&s.reason.as_str()) {
-                closed.insert(s.id.clone(), s.reason.clone());
-            } else {
-                unsynced.insert(s.id.clone(), s.reason.clone());
-            }
-        }
-        let mut members = None;
-        if let Some(all) = &discovery.organization_members {
-            for (id, state) in all {
-                if targets.contains(id) || unreachable.contains_key(id) {
-                    continue;
-                }
-                if GONE_STATES.contains(&state.as_str()) {
-                    closed.insert(id.clone(), state.clone());
-                    unsynced.remove(id);
-                } else if !closed.contains_key(id) && !unsynced.contains_key(id) {
-                    unsynced.insert(
-                        id.clone(),
-                        format!("{state} in the organization but not synced (outside ORGANIZATIONAL_UNIT_IDS)"),
-                    );
-                }
-            }
-            members = Some(all.keys().cloned().collect());
-        }
-        ScopeFacts {
-            integration: integration.to_owned(),
-            targets,
-            unreachable,
-            unsynced,
-            closed,
-            members,
-            region_policy: region_policy.clone(),
-            written: written_blueprints(kinds, mapper),
-        }
-    }
-
-    /// Accounts whose entities are never deleted for a disappeared scope.
-    fn protected_accounts(&self) -> impl Iterator<Item = &String> {
-        self.unreachable.keys().chain(self.unsynced.keys())
-    }
-}
-
-/// Per blueprint, where the configured kinds write it; `None` when one computes its blueprint per
-/// object (then no blueprint can be said to be unwritten).
-pub fn written_blueprints(kinds: &[Kind], mapper: &Mapper) -> Option<BTreeMap<String, Cond>> {
-    let mut written: BTreeMap<String, Vec<Cond>> = BTreeMap::new();
-    for &kind in &configured_kinds(kinds, mapper) {
-        let blueprints = mapper.blueprints(kind)?;
-        let where_written = match kind.scope() {
-            KindScope::Account => Cond::leaf(Op::EndsWith, region_suffix(GLOBAL)),
-            KindScope::Regional => {
-                let policies = mapper
-                    .config()
-                    .resources
-                    .iter()
-                    .filter(|r| Kind::parse(&r.kind) == Some(kind))
-                    .map(|r| allows_cond(&r.selector.region_policy.clone().unwrap_or_default()));
-                Cond::all([
-                    Cond::leaf(Op::NotEndsWith, region_suffix(GLOBAL)),
-                    Cond::any(policies),
-                ])
-            }
-        };
-        for bp in blueprints {
-            written.entry(bp).or_default().push(where_written.clone());
-        }
-    }
-    Some(
-        written
-            .into_iter()
-            .map(|(bp, conds)| (bp, Cond::any(conds)))
-            .collect(),
-    )
-}
 
 /// Whether a class of entities is deleted or only reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,6 +55,14 @@ fn any_account<'a>(ids: impl IntoIterator<Item = &'a String>) -> Cond {
 /// Port may hold placeholders for it written with another scope's `$datasource`: entities of it
 /// are deleted only with their whole account.
 pub fn classes_for(facts: &ScopeFacts, blueprint: &str, relation_target: bool) -> Vec<Class> {
+    let mut out = gone_accounts(facts);
+    out.extend(gone_regions_and_kinds(facts, blueprint, relation_target));
+    out.extend(kept_accounts(facts));
+    out
+}
+
+/// Accounts that are gone: closed (or suspended), or no longer in the organization.
+fn gone_accounts(facts: &ScopeFacts) -> Vec<Class> {
     let mut out = Vec::new();
     if !facts.closed.is_empty() {
         let listed: Vec<String> = facts
@@ -205,11 +87,17 @@ pub fn classes_for(facts: &ScopeFacts, blueprint: &str, relation_target: bool) -
             ),
         });
     }
-    let unprotected = Cond::all(
-        facts
-            .protected_accounts()
-            .map(|a| Cond::leaf(Op::NotContains, account_marker(a))),
-    );
+    out
+}
+
+/// Regions denied by `REGION_POLICY`, and regions where no configured kind writes the blueprint
+/// any more, in accounts that are not protected (unreachable or not synced). Relation targets
+/// keep them (placeholders).
+fn gone_regions_and_kinds(
+    facts: &ScopeFacts,
+    blueprint: &str,
+    relation_target: bool,
+) -> Vec<Class> {
     let scoped = |reason: String, cond: Cond| {
         if relation_target {
             Class {
@@ -225,6 +113,12 @@ pub fn classes_for(facts: &ScopeFacts, blueprint: &str, relation_target: bool) -
             }
         }
     };
+    let unprotected = Cond::all(
+        facts
+            .protected_accounts()
+            .map(|a| Cond::leaf(Op::NotContains, account_marker(a))),
+    );
+    let mut out = Vec::new();
     let denied = Cond::all([
         unprotected.clone(),
         Cond::leaf(Op::NotEndsWith, region_suffix(GLOBAL)),
@@ -248,6 +142,12 @@ pub fn classes_for(facts: &ScopeFacts, blueprint: &str, relation_target: bool) -
             out.push(scoped(reason, cond));
         }
     }
+    out
+}
+
+/// Accounts whose entities are kept: unreachable this run, or existing but not synced.
+fn kept_accounts(facts: &ScopeFacts) -> Vec<Class> {
+    let mut out = Vec::new();
     if !facts.unreachable.is_empty() {
         out.push(Class {
             verdict: Verdict::Keep,
@@ -321,7 +221,9 @@ pub fn refuse_planned(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discovery::{Account, AccountTarget, FailedAccount, SkippedAccount};
+    use crate::config::RegionPolicy;
+    use crate::discovery::{Account, AccountTarget, Discovery, FailedAccount, SkippedAccount};
+    use crate::kinds::Kind;
 
     const ID: &str = "prod";
 

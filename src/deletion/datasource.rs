@@ -1,7 +1,7 @@
 //! Conditions on an entity's `$datasource` (our User-Agent, see [`crate::port::user_agent`]):
 //! built and simplified here, sent to Port as search rules, and evaluated locally against known
-//! User-Agents. Port's search is not documented to return the `$datasource` it matches on, so
-//! every class of disappeared scope is such a condition.
+//! User-Agents. Port's search is not documented to return the `$datasource` it matches on, so a
+//! unit's scope and every class of gone scope is such a condition.
 
 use crate::config::RegionPolicy;
 use crate::port::datasource_prefix;
@@ -168,6 +168,24 @@ pub fn owned_cond(integration: &str) -> Cond {
     ])
 }
 
+/// What this installation wrote in one scope `(account, region)`: the entities one unit owns.
+pub fn scope_cond(integration: &str, account_id: &str, region: &str) -> Cond {
+    Cond::all([
+        Cond::leaf(Op::BeginsWith, datasource_prefix()),
+        Cond::leaf(
+            Op::EndsWith,
+            format!("(integration/{integration}; account/{account_id}; region/{region})"),
+        ),
+    ])
+}
+
+/// Port's search query for [`scope_cond`].
+pub fn owned_scope_query(integration: &str, account_id: &str, region: &str) -> Value {
+    scope_cond(integration, account_id, region)
+        .to_query()
+        .unwrap_or(Value::Null)
+}
+
 /// What was written for one account, any region.
 pub(crate) fn account_marker(account_id: &str) -> String {
     format!("; account/{account_id}; region/")
@@ -256,6 +274,20 @@ mod tests {
             "port-ocean/aws-v3/0.1/prod/exporter".into(),
         ] {
             assert!(!owned.matches(&foreign), "{foreign}");
+        }
+    }
+
+    #[test]
+    fn owned_scope_query_selects_exactly_this_installations_scope() {
+        let q = owned_scope_query("prod", "111111111111", "us-east-1");
+        let suffix = q["rules"][1]["value"].as_str().unwrap();
+        assert!(crate::port::user_agent("prod", "111111111111", "us-east-1").ends_with(suffix));
+        for other in [
+            crate::port::user_agent("x-prod", "111111111111", "us-east-1"),
+            crate::port::user_agent("prod", "211111111111", "us-east-1"),
+            crate::port::user_agent("prod", "111111111111", "eu-us-east-1"),
+        ] {
+            assert!(!other.ends_with(suffix), "{other}");
         }
     }
 

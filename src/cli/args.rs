@@ -1,0 +1,95 @@
+//! The command-line arguments.
+
+use crate::sync::{Scope, ScopeError};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "port-aws-sync",
+    version,
+    about = "Sync AWS accounts, regions and resources into the Port software catalog"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Discover accounts and regions, fetch, map and upsert to Port (or write JSON lines with --dry-run).
+    Sync(SyncArgs),
+    /// Print the units (account, region, kind) a sync would run, as JSON lines, without fetching.
+    Plan(ScopeArgs),
+    /// Map raw objects (JSON array or JSON lines, from a file or stdin) to entities (JSON lines).
+    Map(MapArgs),
+    /// Check a mapping file without touching AWS or Port.
+    Validate(ValidateArgs),
+}
+
+#[derive(Args, Debug, Default)]
+pub struct ScopeArgs {
+    /// Only these account ids (comma list).
+    #[arg(long, value_delimiter = ',')]
+    pub accounts: Vec<String>,
+    /// Only these regions (comma list); account-scoped kinds still run.
+    #[arg(long, value_delimiter = ',')]
+    pub regions: Vec<String>,
+    /// Only these kinds (comma list), e.g. AWS::EC2::Instance.
+    #[arg(long)]
+    pub kinds: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    /// Do not call Port: write the entities as JSON lines (stdout or --output).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --dry-run: write the raw objects instead of the entities (input for `map`).
+    #[arg(long, requires = "dry_run")]
+    pub raw: bool,
+    /// With --dry-run: write to this file instead of stdout.
+    #[arg(long, requires = "dry_run")]
+    pub output: Option<PathBuf>,
+    /// Also write the summary as JSON to this file.
+    #[arg(long)]
+    pub summary_json: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct MapArgs {
+    /// Mapping (port-app-config YAML/JSON): a file, s3://bucket/key, ssm:NAME or inline text;
+    /// default: MAPPING_CONFIG, else the built-in mapping.
+    #[arg(long)]
+    pub config: Option<String>,
+    /// Raw objects file (JSON array or JSON lines); default stdin.
+    pub input: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Mapping to check: a file or inline text (no AWS or Port call), or s3://bucket/key, ssm:NAME.
+    #[arg(long)]
+    pub config: String,
+}
+
+impl ScopeArgs {
+    /// The narrowed scope; errors name the flag.
+    pub fn to_scope(&self) -> Result<Scope, String> {
+        let kinds: Vec<String> = self
+            .kinds
+            .as_deref()
+            .map(|k| k.split(',').map(str::to_owned).collect())
+            .unwrap_or_default();
+        Scope::from_lists(&self.accounts, &self.regions, &kinds).map_err(|e| {
+            let flag = match e {
+                ScopeError::Account(_) => "--accounts",
+                ScopeError::Region(_) => "--regions",
+                ScopeError::Kind(_) => "--kinds",
+            };
+            format!("{flag}: {e}")
+        })
+    }
+}

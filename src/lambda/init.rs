@@ -1,0 +1,57 @@
+//! What a function keeps for the life of its container, built once by [`load`] through
+//! [`crate::setup::load`] (the same set-up as the CLI's), and how its errors become Lambda error
+//! responses.
+
+use crate::config::Config;
+use crate::mapping::source::PortIntegration;
+use crate::port::{CredentialsError, PortClient};
+use crate::setup::{self, PortUse, SetupError};
+use crate::sync::Engine;
+use lambda_runtime::Diagnostic;
+use std::sync::Arc;
+
+/// Configuration, credentials or mapping that cannot be used: the function cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    #[error("{var} must be set for the {function} function ({fix})")]
+    Missing {
+        var: &'static str,
+        function: &'static str,
+        fix: &'static str,
+    },
+}
+
+/// What a function keeps for the life of its container: the engine (configuration, compiled
+/// mapping, AWS sessions per account) and the Port client (credentials read once from Secrets
+/// Manager, one token reused and refreshed on expiry).
+pub struct Container {
+    pub engine: Arc<Engine>,
+    pub port: PortClient,
+    /// The installation's integration in Port, as found when the mapping was resolved.
+    pub integration: PortIntegration,
+}
+
+/// Reads the configuration, the Port credentials and the mapping (`MAPPING_CONFIG`, else the
+/// integration's config in Port, else the built-in default), once per container.
+pub async fn load() -> Result<Container, InitError> {
+    let config = Config::from_env().map_err(SetupError::from)?;
+    let setup = setup::load(config, PortUse::Required).await?;
+    let port = setup
+        .port
+        .ok_or(SetupError::Credentials(CredentialsError::Missing))?;
+    Ok(Container {
+        engine: setup.engine,
+        port,
+        integration: setup.integration,
+    })
+}
+
+/// A Lambda error response with a stable `errorType`.
+pub fn diagnostic(error_type: &str, message: impl std::fmt::Display) -> Diagnostic {
+    Diagnostic {
+        error_type: error_type.to_owned(),
+        error_message: message.to_string(),
+    }
+}

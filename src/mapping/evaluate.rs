@@ -1,0 +1,242 @@
+//! Mapping one raw object with a compiled resource: the selector query, `itemsToParse`, every
+//! mapping's expressions, and the checks of what Port would refuse. Pure: no I/O.
+
+use super::compile::{CompiledMapping, CompiledResource};
+use super::entity::{is_valid_blueprint_identifier, is_valid_entity_identifier, Entity};
+use super::jq::{to_json, Expr};
+use super::{MapError, Mapped};
+use jaq_json::Val;
+use serde_json::{Map, Value};
+
+impl CompiledResource {
+    pub(super) fn error(&self, raw: &Value, field: &str, expr: &Expr, message: String) -> MapError {
+        MapError {
+            kind: self.kind,
+            resource_index: self.index,
+            object: object_identity(raw),
+            field: field.to_owned(),
+            expression: expr.source().to_owned(),
+            message,
+        }
+    }
+
+    /// Whether `selector.query` selects the input; a query that fails or gives a non-boolean is
+    /// reported and selects nothing.
+    fn selects(&self, val: &Val, raw: &Value, out: &mut Mapped) -> bool {
+        if self.query_always {
+            return true;
+        }
+        match self.query.first(val) {
+            Ok(Val::Bool(b)) => b,
+            Ok(Val::Null) => false,
+            Ok(other) => {
+                let msg = format!(
+                    "selector.query must give true or false, gave {}",
+                    to_json(&other)
+                );
+                out.errors
+                    .push(self.error(raw, "selector.query", &self.query, msg));
+                false
+            }
+            Err(e) => {
+                out.errors
+                    .push(self.error(raw, "selector.query", &self.query, e));
+                false
+            }
+        }
+    }
+
+    /// Maps one raw object. With `itemsToParse`, every item is mapped on its own as the raw object
+    /// plus `.item`, and the selector query runs per item (as Ocean does), so it can test `.item`.
+    pub(super) fn map_into(&self, val: &Val, raw: &Value, out: &mut Mapped) {
+        let Some(items_expr) = &self.items_to_parse else {
+            if self.selects(val, raw, out) {
+                self.map_input(val, raw, out);
+            }
+            return;
+        };
+        match items_expr.first(val) {
+            Ok(Val::Arr(items)) => {
+                for item in items.iter() {
+                    let with_item = with_key(val, "item", item.clone());
+                    if self.selects(&with_item, raw, out) {
+                        self.map_input(&with_item, raw, out);
+                    }
+                }
+            }
+            Ok(Val::Null) => {}
+            Ok(other) => {
+                let msg = format!("itemsToParse must give an array, gave {}", to_json(&other));
+                out.errors
+                    .push(self.error(raw, "port.itemsToParse", items_expr, msg));
+            }
+            Err(e) => out
+                .errors
+                .push(self.error(raw, "port.itemsToParse", items_expr, e)),
+        }
+    }
+
+    fn map_input(&self, val: &Val, raw: &Value, out: &mut Mapped) {
+        for m in &self.mappings {
+            let Some(fields) = self.evaluate(m, val, raw, &mut out.errors) else {
+                continue;
+            };
+            match self.check(m, raw, fields) {
+                Ok(entity) => out.entities.push(entity),
+                Err(e) => out.errors.push(e),
+            }
+        }
+    }
+
+    /// Every expression of one mapping; `None` (and the errors recorded) when one failed.
+    fn evaluate(
+        &self,
+        m: &CompiledMapping,
+        val: &Val,
+        raw: &Value,
+        errors: &mut Vec<MapError>,
+    ) -> Option<Fields> {
+        let mut failed = false;
+        let mut eval = |field: &str, expr: &Expr| -> Value {
+            match expr.first(val) {
+                Ok(v) => to_json(&v),
+                Err(e) => {
+                    errors.push(self.error(raw, field, expr, e));
+                    failed = true;
+                    Value::Null
+                }
+            }
+        };
+        let fields = Fields {
+            identifier: eval("identifier", &m.identifier),
+            blueprint: eval("blueprint", &m.blueprint),
+            title: m
+                .title
+                .as_ref()
+                .map(|e| eval("title", e))
+                .unwrap_or(Value::Null),
+            team: m.team.as_ref().map(|e| eval("team", e)),
+            icon: m.icon.as_ref().map(|e| eval("icon", e)),
+            properties: m
+                .properties
+                .iter()
+                .map(|(k, e)| (k.clone(), eval(&format!("properties.{k}"), e)))
+                .collect(),
+            relations: m
+                .relations
+                .iter()
+                .map(|(k, e)| (k.clone(), eval(&format!("relations.{k}"), e)))
+                .collect(),
+        };
+        (!failed).then_some(fields)
+    }
+
+    /// The entity, when its identifier, blueprint and relation targets are valid for Port.
+    fn check(&self, m: &CompiledMapping, raw: &Value, f: Fields) -> Result<Entity, MapError> {
+        if let Some((name, message)) = f
+            .relations
+            .iter()
+            .find_map(|(k, v)| relation_problem(v).map(|m| (k, m)))
+        {
+            let expr = &m
+                .relations
+                .iter()
+                .find(|(n, _)| n == name)
+                .expect("mapped")
+                .1;
+            return Err(self.error(raw, &format!("relations.{name}"), expr, message));
+        }
+        let identifier = match f.identifier {
+            Value::String(s) if is_valid_entity_identifier(&s) => s,
+            Value::String(s) => {
+                let msg = format!("`{s}` is not a valid Port identifier (letters, digits and @_.+:\\/=- only, at most 1000 characters); not sent");
+                return Err(self.error(raw, "identifier", &m.identifier, msg));
+            }
+            other => {
+                let msg = format!("the identifier must be a string, got {other}; not sent");
+                return Err(self.error(raw, "identifier", &m.identifier, msg));
+            }
+        };
+        let blueprint = match f.blueprint {
+            Value::String(s) if is_valid_blueprint_identifier(&s) => s,
+            other => {
+                let msg = format!(
+                    "the blueprint must be a valid blueprint identifier, got {other}; not sent"
+                );
+                return Err(self.error(raw, "blueprint", &m.blueprint, msg));
+            }
+        };
+        Ok(Entity {
+            identifier,
+            title: f.title,
+            blueprint,
+            icon: f.icon,
+            team: f.team,
+            properties: f.properties,
+            relations: f.relations,
+        })
+    }
+}
+
+/// The values of one mapping's expressions, before they are checked.
+struct Fields {
+    identifier: Value,
+    blueprint: Value,
+    title: Value,
+    team: Option<Value>,
+    icon: Option<Value>,
+    properties: Map<String, Value>,
+    relations: Map<String, Value>,
+}
+
+/// Why a relation value cannot be sent: Port takes an identifier, a list of identifiers, `null`
+/// or a search query (object).
+fn relation_problem(value: &Value) -> Option<String> {
+    let bad_id = |s: &str| {
+        format!("`{s}` is not a valid Port identifier (letters, digits and @_.+:\\/=- only, at most 1000 characters); not sent")
+    };
+    match value {
+        Value::Null | Value::Object(_) => None,
+        Value::String(s) => (!is_valid_entity_identifier(s)).then(|| bad_id(s)),
+        Value::Array(items) => items.iter().find_map(|item| match item {
+            Value::String(s) => (!is_valid_entity_identifier(s)).then(|| bad_id(s)),
+            other => Some(format!(
+                "a relation list must hold identifier strings, got {other}; not sent"
+            )),
+        }),
+        other => Some(format!(
+            "a relation must be an identifier string, a list of them or null, got {other}; not sent"
+        )),
+    }
+}
+
+fn with_key(val: &Val, key: &str, item: Val) -> Val {
+    match val {
+        Val::Obj(map) => {
+            let mut map = (**map).clone();
+            map.insert(Val::from(key.to_owned()), item);
+            Val::obj(map)
+        }
+        other => other.clone(),
+    }
+}
+
+/// A readable identity of a raw object for error messages.
+pub fn object_identity(raw: &Value) -> String {
+    let props = raw.get("Properties");
+    for key in [
+        "Arn",
+        "InstanceArn",
+        "ClusterArn",
+        "InstanceId",
+        "BucketName",
+        "Id",
+        "Name",
+    ] {
+        if let Some(v) = props.and_then(|p| p.get(key)).and_then(Value::as_str) {
+            return v.to_owned();
+        }
+    }
+    let kind = raw.get("Type").and_then(Value::as_str).unwrap_or("object");
+    format!("{kind} without an id")
+}
