@@ -7,6 +7,7 @@
 //! - [`kinds`]: one file per resource kind, AWS calls and raw objects.
 //! - [`mapping`]: the Ocean-compatible port-app-config and its JQ mappings.
 //! - [`port`]: the Port REST API client.
+//! - [`state`]: what was last written per scope (DynamoDB or SQLite), leases and runs.
 //! - [`sync`]: planning units `(account, region, kind)` and running them.
 
 pub mod arn;
@@ -18,5 +19,6 @@ pub mod kinds;
 pub mod lambda;
 pub mod mapping;
 pub mod port;
+pub mod state;
 pub mod sync;
 pub mod telemetry;
