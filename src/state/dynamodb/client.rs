@@ -43,7 +43,7 @@ impl DynamoStore {
         &self,
         operation: &str,
         input: Value,
-        action: &dyn Fn() -> String,
+        action: &(dyn Fn() -> String + Sync),
     ) -> Result<Value, StateError> {
         self.client
             .call(operation, input)
@@ -73,7 +73,7 @@ impl DynamoStore {
         &self,
         pk: &str,
         prefix: Option<&str>,
-        action: &dyn Fn() -> String,
+        action: &(dyn Fn() -> String + Sync),
     ) -> Result<Vec<Value>, StateError> {
         let mut input = json!({
             "TableName": &*self.table,
@@ -104,7 +104,7 @@ impl DynamoStore {
         &self,
         pk: &str,
         sk: &str,
-        action: &dyn Fn() -> String,
+        action: &(dyn Fn() -> String + Sync),
     ) -> Result<Option<Value>, StateError> {
         let input = json!({
             "TableName": &*self.table,

@@ -48,7 +48,7 @@ impl DynamoStore {
     }
 
     /// Who holds the lease, for the error (best effort: the holder may have released it since).
-    async fn holder(&self, scope: &ScopeKey, pk: &str, action: &dyn Fn() -> String) -> StateError {
+    async fn holder(&self, scope: &ScopeKey, pk: &str, action: &(dyn Fn() -> String + Sync)) -> StateError {
         let item = self.get(pk, items::LEASE_SK, action).await.ok().flatten();
         let item = item.as_ref();
         StateError::LeaseHeld(LeaseHeld {

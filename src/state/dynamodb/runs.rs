@@ -102,7 +102,7 @@ impl DynamoStore {
         pk: &str,
         item: &Value,
         ok: bool,
-        action: &dyn Fn() -> String,
+        action: &(dyn Fn() -> String + Sync),
     ) -> Result<Recorded, StateError> {
         let put = json!({
             "TableName": &*self.table,
@@ -121,7 +121,7 @@ impl DynamoStore {
         item: &Value,
         old: &Value,
         ok: bool,
-        action: &dyn Fn() -> String,
+        action: &(dyn Fn() -> String + Sync),
     ) -> Result<Recorded, StateError> {
         let was_ok = old["ok"]["BOOL"].as_bool().unwrap_or(true);
         let put = json!({
@@ -151,7 +151,7 @@ impl DynamoStore {
         &self,
         put: Value,
         update: Value,
-        action: &dyn Fn() -> String,
+        action: &(dyn Fn() -> String + Sync),
     ) -> Result<Recorded, StateError> {
         let input = json!({ "TransactItems": [ { "Put": put }, { "Update": update } ] });
         let err = match self.client.call("TransactWriteItems", input).await {
@@ -173,7 +173,7 @@ impl DynamoStore {
     }
 
     /// The run's counters after a unit was recorded, closing the run if this call completes it.
-    async fn progress(&self, pk: &str, action: &dyn Fn() -> String) -> Result<RunProgress, StateError> {
+    async fn progress(&self, pk: &str, action: &(dyn Fn() -> String + Sync)) -> Result<RunProgress, StateError> {
         let header = self.get(pk, items::RUN_HEADER_SK, action).await?;
         let header = header.ok_or_else(|| self.corrupt(action(), "the run header vanished".into()))?;
         let run = items::parse_run(&header).map_err(|m| self.corrupt(action(), m))?;
@@ -189,7 +189,7 @@ impl DynamoStore {
         Ok(progress)
     }
 
-    async fn try_close(&self, pk: &str, action: &dyn Fn() -> String) -> Result<bool, StateError> {
+    async fn try_close(&self, pk: &str, action: &(dyn Fn() -> String + Sync)) -> Result<bool, StateError> {
         let input = json!({
             "TableName": &*self.table,
             "Key": items::key(pk, items::RUN_HEADER_SK),
