@@ -15,7 +15,7 @@ pub enum StateError {
         action: String,
         table: String,
         #[source]
-        source: ApiError,
+        source: Box<ApiError>,
     },
     /// BatchWriteItem kept returning items as unprocessed.
     #[error("could not {action} in DynamoDB table {table}: {remaining} items were still unprocessed after {attempts} attempts")]
@@ -71,7 +71,7 @@ pub enum StateError {
     },
     /// Another worker holds the scope's lease.
     #[error(transparent)]
-    LeaseHeld(#[from] LeaseHeld),
+    LeaseHeld(Box<LeaseHeld>),
     /// `record_unit` for a run that was never started.
     #[error("run {run_id} of installation {installation} was not started in {location}")]
     RunNotFound {
@@ -87,12 +87,20 @@ pub enum StateError {
         location: String,
     },
     /// A unit's outcome kept changing under concurrent deliveries of the same unit.
-    #[error("could not record unit {unit} of run {run_id} in {location}: it kept changing concurrently")]
+    #[error(
+        "could not record unit {unit} of run {run_id} in {location}: it kept changing concurrently"
+    )]
     Contended {
         unit: String,
         run_id: String,
         location: String,
     },
+}
+
+impl From<LeaseHeld> for StateError {
+    fn from(held: LeaseHeld) -> Self {
+        StateError::LeaseHeld(Box::new(held))
+    }
 }
 
 impl StateError {

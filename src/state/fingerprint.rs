@@ -146,29 +146,54 @@ mod tests {
 
     #[test]
     fn key_order_does_not_change_the_fingerprint() {
-        let a: serde_json::Value =
-            serde_json::from_str(r#"{"identifier":"i-1","properties":{"b":1,"a":[{"y":2,"x":1}]}}"#).unwrap();
-        let b: serde_json::Value =
-            serde_json::from_str(r#"{"properties":{"a":[{"x":1,"y":2}],"b":1},"identifier":"i-1"}"#).unwrap();
+        let a: serde_json::Value = serde_json::from_str(
+            r#"{"identifier":"i-1","properties":{"b":1,"a":[{"y":2,"x":1}]}}"#,
+        )
+        .unwrap();
+        let b: serde_json::Value = serde_json::from_str(
+            r#"{"properties":{"a":[{"x":1,"y":2}],"b":1},"identifier":"i-1"}"#,
+        )
+        .unwrap();
         assert_eq!(fingerprint(&a, "merge=true"), fingerprint(&b, "merge=true"));
-        assert_eq!(canonical_json(&b), r#"{"identifier":"i-1","properties":{"a":[{"x":1,"y":2}],"b":1}}"#);
+        assert_eq!(
+            canonical_json(&b),
+            r#"{"identifier":"i-1","properties":{"a":[{"x":1,"y":2}],"b":1}}"#
+        );
     }
 
     #[test]
     fn content_options_and_array_order_change_the_fingerprint() {
         let base = json!({"identifier": "i-1", "team": ["a", "b"]});
         let fp = fingerprint(&base, "merge=true");
-        assert_ne!(fp, fingerprint(&json!({"identifier": "i-1", "team": ["b", "a"]}), "merge=true"));
-        assert_ne!(fp, fingerprint(&json!({"identifier": "i-2", "team": ["a", "b"]}), "merge=true"));
+        assert_ne!(
+            fp,
+            fingerprint(
+                &json!({"identifier": "i-1", "team": ["b", "a"]}),
+                "merge=true"
+            )
+        );
+        assert_ne!(
+            fp,
+            fingerprint(
+                &json!({"identifier": "i-2", "team": ["a", "b"]}),
+                "merge=true"
+            )
+        );
         assert_ne!(fp, fingerprint(&base, "merge=false"));
-        assert_ne!(fingerprint(&json!({"a": 1}), ""), fingerprint(&json!({"a": 1.0}), ""));
+        assert_ne!(
+            fingerprint(&json!({"a": 1}), ""),
+            fingerprint(&json!({"a": 1.0}), "")
+        );
     }
 
     #[test]
     fn fingerprints_are_stable_128_bit_hex() {
         // Pinned (cross-checked with Python hashlib and json.dumps(sort_keys=True)): a change
         // here rewrites every entity of every installation once.
-        let fp = fingerprint(&json!({"identifier": "x", "properties": {"n": 1}}), "upsert=true");
+        let fp = fingerprint(
+            &json!({"identifier": "x", "properties": {"n": 1}}),
+            "upsert=true",
+        );
         assert_eq!(fp.as_str().len(), 32);
         assert_eq!(Fingerprint::from_hex(fp.as_str()), Some(fp.clone()));
         assert_eq!(fp.as_str(), PINNED);
@@ -184,14 +209,23 @@ mod tests {
         let week = 7 * 24 * 3600 * 1000;
         assert_eq!(policy.expires_at_with(t, 0.0).millis(), 1_000_000 + week);
         let almost = policy.expires_at_with(t, 0.999_999).millis() - 1_000_000;
-        assert!(almost > week * 8 / 10 && almost < week * 8 / 10 + 10_000, "{almost}");
+        assert!(
+            almost > week * 8 / 10 && almost < week * 8 / 10 + 10_000,
+            "{almost}"
+        );
         for _ in 0..1000 {
             let age = policy.expires_at(t).millis() - 1_000_000;
             assert!(age > week * 8 / 10 && age <= week, "{age}");
         }
-        let none = ExpiryPolicy { jitter: 0.0, ..policy };
+        let none = ExpiryPolicy {
+            jitter: 0.0,
+            ..policy
+        };
         assert_eq!(none.expires_at(t).millis(), 1_000_000 + week);
-        let wild = ExpiryPolicy { jitter: f64::NAN, ..policy };
+        let wild = ExpiryPolicy {
+            jitter: f64::NAN,
+            ..policy
+        };
         assert_eq!(wild.expires_at_with(t, 2.0).millis(), 1_000_000 + week);
     }
 }

@@ -65,13 +65,14 @@
 //!
 //! # Map
 //! - [`model`]: [`ScopeKey`], [`EntityRecord`], [`ScopeState`], [`ScopeChanges`],
-//!   [`ScopeSummary`], [`Timestamp`].
-//! - [`fingerprint`]: [`fingerprint()`], [`ExpiryPolicy`].
+//!   [`ScopeSummary`].
+//! - [`time`]: the time type, [`Timestamp`].
+//! - [`mod@fingerprint`]: [`fingerprint()`], [`ExpiryPolicy`].
 //! - [`runs`]: [`RunRecord`], [`UnitOutcome`], [`RunProgress`].
 //! - [`lease`]: [`Lease`], [`LeaseHeld`].
 //! - [`store`]: [`StateStore`], [`StoreOptions`].
 //! - [`dynamodb`], [`sqlite`]: the backends.
-//! - [`error`]: [`StateError`].
+//! - [`error`]: the error type, [`StateError`].
 
 pub mod dynamodb;
 pub mod error;
@@ -81,10 +82,13 @@ pub mod model;
 pub mod runs;
 pub mod sqlite;
 pub mod store;
+pub mod time;
 
 pub use error::StateError;
 pub use fingerprint::{fingerprint, ExpiryPolicy, Fingerprint};
 pub use lease::{Lease, LeaseHeld};
-pub use model::{EntityKey, EntityRecord, ScopeChanges, ScopeKey, ScopeState, ScopeSummary, Timestamp};
+pub use model::{
+    EntityKey, EntityRecord, ScopeChanges, ScopeKey, ScopeState, ScopeSummary, Timestamp,
+};
 pub use runs::{RunProgress, RunRecord, UnitCounts, UnitOutcome};
 pub use store::{StateStore, StoreOptions};

@@ -3,65 +3,9 @@
 
 use super::error::StateError;
 use super::fingerprint::Fingerprint;
-use crate::aws::api::timestamp::iso8601_millis;
+pub use super::time::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// A point in time: milliseconds since the Unix epoch, UTC. Stored as is, so it round-trips
-/// exactly through both backends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp(i64);
-
-impl Timestamp {
-    /// The current time of this machine's clock.
-    pub fn now() -> Timestamp {
-        let millis = match SystemTime::now().duration_since(UNIX_EPOCH) {
-            Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
-            Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
-        };
-        Timestamp(millis)
-    }
-
-    /// The time `millis` milliseconds after the epoch.
-    pub fn from_millis(millis: i64) -> Timestamp {
-        Timestamp(millis)
-    }
-
-    /// Milliseconds since the epoch.
-    pub fn millis(self) -> i64 {
-        self.0
-    }
-
-    /// Whole seconds since the epoch (rounded down), as DynamoDB's TTL attribute wants them.
-    pub fn secs(self) -> i64 {
-        self.0.div_euclid(1000)
-    }
-
-    /// `self + d`, saturating.
-    pub fn plus(self, d: Duration) -> Timestamp {
-        let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-        Timestamp(self.0.saturating_add(ms))
-    }
-
-    /// `self - d`, saturating.
-    pub fn minus(self, d: Duration) -> Timestamp {
-        let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-        Timestamp(self.0.saturating_sub(ms))
-    }
-
-    /// ISO-8601 in UTC with milliseconds (`2026-12-05T17:08:22.123Z`); sorts as the time does
-    /// for years 0000-9999.
-    pub fn iso(self) -> String {
-        iso8601_millis(&aws_smithy_types::DateTime::from_millis(self.0))
-    }
-}
-
-impl fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.iso())
-    }
-}
 
 /// The separator of stored keys. Port forbids it in blueprint identifiers; the parts of a
 /// [`ScopeKey`] must not contain it either (checked by [`ScopeKey::validate`]).
@@ -110,11 +54,7 @@ impl ScopeKey {
 
     /// The key both backends store the scope's records under: `S#{installation}#{account}#{region}#{kind}`.
     pub fn storage_key(&self) -> String {
-        format!(
-            "S{SEP}{}{SEP}{}",
-            self.installation,
-            self.index_key()
-        )
+        format!("S{SEP}{}{SEP}{}", self.installation, self.index_key())
     }
 
     /// The scope's key within its installation's index: `{account}#{region}#{kind}`.
@@ -367,21 +307,10 @@ mod tests {
     const FP_B: &str = "fedcba9876543210fedcba9876543210";
 
     #[test]
-    fn timestamps_print_as_sortable_iso_8601() {
-        assert_eq!(
-            Timestamp::from_millis(1_700_000_000_123).iso(),
-            "2023-11-14T22:13:20.123Z"
-        );
-        assert_eq!(Timestamp::from_millis(1_999).secs(), 1);
-        assert_eq!(
-            Timestamp::from_millis(5).plus(Duration::from_secs(1)),
-            Timestamp::from_millis(1005)
-        );
-    }
-
-    #[test]
     fn scope_keys_refuse_the_separator_and_empty_parts() {
-        assert!(ScopeKey::new("i", "1", "r", "AWS::S3::Bucket").validate().is_ok());
+        assert!(ScopeKey::new("i", "1", "r", "AWS::S3::Bucket")
+            .validate()
+            .is_ok());
         let err = ScopeKey::new("a#b", "1", "r", "k").validate().unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -410,7 +339,11 @@ mod tests {
     fn normalizing_keeps_one_change_per_key_and_upserts_win() {
         let changes = ScopeChanges {
             upserted: vec![record("b", "x", FP_A, 1), record("b", "x", FP_B, 2)],
-            removed: vec![("b".into(), "x".into()), ("b".into(), "y".into()), ("b".into(), "y".into())],
+            removed: vec![
+                ("b".into(), "x".into()),
+                ("b".into(), "y".into()),
+                ("b".into(), "y".into()),
+            ],
         }
         .normalized();
         assert_eq!(changes.upserted, vec![record("b", "x", FP_B, 2)]);
@@ -433,7 +366,10 @@ mod tests {
         assert_eq!(predicted, state.counts());
         assert_eq!(
             state.not_produced(&BTreeSet::from([("b1".to_owned(), "x".to_owned())])),
-            vec![("b1".to_owned(), "y".to_owned()), ("b3".to_owned(), "n".to_owned())]
+            vec![
+                ("b1".to_owned(), "y".to_owned()),
+                ("b3".to_owned(), "n".to_owned())
+            ]
         );
     }
 

@@ -62,13 +62,20 @@ macro_rules! dispatch {
 
 impl StateStore {
     /// A DynamoDB store over `table`, through a `dynamodb` client of the model-driven AWS client.
-    pub fn dynamodb(client: ServiceClient, table: impl Into<String>, options: StoreOptions) -> Self {
+    pub fn dynamodb(
+        client: ServiceClient,
+        table: impl Into<String>,
+        options: StoreOptions,
+    ) -> Self {
         StateStore::DynamoDb(DynamoStore::new(client, table, options))
     }
 
     /// Opens (creating it and its 0700 directory if needed) the SQLite file at `path`; see
     /// [`super::sqlite::default_path`] for the default.
-    pub async fn sqlite(path: impl Into<PathBuf>, options: StoreOptions) -> Result<Self, StateError> {
+    pub async fn sqlite(
+        path: impl Into<PathBuf>,
+        options: StoreOptions,
+    ) -> Result<Self, StateError> {
         Ok(StateStore::Sqlite(SqliteStore::open(path, options).await?))
     }
 
@@ -122,18 +129,31 @@ impl StateStore {
     }
 
     /// The `limit` latest runs of `installation`, newest first.
-    pub async fn recent_runs(&self, installation: &str, limit: usize) -> Result<Vec<RunRecord>, StateError> {
+    pub async fn recent_runs(
+        &self,
+        installation: &str,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>, StateError> {
         dispatch!(self, s => s.recent_runs(installation, limit).await)
     }
 
     /// The unit outcomes of a run, ordered by unit label.
-    pub async fn run_units(&self, installation: &str, run_id: &str) -> Result<Vec<UnitOutcome>, StateError> {
+    pub async fn run_units(
+        &self,
+        installation: &str,
+        run_id: &str,
+    ) -> Result<Vec<UnitOutcome>, StateError> {
         dispatch!(self, s => s.run_units(installation, run_id).await)
     }
 
     /// Takes the lease of `scope` for `owner` for `ttl`; [`StateError::LeaseHeld`] when another
     /// owner holds an unexpired one.
-    pub async fn acquire_lease(&self, scope: &ScopeKey, owner: &str, ttl: Duration) -> Result<Lease, StateError> {
+    pub async fn acquire_lease(
+        &self,
+        scope: &ScopeKey,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Lease, StateError> {
         dispatch!(self, s => s.acquire_lease(scope, owner, ttl).await)
     }
 

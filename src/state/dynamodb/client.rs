@@ -55,7 +55,7 @@ impl DynamoStore {
         StateError::Dynamo {
             action,
             table: self.table.to_string(),
-            source,
+            source: Box::new(source),
         }
     }
 
@@ -129,7 +129,7 @@ pub async fn create_table(client: &ServiceClient, table: &str) -> Result<(), Sta
     let fail = |source| StateError::Dynamo {
         action: action(),
         table: table.to_owned(),
-        source,
+        source: Box::new(source),
     };
     let key = |name: &str, kind: &str| json!({"AttributeName": name, "KeyType": kind});
     let input = json!({

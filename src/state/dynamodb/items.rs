@@ -282,7 +282,10 @@ mod tests {
             unit: "1/r/k".into(),
             ok: false,
             reason: Some("denied".into()),
-            counts: UnitCounts { produced: 3, ..UnitCounts::default() },
+            counts: UnitCounts {
+                produced: 3,
+                ..UnitCounts::default()
+            },
             finished_at: Timestamp::from_millis(9),
         };
         let item = outcome_item("RUN#i#r", &outcome, Timestamp::from_millis(0));

@@ -48,10 +48,15 @@ impl DynamoStore {
     }
 
     /// Who holds the lease, for the error (best effort: the holder may have released it since).
-    async fn holder(&self, scope: &ScopeKey, pk: &str, action: &(dyn Fn() -> String + Sync)) -> StateError {
+    async fn holder(
+        &self,
+        scope: &ScopeKey,
+        pk: &str,
+        action: &(dyn Fn() -> String + Sync),
+    ) -> StateError {
         let item = self.get(pk, items::LEASE_SK, action).await.ok().flatten();
         let item = item.as_ref();
-        StateError::LeaseHeld(LeaseHeld {
+        StateError::from(LeaseHeld {
             scope: scope.clone(),
             owner: item.and_then(|i| get_s(i, "owner").ok()).map(str::to_owned),
             expires_at: item

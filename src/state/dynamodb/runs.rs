@@ -32,7 +32,12 @@ impl DynamoStore {
     /// Records a new run. Fails with [`StateError::RunExists`] for a run id already used.
     pub async fn start_run(&self, run: &RunRecord) -> Result<(), StateError> {
         check_part("installation", &run.installation)?;
-        let action = || format!("start run {} of installation {}", run.run_id, run.installation);
+        let action = || {
+            format!(
+                "start run {} of installation {}",
+                run.run_id, run.installation
+            )
+        };
         let ttl = run.started_at.plus(self.options.retention);
         let input = json!({ "TransactItems": [
             { "Put": {
@@ -66,12 +71,16 @@ impl DynamoStore {
         let pk = items::run_pk(installation, run_id);
         let sk = items::unit_sk(&outcome.unit);
         let action = || format!("record unit {} of run {run_id}", outcome.unit);
-        let item = items::outcome_item(&pk, &outcome, Timestamp::now().plus(self.options.retention));
+        let item =
+            items::outcome_item(&pk, &outcome, Timestamp::now().plus(self.options.retention));
         let mut previous: Option<Value> = None;
         for attempt in 1..=RECORD_ATTEMPTS {
             let result = match &previous {
                 None => self.record_first(&pk, &item, outcome.ok, &action).await?,
-                Some(old) => self.record_again(&pk, &item, old, outcome.ok, &action).await?,
+                Some(old) => {
+                    self.record_again(&pk, &item, old, outcome.ok, &action)
+                        .await?
+                }
             };
             match result {
                 Recorded::Done => return self.progress(&pk, &action).await,
@@ -173,9 +182,14 @@ impl DynamoStore {
     }
 
     /// The run's counters after a unit was recorded, closing the run if this call completes it.
-    async fn progress(&self, pk: &str, action: &(dyn Fn() -> String + Sync)) -> Result<RunProgress, StateError> {
+    async fn progress(
+        &self,
+        pk: &str,
+        action: &(dyn Fn() -> String + Sync),
+    ) -> Result<RunProgress, StateError> {
         let header = self.get(pk, items::RUN_HEADER_SK, action).await?;
-        let header = header.ok_or_else(|| self.corrupt(action(), "the run header vanished".into()))?;
+        let header =
+            header.ok_or_else(|| self.corrupt(action(), "the run header vanished".into()))?;
         let run = items::parse_run(&header).map_err(|m| self.corrupt(action(), m))?;
         let mut progress = RunProgress {
             done: run.done,
@@ -189,7 +203,11 @@ impl DynamoStore {
         Ok(progress)
     }
 
-    async fn try_close(&self, pk: &str, action: &(dyn Fn() -> String + Sync)) -> Result<bool, StateError> {
+    async fn try_close(
+        &self,
+        pk: &str,
+        action: &(dyn Fn() -> String + Sync),
+    ) -> Result<bool, StateError> {
         let input = json!({
             "TableName": &*self.table,
             "Key": items::key(pk, items::RUN_HEADER_SK),
@@ -206,7 +224,11 @@ impl DynamoStore {
     }
 
     /// The `n` latest runs of `installation`, newest first.
-    pub async fn recent_runs(&self, installation: &str, limit: usize) -> Result<Vec<RunRecord>, StateError> {
+    pub async fn recent_runs(
+        &self,
+        installation: &str,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>, StateError> {
         check_part("installation", installation)?;
         let action = || format!("list the runs of installation {installation}");
         let input = json!({
@@ -218,10 +240,13 @@ impl DynamoStore {
         });
         let out = self.call("Query", input, &action).await?;
         let listed = out["Items"].as_array().cloned().unwrap_or_default();
-        let headers = listed.iter().filter_map(|item| item["run_id"]["S"].as_str()).map(|run_id| {
-            let pk = items::run_pk(installation, run_id);
-            async move { self.get(&pk, items::RUN_HEADER_SK, &action).await }
-        });
+        let headers = listed
+            .iter()
+            .filter_map(|item| item["run_id"]["S"].as_str())
+            .map(|run_id| {
+                let pk = items::run_pk(installation, run_id);
+                async move { self.get(&pk, items::RUN_HEADER_SK, &action).await }
+            });
         let headers = futures_util::future::try_join_all(headers).await?;
         headers
             .iter()
@@ -231,11 +256,17 @@ impl DynamoStore {
     }
 
     /// Every unit outcome recorded for a run, ordered by unit label.
-    pub async fn run_units(&self, installation: &str, run_id: &str) -> Result<Vec<UnitOutcome>, StateError> {
+    pub async fn run_units(
+        &self,
+        installation: &str,
+        run_id: &str,
+    ) -> Result<Vec<UnitOutcome>, StateError> {
         check_part("installation", installation)?;
         let action = || format!("list the units of run {run_id} of installation {installation}");
         let pk = items::run_pk(installation, run_id);
-        let found = self.query_all(&pk, Some(items::UNIT_PREFIX), &action).await?;
+        let found = self
+            .query_all(&pk, Some(items::UNIT_PREFIX), &action)
+            .await?;
         let mut out = found
             .iter()
             .map(items::parse_outcome)

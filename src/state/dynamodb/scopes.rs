@@ -86,7 +86,12 @@ impl DynamoStore {
         let pk = items::scope_pk(scope);
         let requests = base
             .records()
-            .map(|r| batch::delete(items::key(&pk, &items::entity_sk(&r.blueprint, &r.identifier))))
+            .map(|r| {
+                batch::delete(items::key(
+                    &pk,
+                    &items::entity_sk(&r.blueprint, &r.identifier),
+                ))
+            })
             .collect();
         self.write_batches(requests, &action).await?;
         self.delete_index(scope, &action).await

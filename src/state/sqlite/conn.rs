@@ -112,7 +112,11 @@ impl SqliteStore {
                 path,
                 source,
             }),
-            Err(source) => Err(StateError::Worker { action, path, source }),
+            Err(source) => Err(StateError::Worker {
+                action,
+                path,
+                source,
+            }),
         }
     }
 }
@@ -156,7 +160,10 @@ fn open_blocking(path: &Path) -> Result<Connection, StateError> {
 #[cfg(unix)]
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 #[cfg(not(unix))]
@@ -170,7 +177,9 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 pub fn default_path(xdg_state_home: Option<&Path>, home: Option<&Path>) -> Option<PathBuf> {
     let base = match xdg_state_home.filter(|p| p.is_absolute()) {
         Some(state) => state.to_owned(),
-        None => home.filter(|h| !h.as_os_str().is_empty())?.join(".local/state"),
+        None => home
+            .filter(|h| !h.as_os_str().is_empty())?
+            .join(".local/state"),
     };
     Some(base.join("port-aws-sync").join("state.sqlite"))
 }
@@ -195,11 +204,15 @@ mod tests {
         );
         assert_eq!(
             default_path(Some(Path::new("rel")), Some(home)),
-            Some(PathBuf::from("/home/u/.local/state/port-aws-sync/state.sqlite"))
+            Some(PathBuf::from(
+                "/home/u/.local/state/port-aws-sync/state.sqlite"
+            ))
         );
         assert_eq!(
             default_path(None, Some(home)),
-            Some(PathBuf::from("/home/u/.local/state/port-aws-sync/state.sqlite"))
+            Some(PathBuf::from(
+                "/home/u/.local/state/port-aws-sync/state.sqlite"
+            ))
         );
         assert_eq!(default_path(None, None), None);
     }

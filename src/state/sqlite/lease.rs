@@ -110,7 +110,7 @@ fn holder(tx: &Transaction<'_>, key: &str) -> rusqlite::Result<Holder> {
 }
 
 fn held(scope: &ScopeKey, owner: Option<String>, expires: Option<i64>) -> StateError {
-    StateError::LeaseHeld(LeaseHeld {
+    StateError::from(LeaseHeld {
         scope: scope.clone(),
         owner,
         expires_at: expires.map(Timestamp::from_millis),

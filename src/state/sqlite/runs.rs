@@ -14,7 +14,10 @@ impl SqliteStore {
         check_part("installation", &run.installation)?;
         let r = run.clone();
         let cutoff = Timestamp::now().minus(self.options.retention).millis();
-        let action = format!("start run {} of installation {}", run.run_id, run.installation);
+        let action = format!(
+            "start run {} of installation {}",
+            run.run_id, run.installation
+        );
         let inserted = self
             .transaction(action, move |tx| {
                 tx.execute(
@@ -62,23 +65,34 @@ impl SqliteStore {
     }
 
     /// The `limit` latest runs of `installation`, newest first.
-    pub async fn recent_runs(&self, installation: &str, limit: usize) -> Result<Vec<RunRecord>, StateError> {
+    pub async fn recent_runs(
+        &self,
+        installation: &str,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>, StateError> {
         check_part("installation", installation)?;
         let inst = installation.to_owned();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.transaction(format!("list the runs of installation {installation}"), move |tx| {
-            let mut stmt = tx.prepare_cached(
+        self.transaction(
+            format!("list the runs of installation {installation}"),
+            move |tx| {
+                let mut stmt = tx.prepare_cached(
                 "SELECT installation, run_id, started_at, planned, done, failed, closed_at FROM runs
                  WHERE installation = ?1 ORDER BY started_at DESC, run_id DESC LIMIT ?2",
             )?;
-            let rows = stmt.query_map(params![inst, limit], run_from_row)?;
-            rows.collect()
-        })
+                let rows = stmt.query_map(params![inst, limit], run_from_row)?;
+                rows.collect()
+            },
+        )
         .await
     }
 
     /// Every unit outcome recorded for a run, ordered by unit label.
-    pub async fn run_units(&self, installation: &str, run_id: &str) -> Result<Vec<UnitOutcome>, StateError> {
+    pub async fn run_units(
+        &self,
+        installation: &str,
+        run_id: &str,
+    ) -> Result<Vec<UnitOutcome>, StateError> {
         check_part("installation", installation)?;
         let (inst, id) = (installation.to_owned(), run_id.to_owned());
         let action = format!("list the units of run {run_id} of installation {installation}");
@@ -138,7 +152,11 @@ fn record_in(
     let was_failed = previous.is_some_and(|ok| !ok);
     run.failed = (run.failed + u64::from(!outcome.ok)).saturating_sub(u64::from(was_failed));
     let just_closed = run.closed_at.is_none() && run.done >= run.planned_units;
-    let closed = if just_closed { Some(Timestamp::now()) } else { run.closed_at };
+    let closed = if just_closed {
+        Some(Timestamp::now())
+    } else {
+        run.closed_at
+    };
     tx.execute(
         "UPDATE runs SET done = ?3, failed = ?4, closed_at = ?5 WHERE installation = ?1 AND run_id = ?2",
         params![installation, run_id, to_i64(run.done), to_i64(run.failed), closed.map(Timestamp::millis)],
@@ -170,21 +188,38 @@ fn run_from_row(r: &Row<'_>) -> rusqlite::Result<RunRecord> {
 
 /// Counts as five space-separated numbers: produced upserted unchanged deleted kept.
 fn counts_text(c: &UnitCounts) -> String {
-    format!("{} {} {} {} {}", c.produced, c.upserted, c.unchanged, c.deleted, c.kept)
+    format!(
+        "{} {} {} {} {}",
+        c.produced, c.upserted, c.unchanged, c.deleted, c.kept
+    )
 }
 
 fn parse_counts(text: &str) -> Option<UnitCounts> {
-    let v: Vec<u64> = text.split(' ').map(str::parse).collect::<Result<_, _>>().ok()?;
+    let v: Vec<u64> = text
+        .split(' ')
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
     let [produced, upserted, unchanged, deleted, kept] = v[..] else {
         return None;
     };
-    Some(UnitCounts { produced, upserted, unchanged, deleted, kept })
+    Some(UnitCounts {
+        produced,
+        upserted,
+        unchanged,
+        deleted,
+        kept,
+    })
 }
 
 fn outcome_from_row(r: &Row<'_>) -> rusqlite::Result<UnitOutcome> {
     let text: String = r.get(3)?;
     let counts = parse_counts(&text).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, format!("counts `{text}` do not parse").into())
+        rusqlite::Error::FromSqlConversionFailure(
+            3,
+            rusqlite::types::Type::Text,
+            format!("counts `{text}` do not parse").into(),
+        )
     })?;
     Ok(UnitOutcome {
         unit: r.get(0)?,

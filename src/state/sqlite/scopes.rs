@@ -77,31 +77,43 @@ impl SqliteStore {
         check_part("installation", installation)?;
         let inst = installation.to_owned();
         let rows = self
-            .transaction(format!("list the scopes of installation {installation}"), move |tx| {
-                let mut stmt = tx.prepare_cached(
-                    "SELECT s.account_id, s.region, s.kind, s.updated_at, e.blueprint, count(*)
+            .transaction(
+                format!("list the scopes of installation {installation}"),
+                move |tx| {
+                    let mut stmt = tx.prepare_cached(
+                        "SELECT s.account_id, s.region, s.kind, s.updated_at, e.blueprint, count(*)
                      FROM scopes s JOIN entities e ON e.scope = s.scope
                      WHERE s.installation = ?1 GROUP BY s.scope, e.blueprint",
-                )?;
-                let rows = stmt.query_map([&inst], |r| {
-                    Ok((
-                        ScopeKey::new(inst.clone(), r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?),
-                        r.get::<_, i64>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, i64>(5)?,
-                    ))
-                })?;
-                rows.collect::<rusqlite::Result<Vec<_>>>()
-            })
+                    )?;
+                    let rows = stmt.query_map([&inst], |r| {
+                        Ok((
+                            ScopeKey::new(
+                                inst.clone(),
+                                r.get::<_, String>(0)?,
+                                r.get::<_, String>(1)?,
+                                r.get::<_, String>(2)?,
+                            ),
+                            r.get::<_, i64>(3)?,
+                            r.get::<_, String>(4)?,
+                            r.get::<_, i64>(5)?,
+                        ))
+                    })?;
+                    rows.collect::<rusqlite::Result<Vec<_>>>()
+                },
+            )
             .await?;
         let mut by_scope: BTreeMap<ScopeKey, ScopeSummary> = BTreeMap::new();
         for (scope, updated, blueprint, count) in rows {
-            let summary = by_scope.entry(scope.clone()).or_insert_with(|| ScopeSummary {
-                scope,
-                counts: BTreeMap::new(),
-                updated_at: Timestamp::from_millis(updated),
-            });
-            summary.counts.insert(blueprint, u64::try_from(count).unwrap_or(0));
+            let summary = by_scope
+                .entry(scope.clone())
+                .or_insert_with(|| ScopeSummary {
+                    scope,
+                    counts: BTreeMap::new(),
+                    updated_at: Timestamp::from_millis(updated),
+                });
+            summary
+                .counts
+                .insert(blueprint, u64::try_from(count).unwrap_or(0));
         }
         Ok(by_scope.into_values().collect())
     }
@@ -119,7 +131,11 @@ impl SqliteStore {
     }
 }
 
-fn apply_changes(tx: &Transaction<'_>, scope: &ScopeKey, changes: &ScopeChanges) -> rusqlite::Result<()> {
+fn apply_changes(
+    tx: &Transaction<'_>,
+    scope: &ScopeKey,
+    changes: &ScopeChanges,
+) -> rusqlite::Result<()> {
     let key = scope.storage_key();
     {
         let mut delete = tx.prepare_cached(
@@ -146,8 +162,11 @@ fn apply_changes(tx: &Transaction<'_>, scope: &ScopeKey, changes: &ScopeChanges)
             ])?;
         }
     }
-    let remaining: i64 =
-        tx.query_row("SELECT count(*) FROM entities WHERE scope = ?1", [&key], |r| r.get(0))?;
+    let remaining: i64 = tx.query_row(
+        "SELECT count(*) FROM entities WHERE scope = ?1",
+        [&key],
+        |r| r.get(0),
+    )?;
     if remaining == 0 {
         tx.execute("DELETE FROM scopes WHERE scope = ?1", [&key])?;
     } else {
