@@ -338,6 +338,10 @@ mod cases {
             "arn:aws:ssm:eu-west-1:111111111111:parameter/{}",
             "p/".repeat(450)
         );
+        // 1,000 characters (Port's limit) of 3 bytes each: beyond DynamoDB's 1,024-byte sort
+        // key limit; two that share their first 999 characters.
+        let very_long = "日".repeat(1000);
+        let very_long_too = format!("{}本", "日".repeat(999));
         let ids = [
             "a#b",
             "##",
@@ -348,6 +352,8 @@ mod cases {
             "role/service-role/x",
             "=+@_.:\\-",
             long.as_str(),
+            very_long.as_str(),
+            very_long_too.as_str(),
         ];
         let records: Vec<_> = ids.iter().map(|i| rec("ec2Instance", i, 1)).collect();
         apply(s, &k, upserts(records.clone())).await;
@@ -449,6 +455,9 @@ mod cases {
         s.start_run(&r2).await.unwrap();
         let err = s.start_run(&r1).await.unwrap_err();
         assert!(matches!(err, StateError::RunExists { .. }), "{err}");
+        let empty = RunRecord::new(INST, "run-0", t0.minus(Duration::from_secs(1)), 0);
+        s.start_run(&empty).await.unwrap();
+        assert!(s.recent_runs(INST, 0).await.unwrap().is_empty());
 
         let p = s
             .record_unit(INST, "run-1", outcome("1/eu-west-1/a", true))
@@ -490,7 +499,11 @@ mod cases {
 
         let runs = s.recent_runs(INST, 10).await.unwrap();
         let ids: Vec<_> = runs.iter().map(|r| r.run_id.as_str()).collect();
-        assert_eq!(ids, ["run-2", "run-1"]);
+        assert_eq!(ids, ["run-2", "run-1", "run-0"]);
+        assert!(
+            runs[2].is_closed(),
+            "a run of no units is closed as it starts"
+        );
         assert_eq!(
             (runs[1].done, runs[1].failed, runs[1].planned_units),
             (3, 1, 3)

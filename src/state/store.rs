@@ -113,7 +113,7 @@ impl StateStore {
     }
 
     /// Records a run the fan-out just planned (`done`, `failed` and `closed_at` of `run` are
-    /// ignored: a run starts with none).
+    /// ignored: a run starts with none). A run of zero units is closed as it starts.
     pub async fn start_run(&self, run: &RunRecord) -> Result<(), StateError> {
         dispatch!(self, s => s.start_run(run).await)
     }

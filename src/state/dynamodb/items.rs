@@ -5,6 +5,7 @@ use crate::state::fingerprint::Fingerprint;
 use crate::state::model::{EntityRecord, ScopeKey, ScopeSummary, Timestamp, SEP};
 use crate::state::runs::{RunRecord, UnitCounts, UnitOutcome};
 use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// Sort key of a scope's lease item (in the scope's partition).
@@ -21,9 +22,39 @@ pub fn scope_pk(scope: &ScopeKey) -> String {
     scope.storage_key()
 }
 
-/// `E#{blueprint}#{identifier}`.
+/// DynamoDB's limit on a sort key, in UTF-8 bytes.
+pub const MAX_SORT_KEY: usize = 1024;
+/// Hex digits of the identifier hash in a long entity key.
+const HASH_HEX: usize = 32;
+
+/// `E#{blueprint}#{identifier}`. When that exceeds DynamoDB's 1,024-byte sort key limit (Port
+/// allows 1,000-character identifiers, so up to 4,000 bytes), the identifier is cut at a
+/// character boundary and followed by `#` and 128 bits of its SHA-256; the item then carries
+/// the whole identifier in its `id` attribute ([`is_long_key`]).
 pub fn entity_sk(blueprint: &str, identifier: &str) -> String {
-    format!("{ENTITY_PREFIX}{blueprint}{SEP}{identifier}")
+    let plain = format!("{ENTITY_PREFIX}{blueprint}{SEP}{identifier}");
+    if plain.len() <= MAX_SORT_KEY {
+        return plain;
+    }
+    let budget = MAX_SORT_KEY.saturating_sub(ENTITY_PREFIX.len() + blueprint.len() + 2 + HASH_HEX);
+    let mut cut = budget.min(identifier.len());
+    while !identifier.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let digest = Sha256::digest(identifier.as_bytes());
+    let hash: String = digest[..HASH_HEX / 2]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!(
+        "{ENTITY_PREFIX}{blueprint}{SEP}{}{SEP}{hash}",
+        &identifier[..cut]
+    )
+}
+
+/// Whether an entity's sort key is the shortened form, which needs the `id` attribute.
+pub fn is_long_key(blueprint: &str, identifier: &str) -> bool {
+    ENTITY_PREFIX.len() + blueprint.len() + 1 + identifier.len() > MAX_SORT_KEY
 }
 
 /// `(blueprint, identifier)` of an entity sort key, splitting at the first separator after the
@@ -104,20 +135,27 @@ fn opt_n(item: &Value, name: &str) -> Result<Option<i64>, String> {
 
 /// An entity record's item.
 pub fn entity_item(pk: &str, record: &EntityRecord, ttl: Timestamp) -> Value {
-    json!({
+    let mut item = json!({
         "pk": s(pk),
         "sk": s(&entity_sk(&record.blueprint, &record.identifier)),
         "fp": s(record.fingerprint.as_str()),
         "written": n(record.written_at.millis()),
         "expires": n(record.expires_at.millis()),
         "ttl": n(ttl.secs()),
-    })
+    });
+    if is_long_key(&record.blueprint, &record.identifier) {
+        item["id"] = s(&record.identifier);
+    }
+    item
 }
 
 pub fn parse_entity(item: &Value) -> Result<EntityRecord, String> {
     let sk = get_s(item, "sk")?;
-    let (blueprint, identifier) =
+    let (blueprint, mut identifier) =
         parse_entity_sk(sk).ok_or_else(|| format!("sort key {sk} is not an entity key"))?;
+    if let Some(id) = item["id"]["S"].as_str() {
+        identifier = id.to_owned();
+    }
     let fp = get_s(item, "fp")?;
     Ok(EntityRecord {
         blueprint,
@@ -172,7 +210,7 @@ pub fn parse_summary(installation: &str, item: &Value) -> Result<ScopeSummary, S
 
 /// A run's header item (counters start at zero).
 pub fn run_header_item(run: &RunRecord, ttl: Timestamp) -> Value {
-    json!({
+    let mut item = json!({
         "pk": s(&run_pk(&run.installation, &run.run_id)),
         "sk": s(RUN_HEADER_SK),
         "installation": s(&run.installation),
@@ -182,7 +220,12 @@ pub fn run_header_item(run: &RunRecord, ttl: Timestamp) -> Value {
         "done": n(0),
         "failed": n(0),
         "ttl": n(ttl.secs()),
-    })
+    });
+    if run.planned_units == 0 {
+        // Nothing will record a unit: the run is complete as it starts.
+        item["closed"] = n(run.started_at.millis());
+    }
+    item
 }
 
 /// A run's listing item, under the installation's runs partition.
@@ -264,6 +307,32 @@ mod tests {
         );
         assert_eq!(parse_entity_sk("E#nohash"), None);
         assert_eq!(parse_entity_sk("LEASE"), None);
+    }
+
+    #[test]
+    fn long_identifiers_get_a_hashed_key_within_the_limit() {
+        let id = "日".repeat(1000); // 3,000 bytes, a valid Port identifier
+        let sk = entity_sk("ec2Instance", &id);
+        assert!(
+            sk.len() <= MAX_SORT_KEY && sk.len() > MAX_SORT_KEY - 3,
+            "{}",
+            sk.len()
+        );
+        assert_ne!(sk, entity_sk("ec2Instance", &format!("{id}x")));
+        assert_eq!(sk, entity_sk("ec2Instance", &id));
+        let record = EntityRecord {
+            blueprint: "ec2Instance".into(),
+            identifier: id.clone(),
+            fingerprint: Fingerprint::from_hex("0123456789abcdef0123456789abcdef").unwrap(),
+            written_at: Timestamp::from_millis(1),
+            expires_at: Timestamp::from_millis(2),
+        };
+        let item = entity_item("S#x", &record, Timestamp::from_millis(0));
+        assert_eq!(item["id"]["S"], id.as_str());
+        assert_eq!(parse_entity(&item), Ok(record));
+        let short = "a".repeat(MAX_SORT_KEY - "E#b#".len());
+        assert_eq!(entity_sk("b", &short).len(), MAX_SORT_KEY);
+        assert!(!is_long_key("b", &short) && is_long_key("b", &format!("{short}a")));
     }
 
     #[test]

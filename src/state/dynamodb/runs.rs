@@ -230,6 +230,9 @@ impl DynamoStore {
         limit: usize,
     ) -> Result<Vec<RunRecord>, StateError> {
         check_part("installation", installation)?;
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
         let action = || format!("list the runs of installation {installation}");
         let input = json!({
             "TableName": &*self.table,

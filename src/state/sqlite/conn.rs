@@ -85,9 +85,33 @@ impl SqliteStore {
         format!("the SQLite state file {}", self.inner.path.display())
     }
 
-    /// Runs `work` in one `BEGIN IMMEDIATE` transaction on a blocking thread and commits it
+    /// Runs `work` in one `BEGIN IMMEDIATE` transaction (the write lock taken up front, so
+    /// read-then-write cannot deadlock with another writer) on a blocking thread and commits it
     /// when it returns `Ok`; an error names `action` and the file.
     pub(super) async fn transaction<T, F>(&self, action: String, work: F) -> Result<T, StateError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> rusqlite::Result<T> + Send + 'static,
+    {
+        self.run(TransactionBehavior::Immediate, action, work).await
+    }
+
+    /// [`Self::transaction`] for reads: a deferred transaction, one consistent snapshot that
+    /// does not block writers of other processes (WAL).
+    pub(super) async fn read<T, F>(&self, action: String, work: F) -> Result<T, StateError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> rusqlite::Result<T> + Send + 'static,
+    {
+        self.run(TransactionBehavior::Deferred, action, work).await
+    }
+
+    async fn run<T, F>(
+        &self,
+        behavior: TransactionBehavior,
+        action: String,
+        work: F,
+    ) -> Result<T, StateError>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> rusqlite::Result<T> + Send + 'static,
@@ -99,7 +123,7 @@ impl SqliteStore {
                 Ok(guard) => guard,
                 Err(poisoned) => poisoned.into_inner(),
             };
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx = conn.transaction_with_behavior(behavior)?;
             let out = work(&tx)?;
             tx.commit()?;
             Ok(out)

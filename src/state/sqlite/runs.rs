@@ -27,9 +27,15 @@ impl SqliteStore {
                 )?;
                 tx.execute("DELETE FROM runs WHERE started_at < ?1", [cutoff])?;
                 tx.execute(
-                    "INSERT OR IGNORE INTO runs (installation, run_id, started_at, planned, done, failed)
-                     VALUES (?1, ?2, ?3, ?4, 0, 0)",
-                    params![r.installation, r.run_id, r.started_at.millis(), to_i64(r.planned_units)],
+                    "INSERT OR IGNORE INTO runs
+                       (installation, run_id, started_at, planned, done, failed, closed_at)
+                     VALUES (?1, ?2, ?3, ?4, 0, 0, CASE WHEN ?4 = 0 THEN ?3 END)",
+                    params![
+                        r.installation,
+                        r.run_id,
+                        r.started_at.millis(),
+                        to_i64(r.planned_units)
+                    ],
                 )
             })
             .await?;
@@ -73,7 +79,7 @@ impl SqliteStore {
         check_part("installation", installation)?;
         let inst = installation.to_owned();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.transaction(
+        self.read(
             format!("list the runs of installation {installation}"),
             move |tx| {
                 let mut stmt = tx.prepare_cached(
@@ -96,7 +102,7 @@ impl SqliteStore {
         check_part("installation", installation)?;
         let (inst, id) = (installation.to_owned(), run_id.to_owned());
         let action = format!("list the units of run {run_id} of installation {installation}");
-        self.transaction(action, move |tx| {
+        self.read(action, move |tx| {
             let mut stmt = tx.prepare_cached(
                 "SELECT unit, ok, reason, counts, finished_at FROM units
                  WHERE installation = ?1 AND run_id = ?2 ORDER BY unit",

@@ -16,7 +16,7 @@ impl SqliteStore {
         scope.validate()?;
         let key = scope.storage_key();
         let rows = self
-            .transaction(format!("read the state of scope {scope}"), move |tx| {
+            .read(format!("read the state of scope {scope}"), move |tx| {
                 let mut stmt = tx.prepare_cached(
                     "SELECT blueprint, identifier, fingerprint, written_at, expires_at
                      FROM entities WHERE scope = ?1",
@@ -77,7 +77,7 @@ impl SqliteStore {
         check_part("installation", installation)?;
         let inst = installation.to_owned();
         let rows = self
-            .transaction(
+            .read(
                 format!("list the scopes of installation {installation}"),
                 move |tx| {
                     let mut stmt = tx.prepare_cached(
@@ -118,7 +118,7 @@ impl SqliteStore {
         Ok(by_scope.into_values().collect())
     }
 
-    /// Deletes every record of `scope`, its index row and its lease.
+    /// Deletes every record of `scope` and its index row.
     pub async fn forget_scope(&self, scope: &ScopeKey) -> Result<(), StateError> {
         scope.validate()?;
         let key = scope.storage_key();
