@@ -8,6 +8,7 @@
 //! - [`kinds`]: one file per resource kind, AWS calls and raw objects.
 //! - [`mapping`]: the Ocean-compatible port-app-config and its JQ mappings.
 //! - [`port`]: the Port REST API client.
+//! - [`state`]: what was last written per scope (DynamoDB or SQLite), leases and runs.
 //! - [`sync`]: starting a run, planning units `(account, region, kind)` and running them.
 //! - [`deletion`]: stale-entity deletion, per unit and for scopes that are gone.
 //! - [`lambda`] and [`cli`]: the two ways to run it; [`aws_error`]: AWS errors for people.
@@ -26,5 +27,6 @@ pub mod lambda;
 pub mod mapping;
 pub mod port;
 pub mod setup;
+pub mod state;
 pub mod sync;
 pub mod telemetry;

@@ -17,6 +17,8 @@ Rules (a JSON list, first match wins; unmatched requests are forwarded unchanged
       forwards, then adds <nextToken> to the response so the client asks for another page
   {"service": "ec2", "action": "DescribeInstances", "respond": {"status": 200, "body": "<...>"}}
       answers with that body as is (a canned answer moto would not give)
+  {"service": "dynamodb", "action": "BatchWriteItem", "body_contains": "poison", "respond": {...}}
+      matches JSON-protocol requests whose raw body matches the regex (DynamoDB, ...)
   Any rule may carry "times": N to apply only to its first N matching requests.
 Matching: "service" and "region" come from the SigV4 credential scope, "action" from the form body
 (Action=...) or the X-Amz-Target header, "params" are regexes searched in form parameters,
@@ -103,7 +105,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _match(self, rule: dict, service: str, region: str, action: str, params: dict) -> bool:
+    def _match(self, rule: dict, service: str, region: str, action: str, params: dict, body: bytes) -> bool:
+        if rule.get("body_contains") and not re.search(rule["body_contains"], body.decode("utf-8", "replace")):
+            return False
         if rule.get("service") not in (None, service) or rule.get("region") not in (None, region):
             return False
         if rule.get("action") not in (None, action):
@@ -133,7 +137,7 @@ class Handler(BaseHTTPRequestHandler):
             for index, candidate in enumerate(self.state.rules):
                 if candidate.get("times") is not None and self.state.hits[index] >= candidate["times"]:
                     continue
-                if self._match(candidate, service, region, action, params):
+                if self._match(candidate, service, region, action, params, body):
                     self.state.hits[index] += 1
                     rule = candidate
                     break
