@@ -4,6 +4,7 @@
 //! Adding a kind is adding one file and one entry in [`Kind`].
 
 pub mod account_info;
+pub mod cloud_control;
 pub mod ec2_instance;
 pub mod ecs_cluster;
 pub mod raw;
