@@ -22,12 +22,12 @@ pub enum CloudControlError {
         message: String,
     },
     /// A call failed after the client's retries (throttling, access denied, a repeated
-    /// pagination token, ...).
+    /// pagination token, ...). Boxed: the client's error is large and errors are rare.
     #[error("{type_name}: {source}")]
     Api {
         type_name: String,
         #[source]
-        source: ApiError,
+        source: Box<ApiError>,
     },
     /// Cloud Control answered something that is not a resource description we can use.
     #[error("{type_name}: Cloud Control returned an unusable resource ({identifier}): {message}")]
@@ -53,7 +53,7 @@ impl CloudControlError {
         }
         CloudControlError::Api {
             type_name: type_name.to_owned(),
-            source,
+            source: Box::new(source),
         }
     }
 

@@ -12,7 +12,7 @@
 //!   (`types.tsv`, written by `scripts/gen-cloud-control-types`, checked by `scripts/test`). A type
 //!   that cannot be listed is a configuration error at `validate` time, naming the closest
 //!   listable types; the table also says in which regions each type exists.
-//! - [`fetch`]: a stream of [`Page`]s of `Properties` for one type in one account and region.
+//! - [`fetch()`]: a stream of [`Page`]s of `Properties` for one type in one account and region.
 //! - [`RateLimits`]: one [`TokenBucket`] per account and region that every request passes.
 //! - [`CloudControlError`]: [`CloudControlError::TypeNotAvailable`] (the region does not serve the
 //!   type: skip, do not fail) apart from real failures.
