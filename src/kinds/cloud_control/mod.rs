@@ -7,7 +7,7 @@
 //! `MemorySize`), which is not always the casing of the service's own API.
 //!
 //! # Surface
-//! - [`support`], [`validate`], [`closest`], [`required_iam_actions`]: what Cloud Control can list,
+//! - [`support`], [`validate()`], [`closest`], [`required_iam_actions`]: what Cloud Control can list,
 //!   from a table generated out of the CloudFormation schemas inside the pinned cfn-lint
 //!   (`types.tsv`, written by `scripts/gen-cloud-control-types`, checked by `scripts/test`). A type
 //!   that cannot be listed is a configuration error at `validate` time, naming the closest
