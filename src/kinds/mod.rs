@@ -8,6 +8,7 @@
 //! the steps; a later issue replaces the enum with a registry.
 
 pub mod account_info;
+pub mod cloud_control;
 pub mod ec2_instance;
 pub mod ecs_cluster;
 pub mod raw;

@@ -365,3 +365,31 @@ impl AwsProxy {
             .collect()
     }
 }
+
+/// `tests/support/fake_cloud_control.py`: Cloud Control's wire protocol, which moto does not
+/// serve, seeded with resources, pages, throttling and unsupported types. Point the SDK config's
+/// endpoint at `url`.
+pub struct FakeCloudControl {
+    pub url: String,
+    _guard: Guard,
+}
+
+impl FakeCloudControl {
+    pub fn start(seed: &Value) -> FakeCloudControl {
+        let seed = seed.to_string();
+        let (guard, url) = spawn_listening(
+            "tests/support/fake_cloud_control.py",
+            &["--seed", &seed],
+            "the fake Cloud Control",
+        );
+        FakeCloudControl { url, _guard: guard }
+    }
+
+    /// Every request the fake answered, in arrival order: `{"t", "operation", "type", "region",
+    /// "status", "code"}` (`t` in seconds since the fake started).
+    pub fn log(&self) -> Vec<Value> {
+        let (status, body) = http("GET", &format!("{}/_fake/log", self.url), None);
+        assert_eq!(status, 200);
+        body["requests"].as_array().cloned().unwrap_or_default()
+    }
+}
