@@ -50,7 +50,10 @@ fn aws_v3_vectors_map_exactly() {
     let names = vector_dirs();
     assert!(names.len() >= 4, "{names:?}");
     for pending in PENDING_KINDS {
-        assert!(names.iter().any(|n| n == pending), "{pending} has no vector directory");
+        assert!(
+            names.iter().any(|n| n == pending),
+            "{pending} has no vector directory"
+        );
     }
     for name in &names {
         let dir = root().join("tests/vectors/aws-v3").join(name);
