@@ -15,9 +15,47 @@ fn map(config: &str, input: &str) -> std::process::Output {
         .unwrap()
 }
 
+/// Vector directories whose kind the mapping does not know yet: `map` must still reject them as an
+/// unknown kind. When a kind lands, its directory leaves this list and its vector is checked exactly.
+const PENDING_KINDS: &[&str] = &[
+    "dynamodb-table",
+    "ec2-volume",
+    "ecr-repository",
+    "ecs-service",
+    "ecs-task-definition",
+    "eks-cluster",
+    "elasticache-cluster",
+    "lambda-function",
+    "memorydb-user",
+    "organizations-account",
+    "rds-db-cluster",
+    "rds-db-instance",
+    "sns-topic",
+    "sqs-queue",
+];
+
+fn vector_dirs() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("tests/vectors/aws-v3"))
+        .unwrap()
+        .map(|entry| entry.unwrap())
+        .filter(|entry| entry.file_type().unwrap().is_dir())
+        .map(|entry| entry.file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
 #[test]
 fn aws_v3_vectors_map_exactly() {
-    for name in ["account-info", "ec2-instance", "ecs-cluster", "s3-bucket"] {
+    let names = vector_dirs();
+    assert!(names.len() >= 4, "{names:?}");
+    for pending in PENDING_KINDS {
+        assert!(
+            names.iter().any(|n| n == pending),
+            "{pending} has no vector directory"
+        );
+    }
+    for name in &names {
         let dir = root().join("tests/vectors/aws-v3").join(name);
         let config = dir.join(format!("{name}-mappings.yaml"));
         let raw = dir.join(format!("{name}-raw-data.json"));
@@ -26,11 +64,15 @@ fn aws_v3_vectors_map_exactly() {
         )
         .unwrap();
         let out = map(config.to_str().unwrap(), raw.to_str().unwrap());
-        assert!(
-            out.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if PENDING_KINDS.contains(&name.as_str()) {
+            assert!(
+                !out.status.success() && stderr.contains("unknown kind"),
+                "{name} is mapped now: remove it from PENDING_KINDS. stderr: {stderr}"
+            );
+            continue;
+        }
+        assert!(out.status.success(), "{name}: {stderr}");
         let entities = json_lines(&String::from_utf8_lossy(&out.stdout));
         assert_eq!(entities, vec![expected], "{name}");
     }

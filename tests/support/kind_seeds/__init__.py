@@ -1,0 +1,39 @@
+"""Per-kind moto seeders for the aws-v3 kinds (one module per AWS service).
+
+Every seeder is `seed_<kind>(client_factory, account_id, region) -> list[str]`: it creates two
+resources of its kind with boto3 clients from `client_factory(service, account_id, region)` and
+returns the identifiers the kind's aws-v3 example mapping gives them (the `identifier` expression of
+docs/examples/<slug>/<slug>-mappings.yaml). `SEEDERS` maps the aws-v3 kind name to its seeder.
+"""
+
+from . import (
+    dynamodb,
+    ec2,
+    ecr,
+    ecs,
+    eks,
+    elasticache,
+    aws_lambda,
+    memorydb,
+    organizations,
+    rds,
+    sns,
+    sqs,
+)
+
+SEEDERS = {
+    "AWS::Organizations::Account": organizations.seed_account,
+    "AWS::EC2::Volume": ec2.seed_volume,
+    "AWS::ECS::Service": ecs.seed_service,
+    "AWS::ECS::TaskDefinition": ecs.seed_task_definition,
+    "AWS::EKS::Cluster": eks.seed_cluster,
+    "AWS::ECR::Repository": ecr.seed_repository,
+    "AWS::Lambda::Function": aws_lambda.seed_function,
+    "AWS::SQS::Queue": sqs.seed_queue,
+    "AWS::SNS::Topic": sns.seed_topic,
+    "AWS::RDS::DBInstance": rds.seed_db_instance,
+    "AWS::RDS::DBCluster": rds.seed_db_cluster,
+    "AWS::DynamoDB::Table": dynamodb.seed_table,
+    "AWS::ElastiCache::Cluster": elasticache.seed_cluster,
+    "AWS::MemoryDB::User": memorydb.seed_user,
+}
