@@ -18,6 +18,17 @@ fn map(config: &str, input: &str) -> std::process::Output {
 /// Vector directories whose kind the mapping does not know yet: `map` must still reject them as an
 /// unknown kind. When a kind lands, its directory leaves this list and its vector is checked exactly.
 const PENDING_KINDS: &[&str] = &[
+    "codebuild-build-run",
+    "codebuild-project",
+    "codedeploy-application",
+    "codedeploy-deployment",
+    "codedeploy-deployment-group",
+    "codedeploy-deployment-target",
+    "codepipeline-action",
+    "codepipeline-action-execution",
+    "codepipeline-pipeline",
+    "codepipeline-pipeline-execution",
+    "codepipeline-stage",
     "dynamodb-table",
     "ec2-volume",
     "ecr-repository",
@@ -27,9 +38,13 @@ const PENDING_KINDS: &[&str] = &[
     "elasticache-cluster",
     "lambda-function",
     "memorydb-user",
+    "msk-cluster",
+    "msk-serverless-cluster",
     "organizations-account",
     "rds-db-cluster",
     "rds-db-instance",
+    "ses-configuration-set",
+    "ses-email-identity",
     "sns-topic",
     "sqs-queue",
 ];

@@ -4,6 +4,10 @@ Every seeder is `seed_<kind>(client_factory, account_id, region) -> list[str]`: 
 resources of its kind with boto3 clients from `client_factory(service, account_id, region)` and
 returns the identifiers the kind's aws-v3 example mapping gives them (the `identifier` expression of
 docs/examples/<slug>/<slug>-mappings.yaml). `SEEDERS` maps the aws-v3 kind name to its seeder.
+
+The CI/CD and messaging modules (codebuild, codedeploy, codepipeline, kafka, sesv2) take
+`client_factory(service)` already bound to one account and region (they are exercised through
+tests/support/fake_cicd_gaps.py); each has a `KINDS` table, gathered in `CICD_SEEDERS`.
 """
 
 from . import (
@@ -14,6 +18,11 @@ from . import (
     eks,
     elasticache,
     aws_lambda,
+    codebuild,
+    codedeploy,
+    codepipeline,
+    kafka,
+    sesv2,
     memorydb,
     organizations,
     rds,
@@ -36,4 +45,12 @@ SEEDERS = {
     "AWS::DynamoDB::Table": dynamodb.seed_table,
     "AWS::ElastiCache::Cluster": elasticache.seed_cluster,
     "AWS::MemoryDB::User": memorydb.seed_user,
+}
+
+CICD_SEEDERS = {
+    **kafka.KINDS,
+    **codebuild.KINDS,
+    **codedeploy.KINDS,
+    **codepipeline.KINDS,
+    **sesv2.KINDS,
 }

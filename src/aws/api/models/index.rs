@@ -3,6 +3,9 @@
 /// Each service's trimmed model (JSON), by botocore service name, sorted.
 const MODELS: &[(&str, &str)] = &[
     ("cloudcontrol", include_str!("cloudcontrol.json")),
+    ("codebuild", include_str!("codebuild.json")),
+    ("codedeploy", include_str!("codedeploy.json")),
+    ("codepipeline", include_str!("codepipeline.json")),
     ("dynamodb", include_str!("dynamodb.json")),
     ("ec2", include_str!("ec2.json")),
     ("ecr", include_str!("ecr.json")),
