@@ -187,7 +187,12 @@ fn handler_note(info: &CloudControlType) -> String {
 mod tests {
     use super::*;
 
-    const ALL_PARTS: [Part; 4] = [Part::Read, Part::Fetch, Part::Discovery, Part::Organizations];
+    const ALL_PARTS: [Part; 4] = [
+        Part::Read,
+        Part::Fetch,
+        Part::Discovery,
+        Part::Organizations,
+    ];
 
     #[test]
     fn every_kind_with_every_optional_call_is_the_member_read_policy() {

@@ -104,16 +104,29 @@ fn the_generator_check_reports_a_drifted_list_and_the_generator_repairs_it() {
     let member = tree.join("cloudformation/member-read-role.yaml");
     let original = std::fs::read_to_string(&member).unwrap();
     let drifted = original.replacen("- s3:GetBucketTagging\n", "- s3:PutBucketTagging\n", 1);
-    assert_ne!(drifted, original, "the member template grants s3:GetBucketTagging");
+    assert_ne!(
+        drifted, original,
+        "the member template grants s3:GetBucketTagging"
+    );
     std::fs::write(&member, &drifted).unwrap();
 
     let check = generator(&tree, "check");
     assert_eq!(check.status.code(), Some(1), "{}", text(&check.stderr));
     let diff = text(&check.stdout);
-    assert!(diff.contains("-                    - s3:PutBucketTagging"), "{diff}");
-    assert!(diff.contains("+                    - s3:GetBucketTagging"), "{diff}");
+    assert!(
+        diff.contains("-                    - s3:PutBucketTagging"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("+                    - s3:GetBucketTagging"),
+        "{diff}"
+    );
     assert!(text(&check.stderr).contains("run scripts/gen-iam-policies"));
-    assert_eq!(std::fs::read_to_string(&member).unwrap(), drifted, "check changes nothing");
+    assert_eq!(
+        std::fs::read_to_string(&member).unwrap(),
+        drifted,
+        "check changes nothing"
+    );
 
     let write = generator(&tree, "write");
     assert!(write.status.success(), "{}", text(&write.stderr));
