@@ -7,6 +7,7 @@
 //! - [`discovery`]: accounts, sessions (AssumeRole) and enabled regions.
 //! - [`kinds`]: one file per resource kind, AWS calls and raw objects.
 //! - [`mapping`]: the Ocean-compatible port-app-config and its JQ mappings.
+//! - [`permissions`]: the read-only IAM policy a mapping needs, from the kind registry.
 //! - [`port`]: the Port REST API client.
 //! - [`state`]: what was last written per scope (DynamoDB or SQLite), leases and runs.
 //! - [`sync`]: starting a run, planning units `(account, region, kind)` and running them.
@@ -25,6 +26,7 @@ pub mod discovery;
 pub mod kinds;
 pub mod lambda;
 pub mod mapping;
+pub mod permissions;
 pub mod port;
 pub mod setup;
 pub mod state;

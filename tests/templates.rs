@@ -9,11 +9,15 @@
 //!   no policy grants an action outside the declared lists.
 //! - The StackSet embeds `member-read-role.yaml` verbatim (`scripts/gen-stackset` regenerates it) and
 //!   takes its deployment targets and operation preferences from parameters.
+//! - The action lists are what `scripts/gen-iam-policies` writes, and read-only
+//!   (`templates/generated.rs`).
 //! - `cfn-lint` reports nothing on any template.
 
 // A test crate's root resolves modules next to it, hence the paths.
 #[path = "templates/cfn.rs"]
 mod cfn;
+#[path = "templates/generated.rs"]
+mod generated;
 #[path = "templates/sam.rs"]
 mod sam;
 
@@ -84,8 +88,8 @@ fn management_role_grants_exactly_the_organizations_discovery_actions_in_every_m
     let expected: BTreeSet<String> = ORGANIZATION_ACTIONS.iter().map(|a| a.to_string()).collect();
     assert_eq!(
         granted, expected,
-        "{MANAGEMENT}: the Organizations statement differs from kinds::ORGANIZATION_ACTIONS; replace its Action with:\n{}",
-        yaml_action_list(ORGANIZATION_ACTIONS.iter().copied())
+        "{MANAGEMENT}: the Organizations statement differs from kinds::ORGANIZATION_ACTIONS; run \
+         scripts/gen-iam-policies"
     );
 }
 
@@ -646,22 +650,10 @@ fn assert_read_statements_match_registry(template: &Value, name: &str) {
             panic!(
                 "{at}: the read policy differs from the kind registry (kinds::member_read_actions).\n\
                  missing: {missing:?}\nnot declared by any kind: {extra:?}\n\
-                 Replace the statement's Action with:\n{}\n\
-                 in cloudformation/member-read-role.yaml and cloudformation/management-account-role.yaml, \
-                 then run scripts/gen-stackset.",
-                yaml_action_list(member_read_actions())
+                 Run scripts/gen-iam-policies to regenerate the templates."
             );
         }
     }
-}
-
-/// The action list as YAML, ready to paste under `Action:`.
-fn yaml_action_list<'a>(actions: impl IntoIterator<Item = &'a str>) -> String {
-    actions
-        .into_iter()
-        .map(|a| format!("  - {a}"))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn root() -> PathBuf {

@@ -1,5 +1,6 @@
 //! The command-line arguments.
 
+use crate::permissions::Part;
 use crate::sync::{Scope, ScopeError};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -25,6 +26,8 @@ pub enum Command {
     Map(MapArgs),
     /// Check a mapping file without touching AWS or Port.
     Validate(ValidateArgs),
+    /// Print the read-only IAM policy a member account's role needs for the mapping.
+    Permissions(PermissionsArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -73,6 +76,34 @@ pub struct ValidateArgs {
     /// Mapping to check: a file or inline text (no AWS or Port call), or s3://bucket/key, ssm:NAME.
     #[arg(long)]
     pub config: String,
+}
+
+#[derive(Args, Debug)]
+pub struct PermissionsArgs {
+    /// Mapping whose kinds and includeActions to cover: a file, s3://bucket/key, ssm:NAME or
+    /// inline text; default: MAPPING_CONFIG, else every kind with every optional call.
+    #[arg(long, conflicts_with = "all_kinds")]
+    pub config: Option<String>,
+    /// Every kind of the registry with every optional call, whatever the mapping.
+    #[arg(long)]
+    pub all_kinds: bool,
+    /// `policy`: an IAM policy document (JSON); `actions`: one action per line.
+    #[arg(long, value_enum, default_value_t = PermissionsFormat::Policy)]
+    pub format: PermissionsFormat,
+    /// Which statement: `read` (a member account's role), `fetch` (the kinds' calls without
+    /// region discovery), `discovery` (region discovery), `organizations` (the management
+    /// account's Organizations calls).
+    #[arg(long, value_enum, default_value_t = Part::Read)]
+    pub part: Part,
+}
+
+/// How `permissions` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PermissionsFormat {
+    /// An IAM policy document.
+    Policy,
+    /// One action per line.
+    Actions,
 }
 
 impl ScopeArgs {

@@ -1,12 +1,16 @@
-//! The `port-aws-sync` command line: one-time sync, dry run, plan, mapping playground, validate.
+//! The `port-aws-sync` command line: one-time sync, dry run, plan, mapping playground, validate,
+//! and the IAM policy a mapping needs.
 //! Each command is a thin layer over the library: [`crate::setup`] builds the engine,
 //! [`crate::sync::start_run`] starts a run, [`crate::sync::run_units`] runs it.
 
 mod args;
 mod commands;
+mod permissions;
 mod playground;
 mod sync;
 
-pub use args::{Cli, Command, MapArgs, ScopeArgs, SyncArgs, ValidateArgs};
+pub use args::{
+    Cli, Command, MapArgs, PermissionsArgs, PermissionsFormat, ScopeArgs, SyncArgs, ValidateArgs,
+};
 pub use commands::{run, EXIT_CONFIG, EXIT_FAILED};
 pub use playground::read_raw_objects;

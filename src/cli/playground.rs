@@ -11,7 +11,9 @@ use std::process::ExitCode;
 
 /// Loads a mapping given on the command line (or in MAPPING_CONFIG), reading S3 or SSM with the
 /// default AWS credentials when the value names one; prints the mapping's warnings.
-async fn load_cli_mapping(value: Option<&str>) -> Result<(Mapper, MappingSource), ExitCode> {
+pub(super) async fn load_cli_mapping(
+    value: Option<&str>,
+) -> Result<(Mapper, MappingSource), ExitCode> {
     let Some(value) = value else {
         return Ok((Mapper::builtin(), MappingSource::BuiltIn));
     };
