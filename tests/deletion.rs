@@ -288,7 +288,10 @@ fn a_bucket_whose_tags_were_denied_is_not_deleted() {
     env.push(("MAPPING_CONFIG".into(), mapping));
     env.push(("KINDS".into(), "AWS::S3::Bucket".into()));
     let before = first_sync("tags-denied", &env, &port);
-    assert!(before["s3Bucket"].contains("arn:aws:s3:::east-a"), "{before:?}");
+    assert!(
+        before["s3Bucket"].contains("arn:aws:s3:::east-a"),
+        "{before:?}"
+    );
 
     let proxy = AwsProxy::start(
         &moto,
@@ -298,14 +301,20 @@ fn a_bucket_whose_tags_were_denied_is_not_deleted() {
     set_var(&mut env, "AWS_ENDPOINT_URL", &proxy.url);
     let (out, summary) = sync("tags-denied", &[], &env);
     let log = stderr(&out);
-    assert!(proxy.hits()[0] >= 1, "GetBucketTagging was not denied: {log}");
+    assert!(
+        proxy.hits()[0] >= 1,
+        "GetBucketTagging was not denied: {log}"
+    );
 
     assert_eq!(catalog(&port), before, "{log}");
     let unit = format!("{ACCOUNT}/global/AWS::S3::Bucket");
     let kept = unit_deletion(&summary, &unit).unwrap_or_else(|| panic!("{summary:#}"));
     assert_eq!(kept["deleted"], 0, "{kept}");
     assert!(
-        kept["reason"].as_str().unwrap_or("").contains("missed data"),
+        kept["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("missed data"),
         "{kept}"
     );
     assert_eq!(delete_requests(&port), 0);

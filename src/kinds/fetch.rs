@@ -392,3 +392,78 @@ pub fn extra_context(ctx: &FetchContext<'_>, region: &str) -> Map<String, Value>
     );
     extra
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::api::ApiOptions;
+    use crate::config::Config;
+
+    fn config(region_policy: &str) -> Config {
+        let policy = region_policy.to_owned();
+        Config::from_lookup(move |key| (key == "REGION_POLICY").then(|| policy.clone())).unwrap()
+    }
+
+    /// Whatever regions a run is narrowed to, an account-scoped unit keeps the objects of every
+    /// region the configuration allows (narrowing must not make them look stale): the filter is
+    /// built from the configuration, and no caller can pass another policy.
+    #[test]
+    fn the_region_filter_is_the_configured_policy_and_the_mapping() {
+        let config = config(r#"{"allow": ["us-east-1", "eu-west-1"]}"#);
+        let api = AwsApi::new(ApiOptions::default()).unwrap();
+        let account = Account::bare("123456789012", "aws", None);
+        let sdk = aws_config::SdkConfig::builder().build();
+        let actions = BTreeSet::new();
+        let ctx = FetchContext::new(
+            &config,
+            &api,
+            UnitParts {
+                kind: Kind::S3Bucket,
+                account: &account,
+                region: crate::sync::GLOBAL,
+                sdk: &sdk,
+                actions: &actions,
+                mapping_regions: Box::new(|r: &str| r != "us-east-1"),
+                history_days: DEFAULT_HISTORY_DAYS,
+            },
+        );
+        assert!(ctx.region_allowed("eu-west-1"));
+        assert!(!ctx.region_allowed("us-east-1"), "the mapping excludes it");
+        assert!(
+            !ctx.region_allowed("ap-south-1"),
+            "the configuration excludes it"
+        );
+    }
+
+    #[test]
+    fn default_actions_are_always_wanted() {
+        let unit = crate::test_support::TestUnit::new(
+            Kind::S3Bucket,
+            "global",
+            aws_config::SdkConfig::builder().build(),
+        )
+        .with_actions(&["GetBucketEncryptionAction"]);
+        let ctx = unit.ctx();
+        assert!(ctx.wants("GetBucketTaggingAction"));
+        assert!(ctx.wants("GetBucketEncryptionAction"));
+        assert!(!ctx.wants("GetBucketOwnershipControlsAction"));
+    }
+
+    #[tokio::test]
+    async fn batched_keeps_order_and_counts_warnings() {
+        let unit = crate::test_support::TestUnit::new(
+            Kind::Ec2Instance,
+            "us-east-1",
+            aws_config::SdkConfig::builder().build(),
+        );
+        let ctx = unit.ctx();
+        let items: Vec<u32> = (0..25).collect();
+        let out = ctx
+            .batched(&items, 10, |chunk| async move { Ok(vec![chunk.len(); 1]) })
+            .await
+            .unwrap();
+        assert_eq!(out, [10, 10, 5]);
+        ctx.warn("one".into());
+        assert_eq!(ctx.stats().warnings, ["one"]);
+    }
+}

@@ -250,6 +250,95 @@ mod tests {
     }
 
     #[test]
+    fn named_handles_are_their_registry_entries() {
+        assert_eq!(Kind::AccountInfo.name(), "AWS::Account::Info");
+        assert_eq!(Kind::S3Bucket.name(), "AWS::S3::Bucket");
+        assert_eq!(Kind::Ec2Instance.name(), "AWS::EC2::Instance");
+        assert_eq!(Kind::EcsCluster.name(), "AWS::ECS::Cluster");
+        assert_eq!(Kind::all().len(), REGISTRY.len());
+    }
+
+    #[test]
+    fn registry_names_and_slugs_are_unique_and_every_kind_has_vectors() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut names = std::collections::BTreeSet::new();
+        let mut slugs = std::collections::BTreeSet::new();
+        for spec in REGISTRY {
+            assert!(names.insert(spec.name), "{} twice", spec.name);
+            assert!(slugs.insert(spec.slug), "slug {} twice", spec.slug);
+            assert!(
+                spec.slug
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{}",
+                spec.slug
+            );
+            let vectors = root.join("tests/vectors/aws-v3").join(spec.slug);
+            assert!(
+                vectors.is_dir(),
+                "{} has no {}",
+                spec.name,
+                vectors.display()
+            );
+        }
+    }
+
+    #[test]
+    fn readme_kind_table_lists_exactly_the_registry() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+        let section = readme
+            .split("\n## Kinds\n")
+            .nth(1)
+            .expect("a Kinds section");
+        let section = section.split("\n## ").next().unwrap_or_default();
+        let listed: Vec<&str> = section
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split('`').next())
+            .collect();
+        let registry: Vec<&str> = REGISTRY.iter().map(|s| s.name).collect();
+        assert_eq!(listed, registry);
+    }
+
+    #[test]
+    fn other_listable_cloudformation_types_resolve_to_cloud_control_kinds() {
+        let volume = Kind::resolve("AWS::EC2::Volume").unwrap();
+        assert!(volume.spec().is_none());
+        assert_eq!(volume.name(), "AWS::EC2::Volume");
+        assert_eq!(volume.slug(), "aws-ec2-volume");
+        assert_eq!(volume.scope(), KindScope::Regional);
+        assert_eq!(volume.identity(), ["VolumeId"]);
+        assert!(volume
+            .iam_actions()
+            .contains(&"cloudformation:ListResources"));
+        assert!(
+            Kind::all().iter().all(|k| *k < volume),
+            "natives order first"
+        );
+        assert_eq!(Kind::resolve("AWS::EC2::Instance"), Ok(Kind::Ec2Instance));
+        let err = Kind::resolve("AWS::Example::Widget").unwrap_err();
+        assert!(err.to_string().contains("AWS::ECS::Cluster"), "{err}");
+        let round: Kind = serde_json::from_str("\"AWS::EC2::Volume\"").unwrap();
+        assert_eq!(round, volume);
+    }
+
+    #[test]
+    fn default_actions_are_accepted_but_not_optional() {
+        let s3 = Kind::S3Bucket.spec().unwrap();
+        assert!(s3.action("GetBucketTaggingAction").unwrap().default);
+        assert!(
+            !s3.action("GetBucketPublicAccessBlockAction")
+                .unwrap()
+                .default
+        );
+        assert_eq!(
+            s3.action("GetBucketPublicAccessBlockAction").unwrap().name,
+            "GetPublicAccessBlockAction"
+        );
+    }
+
+    #[test]
     fn member_read_actions_are_read_only_sorted_and_unique() {
         let actions = member_read_actions();
         let mut sorted = actions.clone();
