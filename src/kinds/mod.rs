@@ -269,7 +269,7 @@ mod tests {
             assert!(
                 spec.slug
                     .chars()
-                    .all(|c| c.is_ascii_lowercase() || c == '-'),
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
                 "{}",
                 spec.slug
             );
