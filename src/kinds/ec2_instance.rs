@@ -432,6 +432,72 @@ mod fetch_tests {
         assert!(status_calls[1].contains("InstanceId.1=i-3"));
     }
 
+    /// Nested structures come out with boto3's names, parsed from EC2's XML by the model.
+    #[tokio::test]
+    async fn nested_structures_keep_boto3_names() {
+        let server = FakeAws::start(|_: &Request| {
+            xml(format!(
+                "<DescribeInstancesResponse xmlns=\"{XMLNS}\"><requestId>1</requestId><reservationSet><item>\
+                 <instancesSet><item><instanceId>i-2</instanceId>\
+                 <dnsName>ec2-54-1-2-3.compute-1.amazonaws.com</dnsName><reason></reason>\
+                 <ipv6Address>2600:1f18::1</ipv6Address>\
+                 <blockDeviceMapping><item><deviceName>/dev/xvda</deviceName><ebs>\
+                 <attachTime>2024-03-15T08:30:00.007Z</attachTime><deleteOnTermination>true</deleteOnTermination>\
+                 <status>attached</status><volumeId>vol-1</volumeId></ebs></item></blockDeviceMapping>\
+                 <networkInterfaceSet><item><networkInterfaceId>eni-1</networkInterfaceId><status>in-use</status>\
+                 <ipv6AddressesSet><item><ipv6Address>2600:1f18::1</ipv6Address><isPrimaryIpv6>true</isPrimaryIpv6></item></ipv6AddressesSet>\
+                 <privateIpAddressesSet><item><primary>true</primary><privateIpAddress>10.0.0.5</privateIpAddress>\
+                 <association><publicIp>54.1.2.3</publicIp><ipOwnerId>amazon</ipOwnerId></association></item></privateIpAddressesSet>\
+                 <attachment><deviceIndex>0</deviceIndex><networkCardIndex>0</networkCardIndex></attachment></item></networkInterfaceSet>\
+                 <metadataOptions><httpTokens>required</httpTokens><httpPutResponseHopLimit>2</httpPutResponseHopLimit></metadataOptions>\
+                 <privateDnsNameOptions><hostnameType>ip-name</hostnameType>\
+                 <enableResourceNameDnsAAAARecord>false</enableResourceNameDnsAAAARecord></privateDnsNameOptions>\
+                 <iamInstanceProfile><arn>arn:aws:iam::123456789012:instance-profile/web</arn><id>AIPA1</id></iamInstanceProfile>\
+                 </item></instancesSet></item></reservationSet></DescribeInstancesResponse>"
+            ))
+        });
+        let (result, pages) = run(&server, &[]).await;
+        result.unwrap();
+        assert_eq!(
+            pages[0][0]["Properties"],
+            json!({
+                "InstanceId": "i-2",
+                "PublicDnsName": "ec2-54-1-2-3.compute-1.amazonaws.com",
+                "StateTransitionReason": "",
+                "Ipv6Address": "2600:1f18::1",
+                "BlockDeviceMappings": [{
+                    "DeviceName": "/dev/xvda",
+                    "Ebs": {
+                        "AttachTime": "2024-03-15T08:30:00.007Z",
+                        "DeleteOnTermination": true,
+                        "Status": "attached",
+                        "VolumeId": "vol-1"
+                    }
+                }],
+                "NetworkInterfaces": [{
+                    "NetworkInterfaceId": "eni-1",
+                    "Status": "in-use",
+                    "Ipv6Addresses": [{"Ipv6Address": "2600:1f18::1", "IsPrimaryIpv6": true}],
+                    "PrivateIpAddresses": [{
+                        "Primary": true,
+                        "PrivateIpAddress": "10.0.0.5",
+                        "Association": {"PublicIp": "54.1.2.3", "IpOwnerId": "amazon"}
+                    }],
+                    "Attachment": {"DeviceIndex": 0, "NetworkCardIndex": 0}
+                }],
+                "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 2},
+                "PrivateDnsNameOptions": {
+                    "HostnameType": "ip-name",
+                    "EnableResourceNameDnsAAAARecord": false
+                },
+                "IamInstanceProfile": {
+                    "Arn": "arn:aws:iam::123456789012:instance-profile/web",
+                    "Id": "AIPA1"
+                }
+            })
+        );
+    }
+
     #[tokio::test]
     async fn a_failing_page_fails_the_fetch() {
         let server = FakeAws::start(|request: &Request| {

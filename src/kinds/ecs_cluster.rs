@@ -371,6 +371,27 @@ mod fetch_tests {
         );
     }
 
+    /// A region where the account has not enabled the service: the unit is skipped, not failed.
+    #[tokio::test]
+    async fn a_service_not_enabled_for_the_account_is_unavailable() {
+        let server = FakeAws::start(|_: &Request| {
+            let error = json!({"__type": "SubscriptionRequiredException", "message": "no"});
+            (400, JSON, error.to_string())
+        });
+        let (result, pages) = run(&server).await;
+        match result {
+            Err(FetchError::Unavailable(u)) => {
+                assert_eq!(
+                    (u.service.as_str(), u.region.as_str()),
+                    ("ecs", "eu-west-1")
+                );
+                assert_eq!(u.reason, "SubscriptionRequiredException");
+            }
+            other => panic!("expected the service to be unavailable, got {other:?}"),
+        }
+        assert!(pages.is_empty());
+    }
+
     #[tokio::test]
     async fn a_failing_describe_fails_the_fetch() {
         let server = FakeAws::start(|request: &Request| {
