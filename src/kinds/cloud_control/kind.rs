@@ -61,3 +61,63 @@ pub async fn fetch_kind(
     }
     Ok(ctx.stats())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::Kind;
+    use crate::test_support::fake_aws::{fetch_pages, FakeAws, Request, Response};
+    use crate::test_support::TestUnit;
+    use serde_json::{json, Value};
+
+    const JSON: &str = "application/x-amz-json-1.0";
+
+    fn log_groups(_: &Request) -> Response {
+        let page = json!({
+            "TypeName": "AWS::Logs::LogGroup",
+            "ResourceDescriptions": [
+                {"Identifier": "app", "Properties": "{\"LogGroupName\":\"app\",\"RetentionInDays\":7}"},
+                {"Identifier": "web", "Properties": "{\"LogGroupName\":\"web\",\"RetentionInDays\":30}"}
+            ]
+        });
+        (200, JSON, page.to_string())
+    }
+
+    async fn run(server: &FakeAws) -> (Result<FetchStats, FetchError>, Vec<Vec<Value>>) {
+        let kind = Kind::resolve("AWS::Logs::LogGroup").unwrap();
+        let unit = TestUnit::new(kind, "us-east-1", server.sdk_config("us-east-1"));
+        fetch_pages(&unit.ctx()).await
+    }
+
+    #[tokio::test]
+    async fn a_cloud_control_kind_sends_aws_v3_raw_objects() {
+        let server = FakeAws::start(log_groups);
+        let (result, pages) = run(&server).await;
+        let stats = result.unwrap();
+        assert_eq!((stats.objects, stats.api_calls), (2, 1));
+        assert_eq!(
+            pages[0][1],
+            json!({
+                "Type": "AWS::Logs::LogGroup",
+                "Properties": {"LogGroupName": "web", "RetentionInDays": 30},
+                "__ExtraContext": {"AccountId": "123456789012", "Region": "us-east-1", "Partition": "aws"}
+            })
+        );
+        let target = server.requests()[0]
+            .header("x-amz-target")
+            .map(str::to_owned);
+        assert_eq!(target.as_deref(), Some("CloudApiService.ListResources"));
+    }
+
+    #[tokio::test]
+    async fn a_type_the_region_does_not_serve_skips_the_unit() {
+        let server = FakeAws::start(|_: &Request| {
+            let error = json!({"__type": "TypeNotFoundException", "Message": "not here"});
+            (400, JSON, error.to_string())
+        });
+        match run(&server).await.0 {
+            Err(FetchError::Unavailable(u)) => assert_eq!(u.reason, "TypeNotFoundException"),
+            other => panic!("expected the unit to be skipped, got {other:?}"),
+        }
+    }
+}
