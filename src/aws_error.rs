@@ -27,6 +27,29 @@ impl fmt::Display for AwsReason {
     }
 }
 
+impl AwsReason {
+    /// The code and message of an error of the model-driven client ([`crate::aws::api`]).
+    pub fn from_api(err: &crate::aws::api::ApiError) -> AwsReason {
+        use crate::aws::api::ApiError;
+        match err {
+            ApiError::Service { code, message, .. } | ApiError::Throttled { code, message, .. } => {
+                let message = match message.trim_end_matches('.') {
+                    "" => "no message".to_owned(),
+                    m => m.to_owned(),
+                };
+                AwsReason {
+                    code: Some(code.clone()),
+                    message,
+                }
+            }
+            other => AwsReason {
+                code: None,
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
 /// Reduces an SDK error to its code and message, logging the full chain at debug level.
 pub fn explain<E>(err: &E) -> AwsReason
 where

@@ -32,3 +32,5 @@ pub mod setup;
 pub mod state;
 pub mod sync;
 pub mod telemetry;
+#[cfg(test)]
+pub mod test_support;

@@ -85,7 +85,7 @@ impl Permissions {
     pub fn for_mapper(mapper: &Mapper) -> Result<Permissions, UnknownKind> {
         let mut permissions = Permissions::default();
         for kind in mapper.kinds() {
-            if Kind::ALL.contains(&kind) {
+            if kind.spec().is_some() {
                 permissions.add_native(kind, &mapper.include_actions(kind));
             } else {
                 permissions.add_cloud_control(kind.name())?;
@@ -100,8 +100,8 @@ impl Permissions {
         self.kind_actions.extend(
             kind.optional_actions()
                 .iter()
-                .filter(|a| include.contains(a.name))
-                .map(|a| a.iam_action),
+                .filter(|a| a.default || include.iter().any(|name| a.is_named(name)))
+                .flat_map(|a| a.iam_actions.iter().copied()),
         );
     }
 
@@ -199,7 +199,7 @@ mod tests {
         let all = Permissions::all_kinds();
         assert_eq!(all.actions(Part::Read), member_read_actions());
         let mut each = Permissions::default();
-        for kind in Kind::ALL {
+        for &kind in Kind::all() {
             let include = kind
                 .optional_actions()
                 .iter()

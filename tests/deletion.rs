@@ -269,6 +269,57 @@ fn aws_failure_midway_through_pagination_deletes_nothing_in_that_unit() {
     port.assert_no_schema_violations();
 }
 
+/// A denied `GetBucketTagging` leaves `Tags` out (a warning); a selector that reads tags then
+/// drops the bucket. The unit is incomplete for deletion, so the bucket's entity stays.
+#[test]
+fn a_bucket_whose_tags_were_denied_is_not_deleted() {
+    let moto = Moto::start();
+    single_account_estate(&moto);
+    let port = FakePort::start();
+    let mut env = single_env(&moto, &port);
+    let mapping = std::fs::read_to_string(root().join("src/mapping/default_port_app_config.yml"))
+        .unwrap()
+        .replacen(
+            "  - kind: AWS::S3::Bucket\n    selector:\n      query: 'true'",
+            "  - kind: AWS::S3::Bucket\n    selector:\n      query: '.Properties.Tags != null'",
+            1,
+        );
+    assert!(mapping.contains(".Properties.Tags != null"));
+    env.push(("MAPPING_CONFIG".into(), mapping));
+    env.push(("KINDS".into(), "AWS::S3::Bucket".into()));
+    let before = first_sync("tags-denied", &env, &port);
+    assert!(
+        before["s3Bucket"].contains("arn:aws:s3:::east-a"),
+        "{before:?}"
+    );
+
+    let proxy = AwsProxy::start(
+        &moto,
+        &json!([{"service": "s3", "path": "^/east-a/?\\?tagging",
+                 "respond": {"status": 403, "code": "AccessDenied", "message": "injected denial"}}]),
+    );
+    set_var(&mut env, "AWS_ENDPOINT_URL", &proxy.url);
+    let (out, summary) = sync("tags-denied", &[], &env);
+    let log = stderr(&out);
+    assert!(
+        proxy.hits()[0] >= 1,
+        "GetBucketTagging was not denied: {log}"
+    );
+
+    assert_eq!(catalog(&port), before, "{log}");
+    let unit = format!("{ACCOUNT}/global/AWS::S3::Bucket");
+    let kept = unit_deletion(&summary, &unit).unwrap_or_else(|| panic!("{summary:#}"));
+    assert_eq!(kept["deleted"], 0, "{kept}");
+    assert!(
+        kept["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("missed data"),
+        "{kept}"
+    );
+    assert_eq!(delete_requests(&port), 0);
+}
+
 /// An organization: the management account, `dev` and `prod`, resources in us-east-1.
 fn org_estate(moto: &Moto) -> Value {
     moto.seed(&json!({

@@ -135,7 +135,7 @@ fn map_objects(mapper: &Mapper, objects: Objects<'_>) -> ExitCode {
             }
         };
         let type_name = raw.get("Type").and_then(Value::as_str).unwrap_or_default();
-        let Some(kind) = Kind::parse(type_name) else {
+        let Ok(kind) = Kind::resolve(type_name) else {
             unknown.insert(type_name.to_owned());
             continue;
         };
@@ -155,7 +155,7 @@ fn map_objects(mapper: &Mapper, objects: Objects<'_>) -> ExitCode {
         errors += 1;
         eprintln!(
             "error: objects of unknown Type `{t}` were skipped (expected one of {})",
-            Kind::ALL.map(Kind::name).join(", ")
+            crate::kinds::native_names()
         );
     }
     if errors > 0 {

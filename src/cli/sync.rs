@@ -111,10 +111,10 @@ async fn run_with_progress(setup: &Setup, start: &RunStart, sink: Sink) -> Vec<U
         }
         log_unit(r);
     };
-    // --regions narrows the regional units (discovery); account-scoped kinds (S3 buckets) keep the
-    // configured policy, so a narrowed run never treats buckets of other regions as stale.
-    let policy = setup.engine.config.region_policy.clone();
-    let batch = Batch::untagged(start.units.clone(), policy);
+    // --regions narrows the regional units (discovery); account-scoped kinds (S3 buckets) filter
+    // with the configured policy (see `kinds::FetchContext::new`), so a narrowed run never treats
+    // buckets of other regions as stale.
+    let batch = Batch::untagged(start.units.clone());
     let reports = run_units(setup.engine.clone(), Arc::new(sink), batch, &on_done).await;
     if let Some(bar) = &bar {
         bar.finish_and_clear();

@@ -12,17 +12,17 @@ pub(super) fn region_policy(vars: &Vars) -> Result<RegionPolicy, ConfigError> {
     }
 }
 
+/// What `KINDS` holds, from the kind registry.
+static KINDS_EXPECTED: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("a comma list of {}", crate::kinds::native_names()));
+
 /// `KINDS`; default every kind.
 pub(super) fn kinds(vars: &Vars) -> Result<Vec<Kind>, ConfigError> {
     match vars.get("KINDS") {
-        None => Ok(Kind::ALL.to_vec()),
-        Some(raw) => parse_kinds(&raw).map_err(|problem| {
-            invalid(
-                "KINDS",
-                problem,
-                "a comma list of AWS::Account::Info, AWS::S3::Bucket, AWS::EC2::Instance, AWS::ECS::Cluster",
-            )
-        }),
+        None => Ok(Kind::all().to_vec()),
+        Some(raw) => {
+            parse_kinds(&raw).map_err(|problem| invalid("KINDS", problem, KINDS_EXPECTED.as_str()))
+        }
     }
 }
 

@@ -132,7 +132,7 @@ mod tests {
         assert_eq!(config.accounts, AccountsMode::Single);
         assert_eq!(config.port_base_url, DEFAULT_PORT_BASE_URL);
         assert_eq!(config.integration_identifier, "port-aws-sync");
-        assert_eq!(config.kinds, Kind::ALL.to_vec());
+        assert_eq!(config.kinds, Kind::all().to_vec());
         assert_eq!(config.port_credentials, PortCredentialsSource::Missing);
         assert!(config.initialize_port_resources);
     }

@@ -367,7 +367,7 @@ mod tests {
 
     #[test]
     fn placeholders_in_relation_targets_go_only_with_their_account() {
-        let f = facts(&org_discovery(), &policy(&["us-east-1"], &[]), &Kind::ALL);
+        let f = facts(&org_discovery(), &policy(&["us-east-1"], &[]), Kind::all());
         let accounts = classes_for(&f, "awsAccount", true);
         // An awsAccount placeholder created by an EC2 unit carries the EC2 unit's region.
         assert_eq!(
@@ -417,7 +417,7 @@ resources:
             ID,
             &discovery,
             &RegionPolicy::default(),
-            &Kind::ALL,
+            Kind::all(),
             &mapper,
         );
         let ec2 = classes_for(&f, "ec2Instance", false);
@@ -449,7 +449,7 @@ resources:
             ID,
             &discovery,
             &policy(&["us-east-1"], &[]),
-            &Kind::ALL,
+            Kind::all(),
             &mapper,
         );
         assert_eq!(f.written, None);
@@ -465,7 +465,7 @@ resources:
     #[test]
     fn refuses_a_class_that_would_touch_a_planned_unit() {
         let discovery = org_discovery();
-        let units = crate::sync::plan_units("s", &discovery, &Kind::ALL, &Mapper::builtin());
+        let units = crate::sync::plan_units("s", &discovery, Kind::all(), &Mapper::builtin());
         let wrong = Class {
             verdict: Verdict::Delete,
             reason: "bad".into(),
@@ -484,7 +484,7 @@ resources:
         let f = facts(
             &discovery,
             &policy(&["us-east-1", "eu-west-1"], &[]),
-            &Kind::ALL,
+            Kind::all(),
         );
         for bp in [
             "awsAccount",

@@ -106,13 +106,15 @@ pub fn written_blueprints(kinds: &[Kind], mapper: &Mapper) -> Option<BTreeMap<St
     for &kind in &configured_kinds(kinds, mapper) {
         let blueprints = mapper.blueprints(kind)?;
         let where_written = match kind.scope() {
-            KindScope::Account => Cond::leaf(Op::EndsWith, region_suffix(GLOBAL)),
+            KindScope::Account | KindScope::Organization => {
+                Cond::leaf(Op::EndsWith, region_suffix(GLOBAL))
+            }
             KindScope::Regional => {
                 let policies = mapper
                     .config()
                     .resources
                     .iter()
-                    .filter(|r| Kind::parse(&r.kind) == Some(kind))
+                    .filter(|r| Kind::resolve(&r.kind).ok() == Some(kind))
                     .map(|r| allows_cond(&r.selector.region_policy.clone().unwrap_or_default()));
                 Cond::all([
                     Cond::leaf(Op::NotEndsWith, region_suffix(GLOBAL)),

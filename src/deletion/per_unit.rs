@@ -32,7 +32,7 @@ pub struct Deletion {
 }
 
 impl Deletion {
-    fn kept(cleanup: &Cleanup, reason: impl Into<String>) -> Deletion {
+    pub(crate) fn kept(cleanup: &Cleanup, reason: impl Into<String>) -> Deletion {
         Deletion {
             kept_reason: Some(reason.into()),
             preview: cleanup.preview,
@@ -248,7 +248,7 @@ resources:
     port: {entity: {mappings: {identifier: .Properties.Arn, blueprint: '"compute"'}}}
 "#,
         );
-        let all = configured_kinds(&Kind::ALL, &shared);
+        let all = configured_kinds(Kind::all(), &shared);
         let reason = shared_blueprint(&shared, &all, Kind::Ec2Instance).unwrap();
         assert!(reason.contains("AWS::ECS::Cluster"), "{reason}");
         // S3 writes the same blueprint but in region `global`: its datasource differs.
@@ -266,7 +266,7 @@ resources:
             None
         );
         assert_eq!(
-            shared_blueprint(&Mapper::builtin(), &Kind::ALL, Kind::Ec2Instance),
+            shared_blueprint(&Mapper::builtin(), Kind::all(), Kind::Ec2Instance),
             None
         );
     }
@@ -279,7 +279,7 @@ resources:
             reason.contains("did not complete cleanly (ListClusters failed)"),
             "{reason}"
         );
-        assert_eq!(scope_guard(&builtin, &Kind::ALL, Kind::EcsCluster), None);
+        assert_eq!(scope_guard(&builtin, Kind::all(), Kind::EcsCluster), None);
         let dynamic = mapper(
             r#"
 resources:

@@ -26,6 +26,9 @@ pub enum IncompleteReason {
     Refused(usize),
     /// The unit was stopped: a panic, the invocation deadline, a cancellation.
     Stopped(String),
+    /// The fetch sent its objects but missed data (warnings: e.g. tags it was denied), so a
+    /// selector or mapping may have dropped objects that still exist.
+    Warnings(usize),
 }
 
 impl fmt::Display for IncompleteReason {
@@ -37,25 +40,40 @@ impl fmt::Display for IncompleteReason {
             | IncompleteReason::Stopped(m) => f.write_str(m),
             IncompleteReason::Unmapped(n) => write!(f, "{n} object(s) could not be mapped"),
             IncompleteReason::Refused(n) => write!(f, "Port refused {n} entit(ies)"),
+            IncompleteReason::Warnings(n) => {
+                write!(f, "the fetch missed data ({n} warning(s))")
+            }
         }
     }
 }
 
 /// The outcome of a unit. Serialised as `ok` and, when incomplete, `reason` (the reasons joined
-/// with `; `).
+/// with `; `); a skipped unit is `ok` with `skipped` (its reason).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Completeness {
     #[default]
     Complete,
     Incomplete(Vec<IncompleteReason>),
+    /// Nothing to sync here (the service is not available in the region or for the account):
+    /// not a failure, and no proof for deletion either.
+    Skipped(String),
 }
 
 impl Completeness {
     /// Records one more reason the unit is incomplete.
     pub fn fail(&mut self, reason: IncompleteReason) {
         match self {
-            Completeness::Complete => *self = Completeness::Incomplete(vec![reason]),
+            Completeness::Complete | Completeness::Skipped(_) => {
+                *self = Completeness::Incomplete(vec![reason])
+            }
             Completeness::Incomplete(reasons) => reasons.push(reason),
+        }
+    }
+
+    /// Marks a unit skipped, unless it already failed.
+    pub fn skip(&mut self, reason: String) {
+        if !matches!(self, Completeness::Incomplete(_)) {
+            *self = Completeness::Skipped(reason);
         }
     }
 
@@ -63,10 +81,23 @@ impl Completeness {
         matches!(self, Completeness::Complete)
     }
 
+    /// Whether the unit did not fail: complete, or skipped.
+    pub fn is_ok(&self) -> bool {
+        !matches!(self, Completeness::Incomplete(_))
+    }
+
+    /// Why the unit was skipped.
+    pub fn skipped(&self) -> Option<&str> {
+        match self {
+            Completeness::Skipped(reason) => Some(reason),
+            _ => None,
+        }
+    }
+
     /// The reasons, joined with `; `; `None` when complete.
     pub fn reason(&self) -> Option<String> {
         match self {
-            Completeness::Complete => None,
+            Completeness::Complete | Completeness::Skipped(_) => None,
             Completeness::Incomplete(reasons) => Some(
                 reasons
                     .iter()
@@ -81,10 +112,15 @@ impl Completeness {
 impl Serialize for Completeness {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let reason = self.reason();
-        let mut map = s.serialize_map(Some(1 + usize::from(reason.is_some())))?;
+        let skipped = self.skipped();
+        let len = 1 + usize::from(reason.is_some()) + usize::from(skipped.is_some());
+        let mut map = s.serialize_map(Some(len))?;
         map.serialize_entry("ok", &reason.is_none())?;
         if let Some(reason) = reason {
             map.serialize_entry("reason", &reason)?;
+        }
+        if let Some(skipped) = skipped {
+            map.serialize_entry("skipped", skipped)?;
         }
         map.end()
     }
@@ -100,7 +136,8 @@ pub struct CompleteUnit<'a> {
 }
 
 impl<'a> CompleteUnit<'a> {
-    /// The proof for `unit` when `outcome` is complete; otherwise the reasons it is not.
+    /// The proof for `unit` when `outcome` is complete; otherwise the reasons it is not (none for
+    /// a skipped unit, which proves nothing either).
     /// `produced` holds the identifiers the unit mapped, per blueprint; `started_at` is when the
     /// unit started (entities written since then are never stale).
     pub fn prove(
@@ -116,6 +153,7 @@ impl<'a> CompleteUnit<'a> {
                 started_at,
             }),
             Completeness::Incomplete(reasons) => Err(reasons),
+            Completeness::Skipped(_) => Err(&[]),
         }
     }
 
@@ -256,6 +294,29 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&outcome).unwrap(),
             json!({"ok": false, "reason": "DescribeInstances failed; Port refused 2 entit(ies)"})
+        );
+    }
+
+    #[test]
+    fn warnings_and_skips_prove_nothing() {
+        let unit = Unit {
+            sync_id: "s".into(),
+            account: Account::bare("111111111111", "aws", None),
+            region: "us-east-1".into(),
+            kind: Kind::S3Bucket,
+        };
+        let produced = BTreeMap::new();
+        let mut outcome = Completeness::Complete;
+        outcome.fail(IncompleteReason::Warnings(1));
+        assert!(CompleteUnit::prove(&outcome, &unit, &produced, SystemTime::now()).is_err());
+        assert!(!outcome.is_ok());
+        let mut skipped = Completeness::Complete;
+        skipped.skip("Lambda is not available in ap-east-1".into());
+        assert!(skipped.is_ok());
+        assert!(CompleteUnit::prove(&skipped, &unit, &produced, SystemTime::now()).is_err());
+        assert_eq!(
+            serde_json::to_value(&skipped).unwrap(),
+            json!({"ok": true, "skipped": "Lambda is not available in ap-east-1"})
         );
     }
 }

@@ -90,7 +90,8 @@ async fn reach(
         .config_for(account.role_arn.as_deref(), &account.partition)
         .await
         .map_err(|e| fail(e.to_string()))?;
-    let regions = regions::enabled_regions(&sdk, &account.id, policy)
+    let api = sessions.api().map_err(|e| fail(e.to_string()))?;
+    let regions = regions::enabled_regions(api, &sdk, &account.id, policy)
         .await
         .map_err(|e| fail(e.to_string()))?;
     Ok(AccountTarget { account, regions })

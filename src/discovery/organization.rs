@@ -248,7 +248,7 @@ pub async fn list_organization(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kinds::s3_bucket::fake_aws::{FakeAws, Request, Response};
+    use crate::test_support::fake_aws::{FakeAws, Request, Response};
     use serde_json::{json, Value};
 
     fn account(id: &str) -> Value {

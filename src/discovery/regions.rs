@@ -1,25 +1,27 @@
 //! Enabled regions of an account: `ec2:DescribeRegions`, opted-in regions only, then the policy.
 
-use crate::aws_error::AwsCallError;
+use crate::aws::api::AwsApi;
+use crate::aws_error::{AwsCallError, AwsReason};
 use crate::config::RegionPolicy;
 use aws_config::SdkConfig;
-use aws_sdk_ec2::types::Region as Ec2Region;
+use serde_json::{json, Value};
 
-/// Whether a region is usable by the account (`OptInStatus` is `opt-in-not-required` or
-/// `opted-in`, or absent on older APIs that only list enabled regions).
-pub fn is_enabled(region: &Ec2Region) -> bool {
+/// Whether a region (an item of `DescribeRegions`' `Regions`) is usable by the account
+/// (`OptInStatus` is `opt-in-not-required` or `opted-in`, or absent on older APIs that only list
+/// enabled regions).
+pub fn is_enabled(region: &Value) -> bool {
     matches!(
-        region.opt_in_status(),
+        region.get("OptInStatus").and_then(Value::as_str),
         None | Some("opt-in-not-required") | Some("opted-in")
     )
 }
 
 /// Enabled regions that pass the policy, sorted.
-pub fn select_regions(regions: &[Ec2Region], policy: &RegionPolicy) -> Vec<String> {
+pub fn select_regions(regions: &[Value], policy: &RegionPolicy) -> Vec<String> {
     let mut out: Vec<String> = regions
         .iter()
         .filter(|r| is_enabled(r))
-        .filter_map(|r| r.region_name())
+        .filter_map(|r| r.get("RegionName").and_then(Value::as_str))
         .filter(|name| policy.allows(name))
         .map(str::to_owned)
         .collect();
@@ -30,33 +32,42 @@ pub fn select_regions(regions: &[Ec2Region], policy: &RegionPolicy) -> Vec<Strin
 
 /// Lists the account's enabled regions (one call per account per run) and applies the policy.
 pub async fn enabled_regions(
+    api: &AwsApi,
     sdk: &SdkConfig,
     account_id: &str,
     policy: &RegionPolicy,
 ) -> Result<Vec<String>, AwsCallError> {
-    let ec2 = aws_sdk_ec2::Client::new(sdk);
-    let out = ec2
-        .describe_regions()
-        .all_regions(true)
-        .send()
-        .await
-        .map_err(|err| {
-            let region = sdk.region().map(|r| r.as_ref());
-            AwsCallError::new("DescribeRegions", account_id, region, &err)
-                .with_hint("the role needs ec2:DescribeRegions")
-        })?;
-    Ok(select_regions(out.regions(), policy))
+    let region = sdk
+        .region()
+        .map(|r| r.as_ref().to_owned())
+        .unwrap_or_default();
+    let out = match api.client("ec2", sdk, &region) {
+        Ok(ec2) => {
+            ec2.call("DescribeRegions", json!({"AllRegions": true}))
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    let out = out.map_err(|err| AwsCallError {
+        operation: "DescribeRegions",
+        account_id: account_id.to_owned(),
+        region: Some(region.clone()),
+        reason: AwsReason::from_api(&err),
+        hint: Some("the role needs ec2:DescribeRegions".to_owned()),
+    })?;
+    let regions = out["Regions"].as_array().map_or(&[][..], Vec::as_slice);
+    Ok(select_regions(regions, policy))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn region(name: &str, status: Option<&str>) -> Ec2Region {
-        Ec2Region::builder()
-            .region_name(name)
-            .set_opt_in_status(status.map(str::to_owned))
-            .build()
+    fn region(name: &str, status: Option<&str>) -> Value {
+        match status {
+            Some(status) => json!({"RegionName": name, "OptInStatus": status}),
+            None => json!({ "RegionName": name }),
+        }
     }
 
     #[test]

@@ -161,6 +161,7 @@ pub struct Sessions {
     external_id: Option<String>,
     session_name: String,
     roles: Arc<Mutex<HashMap<String, Arc<OnceCell<CachedRole>>>>>,
+    api: Arc<std::sync::OnceLock<crate::aws::api::AwsApi>>,
 }
 
 impl Sessions {
@@ -171,7 +172,18 @@ impl Sessions {
             external_id,
             session_name: sanitize_session_name(session_name),
             roles: Arc::default(),
+            api: Arc::default(),
         }
+    }
+
+    /// The process's model-driven AWS client ([`crate::aws::api`]), made on first use; it
+    /// fails only when TLS cannot be set up.
+    pub fn api(&self) -> Result<&crate::aws::api::AwsApi, reqwest::Error> {
+        if let Some(api) = self.api.get() {
+            return Ok(api);
+        }
+        let api = crate::aws::api::AwsApi::new(crate::aws::api::ApiOptions::default())?;
+        Ok(self.api.get_or_init(|| api))
     }
 
     /// The base config (ambient credentials).
@@ -242,8 +254,8 @@ fn sanitize_session_name(name: &str) -> String {
 mod tests {
     use super::*;
     use crate::discovery::{Discovery, FailedAccount};
-    use crate::kinds::s3_bucket::fake_aws::FakeAws;
     use crate::sync::Summary;
+    use crate::test_support::fake_aws::FakeAws;
 
     #[tokio::test]
     async fn an_unassumable_role_is_said_in_a_sentence_or_two() {

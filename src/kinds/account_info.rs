@@ -1,9 +1,27 @@
 //! `AWS::Account::Info`: one object per account, from what discovery already knows (no API call).
 //! Organizations mode adds Email, Arn, State and JoinedTimestamp.
 
-use super::{raw_object, Kind};
+use super::{
+    raw_object, FetchContext, FetchError, FetchStats, Kind, KindScope, KindSpec, PageSender,
+};
 use crate::discovery::Account;
 use serde_json::{Map, Value};
+
+/// The kind's registry entry.
+pub static SPEC: KindSpec = KindSpec {
+    name: "AWS::Account::Info",
+    slug: "account-info",
+    scope: KindScope::Account,
+    identity: &["Id", "Name"],
+    fetch: |ctx, pages| Box::pin(fetch(ctx, pages)),
+    ..KindSpec::NATIVE
+};
+
+/// Sends the account's one object.
+pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
+    ctx.send(pages, vec![account_to_raw(ctx.account)]).await?;
+    Ok(ctx.stats())
+}
 
 /// The raw object of an account.
 pub fn account_to_raw(account: &Account) -> Value {

@@ -1,95 +1,122 @@
 //! `AWS::ECS::Cluster` (regional): `ListClusters`, then `DescribeClusters` per page of ARNs with
 //! every optional field included, one raw object per cluster.
 //!
-//! `Properties` has aws-v3's PascalCase top-level keys (`clusterName` → `ClusterName`, `settings` →
-//! `ClusterSettings`); nested objects keep the ECS API's camelCase (`{key, value}` tags).
+//! `Properties` is the cluster as the ECS API returns it (so a new ECS field appears without a
+//! code change), with aws-v3's PascalCase top-level keys (`clusterName` → `ClusterName`,
+//! `settings` → `ClusterSettings`); nested objects keep the ECS API's camelCase (`{key, value}`
+//! tags).
 
-use super::raw::ToRaw;
 use super::{
-    extra_context, raw_object, send_page, FetchContext, FetchError, FetchStats, Kind, PageSender,
+    FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
 };
-use crate::{raw_enum, raw_struct};
-use aws_sdk_ecs::types as ecs;
-use serde_json::{Map, Value};
+use futures_util::StreamExt;
+use serde_json::{json, Map, Value};
+
+/// The aws-v3 `includeActions` of this kind.
+pub const OPTIONAL_ACTIONS: &[OptionalAction] = &[OptionalAction::always(
+    "ECSClusterDetailsAction",
+    &["ecs:DescribeClusters"],
+)];
+
+/// The kind's registry entry.
+pub static SPEC: KindSpec = KindSpec {
+    name: "AWS::ECS::Cluster",
+    slug: "ecs-cluster",
+    scope: KindScope::Regional,
+    service: Some("ecs"),
+    iam_actions: &["ecs:ListClusters", "ecs:DescribeClusters"],
+    optional_actions: OPTIONAL_ACTIONS,
+    identity: &["ClusterArn", "ClusterName"],
+    fetch: |ctx, pages| Box::pin(fetch(ctx, pages)),
+    ..KindSpec::NATIVE
+};
 
 /// `ListClusters` page size and `DescribeClusters` batch size: both APIs' maximum (100).
 const BATCH: usize = 100;
 
 /// Everything `DescribeClusters` can add to a cluster, as aws-v3 requests it.
-const INCLUDE: [ecs::ClusterField; 5] = [
-    ecs::ClusterField::Tags,
-    ecs::ClusterField::Settings,
-    ecs::ClusterField::Statistics,
-    ecs::ClusterField::Configurations,
-    ecs::ClusterField::Attachments,
+const INCLUDE: [&str; 5] = [
+    "TAGS",
+    "SETTINGS",
+    "STATISTICS",
+    "CONFIGURATIONS",
+    "ATTACHMENTS",
 ];
 
 /// Fetches every cluster of the unit's region and sends one page of raw objects per
-/// `ListClusters` page.
+/// `DescribeClusters` batch.
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
-    let client = aws_sdk_ecs::Client::new(ctx.sdk);
-    let mut stats = FetchStats::default();
-    let mut stream = client
-        .list_clusters()
-        .max_results(BATCH as i32)
-        .into_paginator()
-        .send();
+    let mut stream = std::pin::pin!(ctx.pages("ListClusters", json!({"maxResults": BATCH})));
     while let Some(page) = stream.next().await {
-        stats.api_calls += 1;
-        let arns = page
-            .map_err(|e| FetchError::aws("ListClusters", e))?
-            .cluster_arns
-            .unwrap_or_default();
+        let page = page?;
+        let arns = page["clusterArns"].as_array().cloned().unwrap_or_default();
         for batch in arns.chunks(BATCH) {
-            stats.api_calls += 1;
-            let described = client
-                .describe_clusters()
-                .set_clusters(Some(batch.to_vec()))
-                .set_include(Some(INCLUDE.to_vec()))
-                .send()
-                .await
-                .map_err(|e| FetchError::aws("DescribeClusters", e))?;
-            for failure in described.failures.unwrap_or_default() {
-                let warning = failure_warning(&failure);
-                tracing::warn!(region = ctx.region, "{warning}");
-                stats.warnings.push(warning);
+            let input = json!({"clusters": batch, "include": INCLUDE});
+            let described = ctx.call("DescribeClusters", input).await?;
+            for failure in described["failures"].as_array().into_iter().flatten() {
+                note_failure(ctx, failure);
             }
-            let objects: Vec<Value> = described
-                .clusters
-                .unwrap_or_default()
-                .iter()
+            let objects: Vec<Value> = described["clusters"]
+                .as_array()
+                .into_iter()
+                .flatten()
                 .filter(|c| exists(c))
-                .map(|cluster| cluster_to_raw(extra_context(ctx, ctx.region), cluster))
+                .map(|cluster| ctx.raw(properties(cluster)))
                 .collect();
-            stats.objects += objects.len();
-            send_page(pages, objects).await?;
+            ctx.send(pages, objects).await?;
         }
     }
-    Ok(stats)
+    Ok(ctx.stats())
+}
+
+/// A `DescribeClusters` failure: `MISSING` is a cluster deleted since `ListClusters` (gone, not
+/// missing data); any other reason is a cluster we could not describe, a warning.
+fn note_failure(ctx: &FetchContext<'_>, failure: &Value) {
+    let warning = failure_warning(failure);
+    if failure["reason"].as_str() == Some("MISSING") {
+        tracing::debug!(region = ctx.region, "{warning}");
+    } else {
+        ctx.warn(warning);
+    }
 }
 
 /// Whether a cluster still exists: deleted clusters stay listed as `INACTIVE` for a while (for
 /// ever in moto), so their entities must leave the catalog.
-pub fn exists(cluster: &ecs::Cluster) -> bool {
-    cluster.status.as_deref() != Some("INACTIVE")
+pub fn exists(cluster: &Value) -> bool {
+    cluster["status"].as_str() != Some("INACTIVE")
 }
 
-/// The raw object of one cluster; `extra` is the unit's [`extra_context`].
-pub fn cluster_to_raw(extra: Map<String, Value>, cluster: &ecs::Cluster) -> Value {
-    let properties = cluster
-        .to_raw()
-        .unwrap_or_else(|| Value::Object(Map::new()));
-    raw_object(Kind::EcsCluster, properties, extra)
+/// aws-v3's `Properties` of one cluster: the API's top-level keys in PascalCase, `settings` as
+/// `ClusterSettings`, nested values as the API returned them.
+pub fn properties(cluster: &Value) -> Value {
+    let map: Map<String, Value> = cluster
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(key, value)| (top_level_key(key), value.clone()))
+        .collect();
+    Value::Object(map)
 }
 
-/// A `DescribeClusters` failure (e.g. `MISSING` for a cluster deleted since `ListClusters`).
-pub fn failure_warning(failure: &ecs::Failure) -> String {
+fn top_level_key(key: &str) -> String {
+    if key == "settings" {
+        return "ClusterSettings".to_owned();
+    }
+    let mut chars = key.chars();
+    match chars.next() {
+        Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+        None => String::new(),
+    }
+}
+
+/// A `DescribeClusters` failure in words.
+pub fn failure_warning(failure: &Value) -> String {
     let mut warning = format!(
         "DescribeClusters failed for {}: {}",
-        failure.arn.as_deref().unwrap_or("an unknown cluster"),
-        failure.reason.as_deref().unwrap_or("no reason given")
+        failure["arn"].as_str().unwrap_or("an unknown cluster"),
+        failure["reason"].as_str().unwrap_or("no reason given")
     );
-    if let Some(detail) = failure.detail.as_deref().filter(|d| !d.is_empty()) {
+    if let Some(detail) = failure["detail"].as_str().filter(|d| !d.is_empty()) {
         warning.push_str(" (");
         warning.push_str(detail);
         warning.push(')');
@@ -97,318 +124,116 @@ pub fn failure_warning(failure: &ecs::Failure) -> String {
     warning
 }
 
-// The cluster's own keys are aws-v3's (PascalCase, `settings` → `ClusterSettings`); nested types
-// use the ECS JSON names as read from the SDK's schemas (`types/_*.rs`).
-raw_struct!(ecs::Cluster {
-    "ClusterArn" => cluster_arn,
-    "ClusterName" => cluster_name,
-    "Configuration" => configuration,
-    "Status" => status,
-    "RegisteredContainerInstancesCount" => registered_container_instances_count,
-    "RunningTasksCount" => running_tasks_count,
-    "PendingTasksCount" => pending_tasks_count,
-    "ActiveServicesCount" => active_services_count,
-    "Statistics" => statistics,
-    "Tags" => tags,
-    "ClusterSettings" => settings,
-    "CapacityProviders" => capacity_providers,
-    "DefaultCapacityProviderStrategy" => default_capacity_provider_strategy,
-    "Attachments" => attachments,
-    "AttachmentsStatus" => attachments_status,
-    "ServiceConnectDefaults" => service_connect_defaults,
-});
-raw_struct!(ecs::ClusterConfiguration {
-    "executeCommandConfiguration" => execute_command_configuration,
-    "managedStorageConfiguration" => managed_storage_configuration,
-});
-raw_struct!(ecs::KeyValuePair {
-    "name" => name,
-    "value" => value,
-});
-raw_struct!(ecs::Tag {
-    "key" => key,
-    "value" => value,
-});
-raw_struct!(ecs::ClusterSetting {
-    "name" => name,
-    "value" => value,
-});
-raw_struct!(ecs::CapacityProviderStrategyItem {
-    "capacityProvider" => capacity_provider,
-    "weight" => weight,
-    "base" => base,
-});
-raw_struct!(ecs::Attachment {
-    "id" => id,
-    "type" => r#type,
-    "status" => status,
-    "details" => details,
-});
-raw_struct!(ecs::ClusterServiceConnectDefaults {
-    "namespace" => namespace,
-});
-raw_struct!(ecs::ExecuteCommandConfiguration {
-    "kmsKeyId" => kms_key_id,
-    "logging" => logging,
-    "logConfiguration" => log_configuration,
-});
-raw_struct!(ecs::ManagedStorageConfiguration {
-    "kmsKeyId" => kms_key_id,
-    "fargateEphemeralStorageKmsKeyId" => fargate_ephemeral_storage_kms_key_id,
-});
-raw_struct!(ecs::ExecuteCommandLogConfiguration {
-    "cloudWatchLogGroupName" => cloud_watch_log_group_name,
-    "cloudWatchEncryptionEnabled" => cloud_watch_encryption_enabled,
-    "s3BucketName" => s3_bucket_name,
-    "s3EncryptionEnabled" => s3_encryption_enabled,
-    "s3KeyPrefix" => s3_key_prefix,
-});
-raw_enum!(ecs::ClusterSettingName, ecs::ExecuteCommandLogging);
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn inactive_clusters_do_not_exist() {
-        let with_status = |s: &str| ecs::Cluster::builder().status(s).build();
+        let with_status = |s: &str| json!({ "status": s });
         assert!(!exists(&with_status("INACTIVE")));
         assert!(exists(&with_status("ACTIVE")));
         assert!(exists(&with_status("PROVISIONING")));
-        assert!(exists(&ecs::Cluster::builder().build()));
-    }
-    use crate::kinds::raw::{assert_covers_all_fields, debug_field_names, RawFields};
-    use serde_json::json;
-
-    fn base_extra() -> Map<String, Value> {
-        let Value::Object(map) = json!({"AccountId": "123456789012", "Region": "eu-west-1"}) else {
-            unreachable!()
-        };
-        map
-    }
-
-    fn tag(key: &str, value: &str) -> ecs::Tag {
-        ecs::Tag::builder().key(key).value(value).build()
+        assert!(exists(&json!({})));
     }
 
     #[test]
     fn reproduces_the_aws_v3_example() {
-        let cluster = ecs::Cluster::builder()
-            .cluster_name("my-production-cluster")
-            .cluster_arn("arn:aws:ecs:eu-west-1:123456789012:cluster/my-cluster")
-            .capacity_providers("FARGATE")
-            .capacity_providers("FARGATE_SPOT")
-            .set_settings(Some(vec![]))
-            .set_default_capacity_provider_strategy(Some(vec![]))
-            .tags(tag("Environment", "production"))
-            .tags(tag("Team", "platform"))
-            .tags(tag("CostCenter", "engineering"))
-            .status("ACTIVE")
-            .running_tasks_count(12)
-            .active_services_count(5)
-            .pending_tasks_count(2)
-            .registered_container_instances_count(8)
-            .build();
+        let cluster = json!({
+            "clusterName": "my-production-cluster",
+            "clusterArn": "arn:aws:ecs:eu-west-1:123456789012:cluster/my-cluster",
+            "capacityProviders": ["FARGATE", "FARGATE_SPOT"],
+            "settings": [],
+            "defaultCapacityProviderStrategy": [],
+            "tags": [
+                {"key": "Environment", "value": "production"},
+                {"key": "Team", "value": "platform"},
+                {"key": "CostCenter", "value": "engineering"}
+            ],
+            "status": "ACTIVE",
+            "runningTasksCount": 12,
+            "activeServicesCount": 5,
+            "pendingTasksCount": 2,
+            "registeredContainerInstancesCount": 8
+        });
         // aws-v3's example also has `"Configuration": null` and `"ServiceConnectDefaults": null`
         // (pydantic defaults); here fields the API left out are absent, which JQ reads as null too.
         assert_eq!(
-            cluster_to_raw(base_extra(), &cluster),
+            properties(&cluster),
             json!({
-                "Type": "AWS::ECS::Cluster",
-                "Properties": {
-                    "ClusterName": "my-production-cluster",
-                    "ClusterArn": "arn:aws:ecs:eu-west-1:123456789012:cluster/my-cluster",
-                    "CapacityProviders": ["FARGATE", "FARGATE_SPOT"],
-                    "ClusterSettings": [],
-                    "DefaultCapacityProviderStrategy": [],
-                    "Tags": [
-                        {"key": "Environment", "value": "production"},
-                        {"key": "Team", "value": "platform"},
-                        {"key": "CostCenter", "value": "engineering"}
-                    ],
-                    "Status": "ACTIVE",
-                    "RunningTasksCount": 12,
-                    "ActiveServicesCount": 5,
-                    "PendingTasksCount": 2,
-                    "RegisteredContainerInstancesCount": 8
-                },
-                "__ExtraContext": {"AccountId": "123456789012", "Region": "eu-west-1"}
+                "ClusterName": "my-production-cluster",
+                "ClusterArn": "arn:aws:ecs:eu-west-1:123456789012:cluster/my-cluster",
+                "CapacityProviders": ["FARGATE", "FARGATE_SPOT"],
+                "ClusterSettings": [],
+                "DefaultCapacityProviderStrategy": [],
+                "Tags": [
+                    {"key": "Environment", "value": "production"},
+                    {"key": "Team", "value": "platform"},
+                    {"key": "CostCenter", "value": "engineering"}
+                ],
+                "Status": "ACTIVE",
+                "RunningTasksCount": 12,
+                "ActiveServicesCount": 5,
+                "PendingTasksCount": 2,
+                "RegisteredContainerInstancesCount": 8
             })
         );
     }
 
     #[test]
     fn nested_objects_keep_the_api_camel_case() {
-        let cluster = ecs::Cluster::builder()
-            .cluster_name("c")
-            .settings(
-                ecs::ClusterSetting::builder()
-                    .name(ecs::ClusterSettingName::ContainerInsights)
-                    .value("enhanced")
-                    .build(),
-            )
-            .statistics(
-                ecs::KeyValuePair::builder()
-                    .name("runningEC2TasksCount")
-                    .value("0")
-                    .build(),
-            )
-            .attachments(
-                ecs::Attachment::builder()
-                    .id("att-1")
-                    .r#type("as_policy")
-                    .status("CREATED")
-                    .details(
-                        ecs::KeyValuePair::builder()
-                            .name("capacityProviderName")
-                            .value("cp")
-                            .build(),
-                    )
-                    .build(),
-            )
-            .attachments_status("UPDATE_COMPLETE")
-            .default_capacity_provider_strategy(
-                ecs::CapacityProviderStrategyItem::builder()
-                    .capacity_provider("FARGATE")
-                    .weight(1)
-                    .build()
-                    .unwrap(),
-            )
-            .configuration(
-                ecs::ClusterConfiguration::builder()
-                    .execute_command_configuration(
-                        ecs::ExecuteCommandConfiguration::builder()
-                            .logging(ecs::ExecuteCommandLogging::Override)
-                            .log_configuration(
-                                ecs::ExecuteCommandLogConfiguration::builder()
-                                    .cloud_watch_log_group_name("/ecs/exec")
-                                    .cloud_watch_encryption_enabled(true)
-                                    .s3_bucket_name("logs")
-                                    .build(),
-                            )
-                            .build(),
-                    )
-                    .managed_storage_configuration(
-                        ecs::ManagedStorageConfiguration::builder()
-                            .fargate_ephemeral_storage_kms_key_id("key-1")
-                            .build(),
-                    )
-                    .build(),
-            )
-            .service_connect_defaults(
-                ecs::ClusterServiceConnectDefaults::builder()
-                    .namespace("arn:aws:servicediscovery:eu-west-1:123456789012:namespace/ns-1")
-                    .build(),
-            )
-            .build();
+        let nested = json!({
+            "executeCommandConfiguration": {
+                "logging": "OVERRIDE",
+                "logConfiguration": {"cloudWatchLogGroupName": "/ecs/exec", "s3EncryptionEnabled": false}
+            }
+        });
+        let cluster = json!({
+            "clusterName": "c",
+            "settings": [{"name": "containerInsights", "value": "enhanced"}],
+            "attachments": [{"id": "att-1", "type": "as_policy", "details": [{"name": "n", "value": "v"}]}],
+            "configuration": nested,
+            "serviceConnectDefaults": {"namespace": "arn:aws:servicediscovery:eu-west-1:123456789012:namespace/ns-1"}
+        });
         assert_eq!(
-            cluster_to_raw(base_extra(), &cluster)["Properties"],
+            properties(&cluster),
             json!({
                 "ClusterName": "c",
                 "ClusterSettings": [{"name": "containerInsights", "value": "enhanced"}],
-                "Statistics": [{"name": "runningEC2TasksCount", "value": "0"}],
-                "Attachments": [{
-                    "id": "att-1",
-                    "type": "as_policy",
-                    "status": "CREATED",
-                    "details": [{"name": "capacityProviderName", "value": "cp"}]
-                }],
-                "AttachmentsStatus": "UPDATE_COMPLETE",
-                "DefaultCapacityProviderStrategy": [
-                    {"capacityProvider": "FARGATE", "weight": 1, "base": 0}
-                ],
-                "Configuration": {
-                    "executeCommandConfiguration": {
-                        "logging": "OVERRIDE",
-                        "logConfiguration": {
-                            "cloudWatchLogGroupName": "/ecs/exec",
-                            "cloudWatchEncryptionEnabled": true,
-                            "s3BucketName": "logs",
-                            "s3EncryptionEnabled": false
-                        }
-                    },
-                    "managedStorageConfiguration": {"fargateEphemeralStorageKmsKeyId": "key-1"}
-                },
+                "Attachments": [{"id": "att-1", "type": "as_policy", "details": [{"name": "n", "value": "v"}]}],
+                "Configuration": nested,
                 "ServiceConnectDefaults": {
                     "namespace": "arn:aws:servicediscovery:eu-west-1:123456789012:namespace/ns-1"
-                },
-                "RunningTasksCount": 0,
-                "ActiveServicesCount": 0,
-                "PendingTasksCount": 0,
-                "RegisteredContainerInstancesCount": 0
+                }
             })
         );
     }
 
     #[test]
     fn failures_become_readable_warnings() {
-        let failure = ecs::Failure::builder()
-            .arn("arn:aws:ecs:eu-west-1:123456789012:cluster/gone")
-            .reason("MISSING")
-            .build();
+        let failure = json!({
+            "arn": "arn:aws:ecs:eu-west-1:123456789012:cluster/gone",
+            "reason": "MISSING"
+        });
         assert_eq!(
             failure_warning(&failure),
             "DescribeClusters failed for arn:aws:ecs:eu-west-1:123456789012:cluster/gone: MISSING"
         );
-        let failure = ecs::Failure::builder()
-            .reason("ACCESS_DENIED")
-            .detail("no")
-            .build();
+        let failure = json!({"reason": "ACCESS_DENIED", "detail": "no"});
         assert_eq!(
             failure_warning(&failure),
             "DescribeClusters failed for an unknown cluster: ACCESS_DENIED (no)"
         );
-    }
-
-    /// `Attachment.type` is the raw identifier `r#type`, which `Debug` prints as `type`; compare
-    /// without the `r#` prefix.
-    #[test]
-    fn attachment_covers_all_fields() {
-        let debug = format!("{:?}", ecs::Attachment::builder().build());
-        let fields: Vec<&str> = <ecs::Attachment as RawFields>::FIELDS
-            .iter()
-            .map(|f| f.trim_start_matches("r#"))
-            .collect();
-        assert_eq!(debug_field_names(&debug), fields);
-    }
-
-    /// One test per converted SDK structure: the conversion reads every field the type has.
-    macro_rules! covers_all_fields {
-        ($($test:ident: $value:expr),* $(,)?) => {
-            mod covers_all_fields {
-                use super::*;
-                $(
-                    #[test]
-                    fn $test() {
-                        assert_covers_all_fields(&$value);
-                    }
-                )*
-            }
-        };
-    }
-
-    covers_all_fields! {
-        cluster: ecs::Cluster::builder().build(),
-        cluster_configuration: ecs::ClusterConfiguration::builder().build(),
-        key_value_pair: ecs::KeyValuePair::builder().build(),
-        tag: ecs::Tag::builder().build(),
-        cluster_setting: ecs::ClusterSetting::builder().build(),
-        capacity_provider_strategy_item: ecs::CapacityProviderStrategyItem::builder()
-            .capacity_provider("FARGATE")
-            .build()
-            .unwrap(),
-        cluster_service_connect_defaults: ecs::ClusterServiceConnectDefaults::builder().build(),
-        execute_command_configuration: ecs::ExecuteCommandConfiguration::builder().build(),
-        managed_storage_configuration: ecs::ManagedStorageConfiguration::builder().build(),
-        execute_command_log_configuration: ecs::ExecuteCommandLogConfiguration::builder().build(),
     }
 }
 
 #[cfg(test)]
 mod fetch_tests {
     use super::*;
-    use crate::kinds::s3_bucket::fake_aws::{fetch_pages, FakeAws, Request, Response};
+    use crate::kinds::Kind;
+    use crate::test_support::fake_aws::{fetch_pages, FakeAws, Request, Response};
+    use crate::test_support::TestUnit;
     use serde_json::json;
-    use std::collections::BTreeSet;
 
     const JSON: &str = "application/x-amz-json-1.1";
 
@@ -464,19 +289,12 @@ mod fetch_tests {
     }
 
     async fn run(server: &FakeAws) -> (Result<FetchStats, FetchError>, Vec<Vec<Value>>) {
-        let sdk = server.sdk_config("eu-west-1");
-        let actions = BTreeSet::new();
-        let allowed = |_: &str| true;
-        let ctx = FetchContext {
-            account_id: "123456789012",
-            partition: "aws",
-            region: "eu-west-1",
-            sdk: &sdk,
-            actions: &actions,
-            region_allowed: &allowed,
-            concurrency: 4,
-        };
-        fetch_pages(crate::kinds::Kind::EcsCluster, &ctx).await
+        let unit = TestUnit::new(
+            Kind::EcsCluster,
+            "eu-west-1",
+            server.sdk_config("eu-west-1"),
+        );
+        fetch_pages(&unit.ctx()).await
     }
 
     #[tokio::test]
@@ -486,12 +304,10 @@ mod fetch_tests {
         let stats = result.unwrap();
         assert_eq!(stats.objects, 149);
         assert_eq!(stats.api_calls, 4);
-        assert_eq!(
-            stats.warnings,
-            [format!(
-                "DescribeClusters failed for {}: MISSING",
-                arn("c007")
-            )]
+        assert!(
+            stats.warnings.is_empty(),
+            "a cluster deleted since ListClusters is gone, not missing data: {:?}",
+            stats.warnings
         );
         assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [99, 50]);
         assert_eq!(
@@ -530,6 +346,50 @@ mod fetch_tests {
                 "ATTACHMENTS"
             ])
         );
+    }
+
+    /// Any failure reason but `MISSING` means a cluster exists that we could not describe: a
+    /// warning, which makes the unit incomplete for deletion.
+    #[tokio::test]
+    async fn a_failure_other_than_missing_is_a_warning() {
+        let server = FakeAws::start(|request: &Request| {
+            let (status, content, body) = handler(request);
+            (
+                status,
+                content,
+                body.replace("\"MISSING\"", "\"ACCESS_DENIED\""),
+            )
+        });
+        let (result, _) = run(&server).await;
+        let stats = result.unwrap();
+        assert_eq!(
+            stats.warnings,
+            [format!(
+                "DescribeClusters failed for {}: ACCESS_DENIED",
+                arn("c007")
+            )]
+        );
+    }
+
+    /// A region where the account has not enabled the service: the unit is skipped, not failed.
+    #[tokio::test]
+    async fn a_service_not_enabled_for_the_account_is_unavailable() {
+        let server = FakeAws::start(|_: &Request| {
+            let error = json!({"__type": "SubscriptionRequiredException", "message": "no"});
+            (400, JSON, error.to_string())
+        });
+        let (result, pages) = run(&server).await;
+        match result {
+            Err(FetchError::Unavailable(u)) => {
+                assert_eq!(
+                    (u.service.as_str(), u.region.as_str()),
+                    ("ecs", "eu-west-1")
+                );
+                assert_eq!(u.reason, "SubscriptionRequiredException");
+            }
+            other => panic!("expected the service to be unavailable, got {other:?}"),
+        }
+        assert!(pages.is_empty());
     }
 
     #[tokio::test]

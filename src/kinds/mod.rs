@@ -1,235 +1,186 @@
-//! Resource kinds: one file per kind, each with the AWS calls it makes and the conversion of the
-//! SDK's types into the aws-v3 raw object (`{"Type", "Properties", "__ExtraContext"}`).
+//! Resource kinds. A native kind is one file here declaring its [`KindSpec`] (aws-v3 name, slug,
+//! scope, IAM actions, `includeActions`, identity keys, fetch) and one line in [`REGISTRY`];
+//! everything else (the list of kinds, parsing, error texts, `includeActions` resolution, the IAM
+//! actions of the read role, planning) derives from the registry. Any other CloudFormation type
+//! Cloud Control can list is a kind too, fetched through [`cloud_control`]; native kinds win.
 //!
-//! Adding a kind today is one file here plus several entries elsewhere: a [`Kind`] variant and its
-//! arms in `name`, `scope`, `iam_actions`, `optional_actions` and [`fetch`] (this file), its aws-v3
-//! action names in `mapping/actions.rs`, the `KINDS` message in `config/coverage.rs`, a default
-//! mapping and blueprint, and the role templates (a test checks them). `docs/architecture.md` lists
-//! the steps; a later issue replaces the enum with a registry.
+//! Shared fetch code is in [`fetch`]; the raw object of every kind is
+//! `{"Type", "Properties", "__ExtraContext"}` with the API's own field names.
 
 pub mod account_info;
 pub mod cloud_control;
 pub mod ec2_instance;
 pub mod ecs_cluster;
+pub mod fetch;
 pub mod raw;
 pub mod s3_bucket;
+pub mod spec;
+pub mod unavailable;
+
+pub use fetch::{
+    extra_context, raw_object, send_page, FetchContext, FetchError, FetchStats, PageSender,
+    UnitParts,
+};
+pub use spec::{FetchFn, FetchFuture, KindScope, KindSpec, OptionalAction};
 
 use serde::Serialize;
-use serde_json::Value;
-use std::collections::BTreeSet;
 use std::fmt;
-use tokio::sync::mpsc;
 
-/// Everything a kind's fetch needs for one unit `(account, region, kind)`.
-pub struct FetchContext<'a> {
-    /// The 12-digit account id.
-    pub account_id: &'a str,
-    /// `aws`, `aws-us-gov` or `aws-cn`.
-    pub partition: &'a str,
-    /// The unit's region; `global` for account-scoped kinds.
-    pub region: &'a str,
-    /// SDK config with the account's credentials, the unit's region (the partition's home region for
-    /// account-scoped kinds) and any endpoint override.
-    pub sdk: &'a aws_config::SdkConfig,
-    /// Enabled optional actions (aws-v3 `includeActions` names).
-    pub actions: &'a BTreeSet<String>,
-    /// Whether a region passes the region policy (S3 buckets outside it are skipped).
-    pub region_allowed: &'a (dyn Fn(&str) -> bool + Send + Sync),
-    /// Upper bound on concurrent per-resource calls (S3 bucket configuration calls).
-    pub concurrency: usize,
-}
-
-impl FetchContext<'_> {
-    /// Whether the mapping asked for an optional action.
-    pub fn wants(&self, action: &str) -> bool {
-        self.actions.contains(action)
-    }
-}
-
-/// What one fetch did, for the unit's report.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
-pub struct FetchStats {
-    /// Raw objects sent downstream.
-    pub objects: usize,
-    /// AWS API calls made.
-    pub api_calls: usize,
-    /// Non-fatal problems (e.g. AccessDenied on one optional call of one bucket).
-    pub warnings: Vec<String>,
-}
-
-/// Pages of raw objects flow to the mapper through this channel, so a unit never holds a whole
-/// account in memory.
-pub type PageSender = mpsc::Sender<Vec<Value>>;
-
-/// A failed fetch: the unit is incomplete and must not delete anything.
-#[derive(Debug, thiserror::Error)]
-pub enum FetchError {
-    /// An AWS call failed after the SDK's retries.
-    #[error("{operation} failed: {message}")]
-    Aws {
-        operation: &'static str,
-        /// AWS's error code and message (see [`crate::aws_error::explain`]).
-        message: String,
-        /// The service's error code when known (`AccessDenied`, `RequestLimitExceeded`, ...).
-        code: Option<String>,
-    },
-    /// The consumer of the pages went away (the unit was cancelled).
-    #[error("the unit was cancelled while fetching")]
-    Cancelled,
-}
-
-impl FetchError {
-    /// Wraps an SDK error: its code, and its code and message in words (the full cause chain is
-    /// logged at debug level).
-    pub fn aws<E>(operation: &'static str, err: E) -> Self
-    where
-        E: std::error::Error + aws_smithy_types::error::metadata::ProvideErrorMetadata + 'static,
-    {
-        let reason = crate::aws_error::explain(&err);
-        FetchError::Aws {
-            operation,
-            code: reason.code.clone(),
-            message: reason.to_string(),
-        }
-    }
-}
-
-/// Sends one page of raw objects downstream.
-pub async fn send_page(pages: &PageSender, page: Vec<Value>) -> Result<(), FetchError> {
-    if page.is_empty() {
-        return Ok(());
-    }
-    pages.send(page).await.map_err(|_| FetchError::Cancelled)
-}
-
-/// Builds the aws-v3 raw object `{"Type", "Properties", "__ExtraContext"}`.
-pub fn raw_object(kind: Kind, properties: Value, extra: serde_json::Map<String, Value>) -> Value {
-    let mut obj = serde_json::Map::with_capacity(3);
-    obj.insert("Type".into(), Value::String(kind.name().into()));
-    obj.insert("Properties".into(), properties);
-    obj.insert("__ExtraContext".into(), Value::Object(extra));
-    Value::Object(obj)
-}
-
-/// The `__ExtraContext` every regional object carries.
-pub fn extra_context(ctx: &FetchContext<'_>, region: &str) -> serde_json::Map<String, Value> {
-    let mut extra = serde_json::Map::new();
-    extra.insert("AccountId".into(), Value::String(ctx.account_id.into()));
-    extra.insert("Region".into(), Value::String(region.into()));
-    extra.insert("Partition".into(), Value::String(ctx.partition.into()));
-    extra
-}
-
-/// A resource kind, named as in aws-v3 (`AWS::EC2::Instance`, ...).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Kind {
-    AccountInfo,
-    S3Bucket,
-    Ec2Instance,
-    EcsCluster,
-}
-
-/// How a kind is split into units of work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KindScope {
-    /// One unit per account (region `global`).
-    Account,
-    /// One unit per enabled region of an account.
-    Regional,
-}
-
-/// An optional call a kind makes only when the mapping asks for it (aws-v3 `includeActions`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct OptionalAction {
-    /// The aws-v3 action name, e.g. `GetBucketEncryptionAction`.
-    pub name: &'static str,
-    /// The IAM action the call needs.
-    pub iam_action: &'static str,
-}
-
-/// The IAM action every member account needs for region discovery.
-pub const DISCOVERY_ACTIONS: &[&str] = &["ec2:DescribeRegions"];
-
-/// The IAM actions the discovery role in the management (or delegated-admin) account needs.
-pub const ORGANIZATION_ACTIONS: &[&str] = &[
-    "organizations:DescribeAccount",
-    "organizations:DescribeOrganization",
-    "organizations:ListAccounts",
-    "organizations:ListAccountsForParent",
-    "organizations:ListOrganizationalUnitsForParent",
+/// The native kinds, one line each, in the order they are planned.
+pub static REGISTRY: &[&KindSpec] = &[
+    &account_info::SPEC,
+    &s3_bucket::SPEC,
+    &ec2_instance::SPEC,
+    &ecs_cluster::SPEC,
 ];
 
+/// A resource kind: a small handle on a native kind of the [`REGISTRY`] or on a Cloud Control
+/// type. Natives order first, in registry order.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Kind(Handle);
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Handle {
+    Native(u16),
+    CloudControl(&'static str),
+}
+
+static NATIVES: [Kind; REGISTRY.len()] = natives();
+
+const fn natives<const N: usize>() -> [Kind; N] {
+    let mut all = [Kind(Handle::Native(0)); N];
+    let mut i = 0;
+    while i < N {
+        all[i] = Kind(Handle::Native(i as u16));
+        i += 1;
+    }
+    all
+}
+
+/// A kind name that is neither native nor listable through Cloud Control.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown kind `{name}` (native kinds: {}; {cloud_control})",
+    native_names()
+)]
+pub struct UnknownKind {
+    pub name: String,
+    /// Why Cloud Control cannot list it either.
+    pub cloud_control: cloud_control::UnsupportedType,
+}
+
+/// The native kind names, comma-separated (for error messages).
+pub fn native_names() -> String {
+    REGISTRY
+        .iter()
+        .map(|s| s.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+// Handles of the native kinds code refers to by name, named like the enum variants they replace.
+#[allow(non_upper_case_globals)]
 impl Kind {
-    /// Every supported kind, in the order they are planned.
-    pub const ALL: [Kind; 4] = [
-        Kind::AccountInfo,
-        Kind::S3Bucket,
-        Kind::Ec2Instance,
-        Kind::EcsCluster,
-    ];
+    pub const AccountInfo: Kind = Kind(Handle::Native(0));
+    pub const S3Bucket: Kind = Kind(Handle::Native(1));
+    pub const Ec2Instance: Kind = Kind(Handle::Native(2));
+    pub const EcsCluster: Kind = Kind(Handle::Native(3));
+}
 
-    /// The aws-v3 kind name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::AccountInfo => "AWS::Account::Info",
-            Kind::S3Bucket => "AWS::S3::Bucket",
-            Kind::Ec2Instance => "AWS::EC2::Instance",
-            Kind::EcsCluster => "AWS::ECS::Cluster",
-        }
+impl Kind {
+    /// Every native kind, in registry order.
+    pub fn all() -> &'static [Kind] {
+        &NATIVES
     }
 
-    /// Parses an aws-v3 kind name (exact match).
+    /// The native kind named `name` (exact match).
     pub fn parse(name: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.name() == name)
+        Kind::all().iter().copied().find(|k| k.name() == name)
     }
 
-    /// Whether the kind is synced once per account or once per region.
+    /// The kind named `name`: native first, else a type Cloud Control can list.
+    pub fn resolve(name: &str) -> Result<Kind, UnknownKind> {
+        if let Some(kind) = Kind::parse(name) {
+            return Ok(kind);
+        }
+        cloud_control::validate(name)
+            .map(|t| Kind(Handle::CloudControl(t.name)))
+            .map_err(|cloud_control| UnknownKind {
+                name: name.to_owned(),
+                cloud_control,
+            })
+    }
+
+    /// The native kind's spec; `None` for a Cloud Control kind.
+    pub fn spec(self) -> Option<&'static KindSpec> {
+        match self.0 {
+            Handle::Native(i) => REGISTRY.get(usize::from(i)).copied(),
+            Handle::CloudControl(_) => None,
+        }
+    }
+
+    /// The Cloud Control type of a kind that is not native.
+    pub fn cloud_control_type(self) -> Option<&'static cloud_control::CloudControlType> {
+        match self.0 {
+            Handle::Native(_) => None,
+            Handle::CloudControl(name) => cloud_control::validate(name).ok(),
+        }
+    }
+
+    /// The aws-v3 kind name (the CloudFormation type name).
+    pub fn name(self) -> &'static str {
+        match self.0 {
+            Handle::Native(_) => self.spec().map_or("", |s| s.name),
+            Handle::CloudControl(name) => name,
+        }
+    }
+
+    /// The kind in file names (`ec2-instance`; `aws-lambda-function` for a Cloud Control kind).
+    pub fn slug(self) -> String {
+        match self.spec() {
+            Some(spec) => spec.slug.to_owned(),
+            None => self.name().to_ascii_lowercase().replace("::", "-"),
+        }
+    }
+
+    /// Whether the kind is synced once per account, per region, or per organization.
     pub fn scope(self) -> KindScope {
-        match self {
-            Kind::AccountInfo | Kind::S3Bucket => KindScope::Account,
-            Kind::Ec2Instance | Kind::EcsCluster => KindScope::Regional,
+        self.spec().map_or(KindScope::Regional, |s| s.scope)
+    }
+
+    /// The IAM actions the kind always calls (Cloud Control kinds: Cloud Control's and the
+    /// type's handler permissions).
+    pub fn iam_actions(self) -> Vec<&'static str> {
+        match self.spec() {
+            Some(spec) => spec.iam_actions.to_vec(),
+            None => cloud_control::required_iam_actions(self.name()).unwrap_or_default(),
         }
     }
 
-    /// The IAM actions the kind always calls.
-    pub fn iam_actions(self) -> &'static [&'static str] {
-        match self {
-            Kind::AccountInfo => &[],
-            Kind::S3Bucket => &["s3:ListAllMyBuckets", "s3:GetBucketTagging"],
-            Kind::Ec2Instance => &["ec2:DescribeInstances"],
-            Kind::EcsCluster => &["ecs:ListClusters", "ecs:DescribeClusters"],
-        }
-    }
-
-    /// The optional calls of the kind (aws-v3 `includeActions`).
+    /// The aws-v3 `includeActions` of the kind, default ones included.
     pub fn optional_actions(self) -> &'static [OptionalAction] {
-        match self {
-            Kind::S3Bucket => s3_bucket::OPTIONAL_ACTIONS,
-            Kind::Ec2Instance => ec2_instance::OPTIONAL_ACTIONS,
-            Kind::AccountInfo | Kind::EcsCluster => &[],
+        self.spec().map_or(&[], |s| s.optional_actions)
+    }
+
+    /// `Properties` keys that identify an object, best first.
+    pub fn identity(self) -> &'static [&'static str] {
+        match self.0 {
+            Handle::Native(_) => self.spec().map_or(&[], |s| s.identity),
+            Handle::CloudControl(_) => self
+                .cloud_control_type()
+                .map_or(&[], |t| t.primary_identifier.as_slice()),
         }
     }
-}
 
-impl<'de> serde::Deserialize<'de> for Kind {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(d)?;
-        Kind::parse(&name).ok_or_else(|| serde::de::Error::custom(format!("unknown kind `{name}`")))
+    /// Whether the kind is a history kind (fetched within `selector.historyDays`).
+    pub fn is_history(self) -> bool {
+        self.spec().is_some_and(|s| s.history)
     }
 }
 
-/// Fetches the raw objects of a regional or bucket kind, page by page.
-/// `AWS::Account::Info` needs no call: see [`account_info::account_to_raw`].
-pub async fn fetch(
-    kind: Kind,
-    ctx: &FetchContext<'_>,
-    pages: &PageSender,
-) -> Result<FetchStats, FetchError> {
-    match kind {
-        Kind::AccountInfo => Ok(FetchStats::default()),
-        Kind::S3Bucket => s3_bucket::fetch(ctx, pages).await,
-        Kind::Ec2Instance => ec2_instance::fetch(ctx, pages).await,
-        Kind::EcsCluster => ecs_cluster::fetch(ctx, pages).await,
+impl fmt::Debug for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Kind({})", self.name())
     }
 }
 
@@ -245,14 +196,40 @@ impl Serialize for Kind {
     }
 }
 
-/// Every IAM action a member account's read role must allow for the supported kinds: the single
+impl<'de> serde::Deserialize<'de> for Kind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Kind::resolve(&name).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The IAM action every member account needs for region discovery.
+pub const DISCOVERY_ACTIONS: &[&str] = &["ec2:DescribeRegions"];
+
+/// The IAM actions the discovery role in the management (or delegated-admin) account needs.
+pub const ORGANIZATION_ACTIONS: &[&str] = &[
+    "organizations:DescribeAccount",
+    "organizations:DescribeOrganization",
+    "organizations:ListAccounts",
+    "organizations:ListAccountsForParent",
+    "organizations:ListOrganizationalUnitsForParent",
+];
+
+/// Fetches the raw objects of one unit, page by page, and reports what the fetch did.
+pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
+    let Some(spec) = ctx.kind.spec() else {
+        return cloud_control::fetch_kind(ctx, pages).await;
+    };
+    (spec.fetch)(ctx, pages).await
+}
+
+/// Every IAM action a member account's read role must allow for the native kinds: the single
 /// source of truth for the least-privilege policies in `cloudformation/` and `template.yaml`.
 /// Sorted and without duplicates.
 pub fn member_read_actions() -> Vec<&'static str> {
     let mut actions: Vec<&'static str> = DISCOVERY_ACTIONS.to_vec();
-    for kind in Kind::ALL {
-        actions.extend_from_slice(kind.iam_actions());
-        actions.extend(kind.optional_actions().iter().map(|a| a.iam_action));
+    for spec in REGISTRY {
+        actions.extend(spec.all_iam_actions());
     }
     actions.sort_unstable();
     actions.dedup();
@@ -265,11 +242,100 @@ mod tests {
 
     #[test]
     fn kind_names_round_trip() {
-        for kind in Kind::ALL {
+        for &kind in Kind::all() {
             assert_eq!(Kind::parse(kind.name()), Some(kind));
         }
         assert_eq!(Kind::parse("AWS::EC2::Volume"), None);
         assert_eq!(Kind::parse("aws::ec2::instance"), None);
+    }
+
+    #[test]
+    fn named_handles_are_their_registry_entries() {
+        assert_eq!(Kind::AccountInfo.name(), "AWS::Account::Info");
+        assert_eq!(Kind::S3Bucket.name(), "AWS::S3::Bucket");
+        assert_eq!(Kind::Ec2Instance.name(), "AWS::EC2::Instance");
+        assert_eq!(Kind::EcsCluster.name(), "AWS::ECS::Cluster");
+        assert_eq!(Kind::all().len(), REGISTRY.len());
+    }
+
+    #[test]
+    fn registry_names_and_slugs_are_unique_and_every_kind_has_vectors() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut names = std::collections::BTreeSet::new();
+        let mut slugs = std::collections::BTreeSet::new();
+        for spec in REGISTRY {
+            assert!(names.insert(spec.name), "{} twice", spec.name);
+            assert!(slugs.insert(spec.slug), "slug {} twice", spec.slug);
+            assert!(
+                spec.slug
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{}",
+                spec.slug
+            );
+            let vectors = root.join("tests/vectors/aws-v3").join(spec.slug);
+            assert!(
+                vectors.is_dir(),
+                "{} has no {}",
+                spec.name,
+                vectors.display()
+            );
+        }
+    }
+
+    #[test]
+    fn readme_kind_table_lists_exactly_the_registry() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+        let section = readme
+            .split("\n## Kinds\n")
+            .nth(1)
+            .expect("a Kinds section");
+        let section = section.split("\n## ").next().unwrap_or_default();
+        let listed: Vec<&str> = section
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split('`').next())
+            .collect();
+        let registry: Vec<&str> = REGISTRY.iter().map(|s| s.name).collect();
+        assert_eq!(listed, registry);
+    }
+
+    #[test]
+    fn other_listable_cloudformation_types_resolve_to_cloud_control_kinds() {
+        let volume = Kind::resolve("AWS::EC2::Volume").unwrap();
+        assert!(volume.spec().is_none());
+        assert_eq!(volume.name(), "AWS::EC2::Volume");
+        assert_eq!(volume.slug(), "aws-ec2-volume");
+        assert_eq!(volume.scope(), KindScope::Regional);
+        assert_eq!(volume.identity(), ["VolumeId"]);
+        assert!(volume
+            .iam_actions()
+            .contains(&"cloudformation:ListResources"));
+        assert!(
+            Kind::all().iter().all(|k| *k < volume),
+            "natives order first"
+        );
+        assert_eq!(Kind::resolve("AWS::EC2::Instance"), Ok(Kind::Ec2Instance));
+        let err = Kind::resolve("AWS::Example::Widget").unwrap_err();
+        assert!(err.to_string().contains("AWS::ECS::Cluster"), "{err}");
+        let round: Kind = serde_json::from_str("\"AWS::EC2::Volume\"").unwrap();
+        assert_eq!(round, volume);
+    }
+
+    #[test]
+    fn default_actions_are_accepted_but_not_optional() {
+        let s3 = Kind::S3Bucket.spec().unwrap();
+        assert!(s3.action("GetBucketTaggingAction").unwrap().default);
+        assert!(
+            !s3.action("GetBucketPublicAccessBlockAction")
+                .unwrap()
+                .default
+        );
+        assert_eq!(
+            s3.action("GetBucketPublicAccessBlockAction").unwrap().name,
+            "GetPublicAccessBlockAction"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! a field the API left out. [`ToRaw`] gives the JSON of one SDK value; `None` means "absent".
 //! Structures are converted with [`raw_struct!`], enums with [`raw_enum!`].
 
-use aws_sdk_ec2::primitives::DateTime;
+use aws_smithy_types::DateTime;
 use serde_json::{Map, Value};
 
 /// JSON of an SDK value; `None` when the value is absent and its key must be left out.

@@ -7,8 +7,8 @@
 
 use super::raw::{object, ToRaw};
 use super::{
-    extra_context, raw_object, send_page, FetchContext, FetchError, FetchStats, Kind,
-    OptionalAction, PageSender,
+    extra_context, raw_object, send_page, FetchContext, FetchError, FetchStats, Kind, KindScope,
+    KindSpec, OptionalAction, PageSender,
 };
 use crate::aws::{home_region, s3_client};
 use crate::{raw_enum, raw_struct};
@@ -28,25 +28,38 @@ pub const GET_PUBLIC_ACCESS_BLOCK_ACTION: &str = "GetPublicAccessBlockAction";
 /// aws-v3's name for the optional `GetBucketOwnershipControls` call (`OwnershipControls`).
 pub const GET_BUCKET_OWNERSHIP_CONTROLS_ACTION: &str = "GetBucketOwnershipControlsAction";
 
-/// The optional calls of this kind (aws-v3 `includeActions`).
+/// The optional calls of this kind (aws-v3 `includeActions`), after the two aws-v3 always makes.
 pub const OPTIONAL_ACTIONS: &[OptionalAction] = &[
-    OptionalAction {
-        name: GET_BUCKET_LOCATION_ACTION,
-        iam_action: "s3:GetBucketLocation",
-    },
-    OptionalAction {
-        name: GET_BUCKET_ENCRYPTION_ACTION,
-        iam_action: "s3:GetEncryptionConfiguration",
-    },
-    OptionalAction {
-        name: GET_PUBLIC_ACCESS_BLOCK_ACTION,
-        iam_action: "s3:GetBucketPublicAccessBlock",
-    },
-    OptionalAction {
-        name: GET_BUCKET_OWNERSHIP_CONTROLS_ACTION,
-        iam_action: "s3:GetBucketOwnershipControls",
-    },
+    OptionalAction::always("ListBucketsAction", &["s3:ListAllMyBuckets"]),
+    OptionalAction::always("GetBucketTaggingAction", &["s3:GetBucketTagging"]),
+    OptionalAction::optional(GET_BUCKET_LOCATION_ACTION, &["s3:GetBucketLocation"]),
+    OptionalAction::optional(
+        GET_BUCKET_ENCRYPTION_ACTION,
+        &["s3:GetEncryptionConfiguration"],
+    ),
+    OptionalAction::optional(
+        GET_PUBLIC_ACCESS_BLOCK_ACTION,
+        &["s3:GetBucketPublicAccessBlock"],
+    )
+    .aka(&["GetBucketPublicAccessBlockAction"]),
+    OptionalAction::optional(
+        GET_BUCKET_OWNERSHIP_CONTROLS_ACTION,
+        &["s3:GetBucketOwnershipControls"],
+    ),
 ];
+
+/// The kind's registry entry.
+pub static SPEC: KindSpec = KindSpec {
+    name: "AWS::S3::Bucket",
+    slug: "s3-bucket",
+    scope: KindScope::Account,
+    service: Some("s3"),
+    iam_actions: &["s3:ListAllMyBuckets", "s3:GetBucketTagging"],
+    optional_actions: OPTIONAL_ACTIONS,
+    identity: &["Arn", "BucketName"],
+    fetch: |ctx, pages| Box::pin(fetch(ctx, pages)),
+    ..KindSpec::NATIVE
+};
 
 /// `ListBuckets` page size (`MaxBuckets`, 1–10,000). Passing it also makes every bucket carry
 /// `BucketRegion`.
@@ -58,7 +71,7 @@ const PAGE_SIZE: usize = 100;
 /// Lists the account's buckets and sends pages of raw objects for those in allowed regions.
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
     let clients = Clients::new(ctx.sdk);
-    let home = clients.get(home_region(ctx.partition));
+    let home = clients.get(home_region(ctx.partition()));
     let mut stats = FetchStats::default();
     let buckets = list_buckets(&home, &mut stats).await?;
     let wanted = Wanted::from_ctx(ctx);
@@ -250,7 +263,7 @@ async fn fetch_bucket(
     match bucket_details(ctx, clients, wanted, &bucket, &mut out).await {
         Ok(Some(details)) => {
             let extra = extra_context(ctx, &details.region);
-            out.object = Some(bucket_to_raw(extra, ctx.partition, &bucket, &details));
+            out.object = Some(bucket_to_raw(extra, ctx.partition(), &bucket, &details));
             Ok(out)
         }
         Ok(None) | Err(Stop::Gone) => Ok(out),
@@ -271,7 +284,7 @@ async fn bucket_details(
     };
     // `Some(constraint)` once GetBucketLocation ran, so the optional action can reuse it.
     let (region, location) = bucket_region(ctx, clients, bucket, name, out).await?;
-    if !(ctx.region_allowed)(&region) {
+    if !ctx.region_allowed(&region) {
         tracing::debug!(bucket = name, region, "bucket outside the region policy");
         return Ok(None);
     }
@@ -304,7 +317,7 @@ async fn bucket_region(
     if let Some(region) = bucket.bucket_region.as_deref().filter(|r| !r.is_empty()) {
         return Ok((region.to_owned(), None));
     }
-    let home = clients.get(home_region(ctx.partition));
+    let home = clients.get(home_region(ctx.partition()));
     let result = home.get_bucket_location().bucket(name).send().await;
     out.api_calls += 1;
     let output = match result {
@@ -313,7 +326,7 @@ async fn bucket_region(
         Err(err) => return Err(Stop::Failed(FetchError::aws("GetBucketLocation", err))),
     };
     let constraint = location_constraint(output.location_constraint.as_ref());
-    let region = region_from_location(constraint.as_deref(), ctx.partition);
+    let region = region_from_location(constraint.as_deref(), ctx.partition());
     Ok((region, Some(constraint)))
 }
 
@@ -675,7 +688,8 @@ mod tests {
     fn optional_actions_match_aws_v3_names_and_iam() {
         let actions: Vec<(&str, &str)> = OPTIONAL_ACTIONS
             .iter()
-            .map(|a| (a.name, a.iam_action))
+            .filter(|a| !a.default)
+            .map(|a| (a.name, a.iam_actions[0]))
             .collect();
         assert_eq!(
             actions,
@@ -744,167 +758,12 @@ mod tests {
     }
 }
 
-/// A minimal HTTP/1.1 server standing in for AWS endpoints in the fetch tests of the kinds (used by
-/// the EC2 and ECS tests too): requests go to `endpoint_url`, are recorded, and answered by a
-/// handler. Std-only, one thread per connection, `Connection: close`.
-#[cfg(test)]
-pub(crate) mod fake_aws {
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::net::{TcpListener, TcpStream};
-    use std::sync::{Arc, Mutex, PoisonError};
-
-    /// One recorded request.
-    #[derive(Debug, Clone)]
-    pub struct Request {
-        pub method: String,
-        /// Path and query, e.g. `/bucket?tagging`.
-        pub target: String,
-        pub headers: Vec<(String, String)>,
-        pub body: String,
-    }
-
-    impl Request {
-        pub fn header(&self, name: &str) -> Option<&str> {
-            self.headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_str())
-        }
-
-        /// The region of the SigV4 credential scope (`Credential=AKID/date/REGION/service/...`).
-        pub fn signing_region(&self) -> Option<&str> {
-            let auth = self.header("authorization")?;
-            let scope = auth.split("Credential=").nth(1)?;
-            scope.split('/').nth(2)
-        }
-    }
-
-    /// A response: status, content type, body.
-    pub type Response = (u16, &'static str, String);
-
-    /// Runs `kind`'s fetch to the end, then returns its result and the pages it sent.
-    pub async fn fetch_pages(
-        kind: crate::kinds::Kind,
-        ctx: &crate::kinds::FetchContext<'_>,
-    ) -> (
-        Result<crate::kinds::FetchStats, crate::kinds::FetchError>,
-        Vec<Vec<serde_json::Value>>,
-    ) {
-        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
-        let result = crate::kinds::fetch(kind, ctx, &tx).await;
-        drop(tx);
-        let mut pages = Vec::new();
-        while let Some(page) = rx.recv().await {
-            pages.push(page);
-        }
-        (result, pages)
-    }
-
-    pub struct FakeAws {
-        pub url: String,
-        requests: Arc<Mutex<Vec<Request>>>,
-    }
-
-    impl FakeAws {
-        pub fn start(handler: impl Fn(&Request) -> Response + Send + Sync + 'static) -> FakeAws {
-            let listener = TcpListener::bind("127.0.0.1:0").expect("bind a local port");
-            let url = format!("http://{}", listener.local_addr().expect("local address"));
-            let requests = Arc::new(Mutex::new(Vec::new()));
-            let recorded = Arc::clone(&requests);
-            let handler = Arc::new(handler);
-            std::thread::spawn(move || {
-                for stream in listener.incoming().flatten() {
-                    let recorded = Arc::clone(&recorded);
-                    let handler = Arc::clone(&handler);
-                    std::thread::spawn(move || serve(stream, &*handler, &recorded));
-                }
-            });
-            FakeAws { url, requests }
-        }
-
-        pub fn requests(&self) -> Vec<Request> {
-            self.requests
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone()
-        }
-
-        /// An SDK config pointing at this server, with static credentials and no retries.
-        pub fn sdk_config(&self, region: &str) -> aws_config::SdkConfig {
-            let credentials =
-                aws_sdk_s3::config::Credentials::new("AKID", "SECRET", None, None, "test");
-            aws_config::SdkConfig::builder()
-                .endpoint_url(&self.url)
-                .region(aws_config::Region::new(region.to_owned()))
-                .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
-                    credentials,
-                ))
-                .retry_config(aws_config::retry::RetryConfig::disabled())
-                .time_source(aws_smithy_async::time::SystemTimeSource::new())
-                .behavior_version(aws_config::BehaviorVersion::latest())
-                .build()
-        }
-    }
-
-    fn serve(
-        stream: TcpStream,
-        handler: &dyn Fn(&Request) -> Response,
-        recorded: &Mutex<Vec<Request>>,
-    ) {
-        let mut reader = BufReader::new(stream);
-        let mut line = String::new();
-        if reader.read_line(&mut line).is_err() {
-            return;
-        }
-        let mut parts = line.split_whitespace();
-        let method = parts.next().unwrap_or_default().to_owned();
-        let target = parts.next().unwrap_or_default().to_owned();
-        let mut headers = Vec::new();
-        loop {
-            let mut header = String::new();
-            if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
-                break;
-            }
-            if let Some((k, v)) = header.split_once(':') {
-                headers.push((k.trim().to_owned(), v.trim().to_owned()));
-            }
-        }
-        let length: usize = headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let request = Request {
-            method,
-            target,
-            headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        };
-        let (status, content_type, body) = handler(&request);
-        recorded
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(request);
-        let response = format!(
-            "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nx-amzn-RequestId: test\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        let mut stream = reader.into_inner();
-        let _ = stream.write_all(response.as_bytes());
-        let _ = stream.flush();
-    }
-}
-
 #[cfg(test)]
 mod fetch_tests {
-    use super::fake_aws::{fetch_pages, FakeAws, Request, Response};
     use super::*;
+    use crate::test_support::fake_aws::{fetch_pages, FakeAws, Request, Response};
+    use crate::test_support::TestUnit;
     use serde_json::json;
-    use std::collections::BTreeSet;
 
     const XMLNS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 
@@ -983,19 +842,11 @@ mod fetch_tests {
         server: &FakeAws,
         actions: &[&str],
     ) -> (Result<FetchStats, FetchError>, Vec<Vec<Value>>) {
-        let sdk = server.sdk_config("us-east-1");
-        let actions: BTreeSet<String> = actions.iter().map(|a| (*a).to_owned()).collect();
-        let allowed = |region: &str| region != "ap-south-1";
-        let ctx = FetchContext {
-            account_id: "123456789012",
-            partition: "aws",
-            region: "global",
-            sdk: &sdk,
-            actions: &actions,
-            region_allowed: &allowed,
-            concurrency: 3,
-        };
-        fetch_pages(crate::kinds::Kind::S3Bucket, &ctx).await
+        let mut unit = TestUnit::new(Kind::S3Bucket, "global", server.sdk_config("us-east-1"))
+            .with_actions(actions);
+        unit.regions = |region| region != "ap-south-1";
+        unit.concurrency = 3;
+        fetch_pages(&unit.ctx()).await
     }
 
     fn calls(server: &FakeAws) -> Vec<(String, String, String)> {

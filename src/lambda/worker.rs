@@ -85,7 +85,6 @@ impl Worker {
             ));
             let batch = Batch {
                 units: work,
-                policy: config.region_policy.clone(),
                 deadline,
             };
             let reports = run_units(self.engine.clone(), sink, batch, &|_, _| {}).await;
@@ -149,9 +148,9 @@ fn log_summary(summary: &BatchSummary) {
 mod tests {
     use super::*;
     use crate::config::{Config, Secret};
-    use crate::kinds::s3_bucket::fake_aws::{FakeAws, Request, Response};
     use crate::mapping::source::PortIntegration;
     use crate::mapping::Mapper;
+    use crate::test_support::fake_aws::{FakeAws, Request, Response};
     use aws_lambda_events::sqs::SqsMessage;
     use serde_json::json;
     use std::collections::HashMap;

@@ -1,7 +1,8 @@
-//! aws-v3 `includeActions` names: which optional call a name switches on here, and which names
-//! aws-v3 users may list that need no switch (aws-v3 makes those calls by default, and so do we).
+//! aws-v3 `includeActions` names, resolved from the kind's registry entry: which optional call a
+//! name switches on here, and which names aws-v3 users may list that need no switch (aws-v3
+//! makes those calls by default, and so do we).
 
-use crate::kinds::{ec2_instance, s3_bucket, Kind};
+use crate::kinds::Kind;
 
 /// What an `includeActions` entry means for a kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,43 +15,23 @@ pub enum Resolved {
     Unknown,
 }
 
-/// Names aws-v3 releases used for calls that have another name here.
-fn aliases(kind: Kind) -> &'static [(&'static str, &'static str)] {
-    match kind {
-        Kind::S3Bucket => &[(
-            "GetBucketPublicAccessBlockAction",
-            s3_bucket::GET_PUBLIC_ACCESS_BLOCK_ACTION,
-        )],
-        Kind::Ec2Instance => &[(
-            "GetInstanceStatusAction",
-            ec2_instance::DESCRIBE_INSTANCE_STATUS_ACTION,
-        )],
-        Kind::AccountInfo | Kind::EcsCluster => &[],
-    }
-}
-
-/// aws-v3's default actions: the calls every sync of the kind makes.
-fn always_made(kind: Kind) -> &'static [&'static str] {
-    match kind {
-        Kind::S3Bucket => &["ListBucketsAction", "GetBucketTaggingAction"],
-        Kind::Ec2Instance => &["DescribeInstancesAction"],
-        Kind::EcsCluster => &["ECSClusterDetailsAction"],
-        Kind::AccountInfo => &[],
-    }
-}
-
-/// Resolves one `includeActions` entry of a resource of `kind` (exact, case-sensitive names).
+/// Resolves one `includeActions` entry of a resource of `kind` (exact, case-sensitive names;
+/// aws-v3's older names resolve to the current one).
 pub fn resolve(kind: Kind, name: &str) -> Resolved {
-    if let Some(action) = kind.optional_actions().iter().find(|a| a.name == name) {
-        return Resolved::Optional(action.name);
+    match kind.optional_actions().iter().find(|a| a.is_named(name)) {
+        Some(action) if action.default => Resolved::AlwaysMade,
+        Some(action) => Resolved::Optional(action.name),
+        None => Resolved::Unknown,
     }
-    if let Some((_, canonical)) = aliases(kind).iter().find(|(alias, _)| *alias == name) {
-        return Resolved::Optional(canonical);
-    }
-    if always_made(kind).contains(&name) {
-        return Resolved::AlwaysMade;
-    }
-    Resolved::Unknown
+}
+
+/// The names a mapping may switch on for `kind`.
+pub fn optional_names(kind: Kind) -> Vec<&'static str> {
+    kind.optional_actions()
+        .iter()
+        .filter(|a| !a.default)
+        .map(|a| a.name)
+        .collect()
 }
 
 #[cfg(test)]
@@ -84,13 +65,17 @@ mod tests {
             Resolved::Unknown,
             "an action of another kind"
         );
-        for kind in Kind::ALL {
-            for (alias, canonical) in aliases(kind) {
-                assert!(
-                    kind.optional_actions().iter().any(|a| a.name == *canonical),
-                    "{alias}"
-                );
-            }
-        }
+        assert_eq!(
+            resolve(Kind::EcsCluster, "ECSClusterDetailsAction"),
+            Resolved::AlwaysMade
+        );
+        assert_eq!(
+            resolve(Kind::Ec2Instance, "DescribeInstancesAction"),
+            Resolved::AlwaysMade
+        );
+        assert_eq!(
+            resolve(Kind::S3Bucket, "ListBucketsAction"),
+            Resolved::AlwaysMade
+        );
     }
 }

@@ -34,6 +34,8 @@ pub(super) struct CompiledResource {
     pub region_policy: RegionPolicy,
     pub include_actions: BTreeSet<String>,
     pub max_concurrent_accounts: Option<usize>,
+    /// `selector.historyDays` of a history kind.
+    pub history_days: Option<u32>,
 }
 
 /// Where in the file a resource is, for its errors.
@@ -74,13 +76,14 @@ impl CompiledResource {
             index,
             kind: &res.kind,
         };
-        let kind = Kind::parse(&res.kind).ok_or_else(|| {
+        let kind = Kind::resolve(&res.kind).map_err(|e| {
             at.invalid(
                 "kind",
                 None,
                 format!(
-                    "unknown kind; supported kinds are {}",
-                    Kind::ALL.map(Kind::name).join(", ")
+                    "unknown kind; supported kinds are {}, and CloudFormation types Cloud Control can list ({})",
+                    crate::kinds::native_names(),
+                    e.cloud_control
                 ),
             )
         })?;
@@ -118,6 +121,7 @@ impl CompiledResource {
             region_policy,
             include_actions,
             max_concurrent_accounts: res.selector.max_concurrent_accounts,
+            history_days: history_days(&at, kind, res, warnings)?,
         })
     }
 }
@@ -146,7 +150,7 @@ fn include_actions(
                 "resources[{index}] ({kind}) selector.includeActions: `{action}` is always made for {kind}; listing it has no effect"
             )),
             actions::Resolved::Unknown => {
-                let known: Vec<&str> = kind.optional_actions().iter().map(|a| a.name).collect();
+                let known = actions::optional_names(kind);
                 return Err(at.invalid(
                     "selector.includeActions",
                     None,
@@ -164,6 +168,36 @@ fn include_actions(
         }
     }
     Ok(include)
+}
+
+/// The longest `selector.historyDays`.
+pub const MAX_HISTORY_DAYS: u32 = 365;
+
+/// `selector.historyDays`: 1–365 days, for history kinds only (a warning elsewhere).
+fn history_days(
+    at: &At,
+    kind: Kind,
+    res: &config::ResourceConfig,
+    warnings: &mut Vec<String>,
+) -> Result<Option<u32>, MappingConfigError> {
+    let Some(days) = res.selector.history_days else {
+        return Ok(None);
+    };
+    if !(1..=MAX_HISTORY_DAYS).contains(&days) {
+        return Err(at.invalid(
+            "selector.historyDays",
+            None,
+            format!("must be between 1 and {MAX_HISTORY_DAYS} days"),
+        ));
+    }
+    if !kind.is_history() {
+        warnings.push(format!(
+            "resources[{}] ({kind}) selector.historyDays: {kind} is not a history kind; the option has no effect",
+            at.index
+        ));
+        return Ok(None);
+    }
+    Ok(Some(days))
 }
 
 /// `selector.regionPolicy` (known regions only) and `selector.maxConcurrentAccounts` (at least 1).

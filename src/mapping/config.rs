@@ -59,6 +59,9 @@ pub struct Selector {
     pub include_actions: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrent_accounts: Option<usize>,
+    /// History kinds (build runs, deployments): how many days back to fetch (1–365, default 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_days: Option<u32>,
 }
 
 impl Default for Selector {
@@ -68,6 +71,7 @@ impl Default for Selector {
             region_policy: None,
             include_actions: None,
             max_concurrent_accounts: None,
+            history_days: None,
         }
     }
 }

@@ -221,10 +221,15 @@ fn with_key(val: &Val, key: &str, item: Val) -> Val {
     }
 }
 
-/// A readable identity of a raw object for error messages.
+/// A readable identity of a raw object for error messages: the first of its kind's identity keys
+/// (from the kind registry) that it has, else a common id key.
 pub fn object_identity(raw: &Value) -> String {
     let props = raw.get("Properties");
-    for key in [
+    let type_name = raw.get("Type").and_then(Value::as_str);
+    let own = type_name
+        .and_then(|t| crate::kinds::Kind::resolve(t).ok())
+        .map_or(&[][..], |k| k.identity());
+    let common = [
         "Arn",
         "InstanceArn",
         "ClusterArn",
@@ -232,11 +237,11 @@ pub fn object_identity(raw: &Value) -> String {
         "BucketName",
         "Id",
         "Name",
-    ] {
-        if let Some(v) = props.and_then(|p| p.get(key)).and_then(Value::as_str) {
+    ];
+    for key in own.iter().chain(common.iter()) {
+        if let Some(v) = props.and_then(|p| p.get(*key)).and_then(Value::as_str) {
             return v.to_owned();
         }
     }
-    let kind = raw.get("Type").and_then(Value::as_str).unwrap_or("object");
-    format!("{kind} without an id")
+    format!("{} without an id", type_name.unwrap_or("object"))
 }

@@ -17,6 +17,7 @@ const SELECTOR: &[&str] = &[
     "regionPolicy",
     "includeActions",
     "maxConcurrentAccounts",
+    "historyDays",
 ];
 const PORT: &[&str] = &["entity", "itemsToParse"];
 const ENTITY: &[&str] = &["mappings"];

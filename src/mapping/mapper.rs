@@ -88,10 +88,10 @@ impl Mapper {
 
     /// The kinds the configuration maps, in registry order.
     pub fn kinds(&self) -> Vec<Kind> {
-        Kind::ALL
-            .into_iter()
-            .filter(|k| self.resources.iter().any(|r| r.kind == *k))
-            .collect()
+        let mut kinds: Vec<Kind> = self.resources.iter().map(|r| r.kind).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        kinds
     }
 
     /// The optional actions any resource of the kind asks for.
@@ -108,6 +108,17 @@ impl Mapper {
         self.resources
             .iter()
             .any(|r| r.kind == kind && r.region_policy.allows(region))
+    }
+
+    /// The window of a history kind: the largest `selector.historyDays` of its resources, else
+    /// [`crate::kinds::fetch::DEFAULT_HISTORY_DAYS`].
+    pub fn history_days(&self, kind: Kind) -> u32 {
+        self.resources
+            .iter()
+            .filter(|r| r.kind == kind)
+            .filter_map(|r| r.history_days)
+            .max()
+            .unwrap_or(crate::kinds::fetch::DEFAULT_HISTORY_DAYS)
     }
 
     /// The smallest `selector.maxConcurrentAccounts` of the kind's resources.
@@ -164,7 +175,7 @@ mod tests {
     #[test]
     fn builtin_mapping_compiles_and_covers_every_kind() {
         let m = Mapper::builtin();
-        assert_eq!(m.kinds(), Kind::ALL.to_vec());
+        assert_eq!(m.kinds(), Kind::all().to_vec());
         assert_eq!(
             m.blueprints(Kind::Ec2Instance).unwrap(),
             BTreeSet::from(["ec2Instance".to_string()])

@@ -4,7 +4,6 @@
 //! unit on its own task (a panic fails only that unit) and, optionally, a deadline after which
 //! running units are stopped and reported failed.
 
-use crate::config::RegionPolicy;
 use crate::deletion::IncompleteReason;
 use crate::kinds::Kind;
 use crate::sync::account_gate::AccountGate;
@@ -22,8 +21,6 @@ use tokio::time::Instant;
 /// and how.
 pub struct Batch<T> {
     pub units: Vec<(T, Unit)>,
-    /// The region policy account-scoped kinds (S3 buckets) filter their objects with.
-    pub policy: RegionPolicy,
     /// Units still running then are stopped (their task aborted: no deletion can follow) and
     /// reported failed, so that a queue redelivers them.
     pub deadline: Option<Instant>,
@@ -31,10 +28,9 @@ pub struct Batch<T> {
 
 impl Batch<()> {
     /// Untagged units without a deadline (a CLI run).
-    pub fn untagged(units: Vec<Unit>, policy: RegionPolicy) -> Batch<()> {
+    pub fn untagged(units: Vec<Unit>) -> Batch<()> {
         Batch {
             units: units.into_iter().map(|u| ((), u)).collect(),
-            policy,
             deadline: None,
         }
     }
@@ -44,7 +40,6 @@ impl Batch<()> {
 struct Shared {
     engine: Arc<Engine>,
     sink: Arc<Sink>,
-    policy: Arc<RegionPolicy>,
     deadline: Option<Instant>,
 }
 
@@ -64,7 +59,6 @@ pub async fn run_units<T: Send + 'static>(
     let shared = Shared {
         engine,
         sink,
-        policy: Arc::new(batch.policy),
         deadline: batch.deadline,
     };
     if !accounts_first {
@@ -95,7 +89,9 @@ async fn run_wave<T: Send + 'static>(
             )
         })
         .collect();
-    let per_kind: HashMap<Kind, Arc<AccountGate>> = Kind::ALL
+    let per_kind: HashMap<Kind, Arc<AccountGate>> = engine
+        .mapper
+        .kinds()
         .into_iter()
         .filter_map(|k| {
             engine
@@ -128,10 +124,9 @@ async fn run_isolated(shared: &Shared, unit: Unit) -> UnitReport {
     let for_report = unit.clone();
     let engine = shared.engine.clone();
     let sink = shared.sink.clone();
-    let policy = shared.policy.clone();
     isolate(
         &for_report,
-        async move { run_unit(&engine, &unit, &sink, &policy).await },
+        async move { run_unit(&engine, &unit, &sink).await },
         shared.deadline,
     )
     .await

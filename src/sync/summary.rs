@@ -50,6 +50,9 @@ pub struct Summary {
     pub units_ok: usize,
     pub units_failed: usize,
     pub failures: Vec<UnitFailure>,
+    /// Units skipped because their service is not available there (counted as ok).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub units_skipped: Vec<UnitFailure>,
     /// Entities written per blueprint.
     pub entities: BTreeMap<String, usize>,
     /// Entities deleted as stale per blueprint.
@@ -118,6 +121,7 @@ impl Summary {
             units_total: reports.len(),
             units_ok: 0,
             units_failed: 0,
+            units_skipped: Vec::new(),
             failures: Vec::new(),
             entities: BTreeMap::new(),
             deleted: BTreeMap::new(),
@@ -141,6 +145,12 @@ impl Summary {
 
     /// Counts one unit's report in.
     fn add_unit(&mut self, r: &UnitReport) {
+        if let Some(reason) = r.outcome.skipped() {
+            self.units_skipped.push(UnitFailure {
+                unit: r.label(),
+                reason: reason.to_owned(),
+            });
+        }
         match r.reason() {
             None => self.units_ok += 1,
             Some(reason) => {
@@ -254,6 +264,9 @@ impl Summary {
         ));
         for f in self.failures.iter().take(MAX_LISTED) {
             out.push_str(&format!("    failed  {}: {}\n", f.unit, f.reason));
+        }
+        for f in self.units_skipped.iter().take(MAX_LISTED) {
+            out.push_str(&format!("    skipped {}: {}\n", f.unit, f.reason));
         }
         out
     }
@@ -429,5 +442,24 @@ mod tests {
             assert!(text.contains(line), "{line:?} not in\n{text}");
         }
         assert!(!text.contains("us-west-2"), "{text}");
+    }
+
+    #[test]
+    fn skipped_units_are_ok_and_listed() {
+        let mut skipped = report("ap-east-1", Deletion::default());
+        skipped
+            .outcome
+            .skip("ECS is not available in ap-east-1 for this account (OptInRequired)".into());
+        let reports = [skipped, report("us-east-1", Deletion::default())];
+        let s = Summary::new("s", false, &Discovery::default(), &reports, 1);
+        assert_eq!((s.units_ok, s.units_failed), (2, 0));
+        assert!(s.success());
+        assert!(
+            s.render().contains(
+                "    skipped 111111111111/ap-east-1/AWS::EC2::Instance: ECS is not available"
+            ),
+            "{}",
+            s.render()
+        );
     }
 }

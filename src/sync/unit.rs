@@ -2,10 +2,9 @@
 //! then (Port only, and only after a clean unit) delete this scope's stale entities.
 
 use crate::aws::in_region;
-use crate::config::RegionPolicy;
 use crate::deletion::per_unit::{delete_stale, kept_incomplete};
 use crate::deletion::{CompleteUnit, Completeness, Deletion, IncompleteReason};
-use crate::kinds::{self, account_info, FetchContext, FetchError, Kind};
+use crate::kinds::{self, FetchContext, FetchError, Kind, UnitParts};
 use crate::mapping::{Entity, MapError};
 use crate::port::EntityFailure;
 use crate::sync::engine::Engine;
@@ -80,7 +79,7 @@ impl UnitReport {
 
     /// Whether the unit completed (fetched, mapped and wrote everything).
     pub fn ok(&self) -> bool {
-        self.outcome.is_complete()
+        self.outcome.is_ok()
     }
 
     /// Why the unit did not complete (the reasons joined with `; `).
@@ -163,12 +162,7 @@ impl Progress<'_> {
 }
 
 /// Runs one unit to completion and reports what it did. Never panics on AWS or Port errors.
-pub async fn run_unit(
-    engine: &Engine,
-    unit: &Unit,
-    sink: &Sink,
-    policy: &RegionPolicy,
-) -> UnitReport {
+pub async fn run_unit(engine: &Engine, unit: &Unit, sink: &Sink) -> UnitReport {
     let started = Instant::now();
     let started_at = SystemTime::now();
     let mut progress = Progress {
@@ -178,14 +172,21 @@ pub async fn run_unit(
         report: UnitReport::new(unit),
         produced: BTreeMap::new(),
     };
-    let fetched = fetch_into(&mut progress, policy).await;
+    let fetched = fetch_into(&mut progress).await;
     let mut report = progress.report;
     match fetched {
         Ok(stats) => {
             report.api_calls += stats.api_calls;
+            if !stats.warnings.is_empty() {
+                report.fail(IncompleteReason::Warnings(stats.warnings.len()));
+            }
             report.warnings.extend(stats.warnings);
         }
-        Err(reason) => report.fail(reason),
+        Err(FetchFailure::Skipped(reason)) => {
+            tracing::info!(unit = %unit.label(), %reason, "unit skipped: the service is not available");
+            report.outcome.skip(reason);
+        }
+        Err(FetchFailure::Incomplete(reason)) => report.fail(reason),
     }
     if report.map_error_count > 0 {
         report.fail(IncompleteReason::Unmapped(report.map_error_count));
@@ -204,6 +205,10 @@ pub async fn run_unit(
                 let configured = configured_kinds(&engine.config.kinds, &engine.mapper);
                 delete_stale(&cleanup, &engine.mapper, &configured, complete).await
             }
+            Err(_) if report.outcome.skipped().is_some() => Deletion::kept(
+                &cleanup,
+                "the unit was skipped, so nothing was deleted".to_owned(),
+            ),
             Err(reasons) => {
                 let kept = kept_incomplete(&cleanup, reasons);
                 tracing::info!(unit = %unit.label(), reason = kept.kept_reason.as_deref().unwrap_or(""), "stale entities kept");
@@ -216,24 +221,20 @@ pub async fn run_unit(
     report
 }
 
-async fn fetch_into(
-    progress: &mut Progress<'_>,
-    policy: &RegionPolicy,
-) -> Result<kinds::FetchStats, IncompleteReason> {
+async fn fetch_into(progress: &mut Progress<'_>) -> Result<kinds::FetchStats, FetchFailure> {
     let engine = progress.engine;
     let unit = progress.unit;
     let account = &unit.account;
+    let unreachable = |e: String| FetchFailure::Incomplete(IncompleteReason::Unreachable(e));
     let sdk = engine
         .sessions
         .config_for(account.role_arn.as_deref(), &account.partition)
         .await
-        .map_err(|e| IncompleteReason::Unreachable(e.to_string()))?;
-    if unit.kind == Kind::AccountInfo {
-        progress
-            .page(vec![account_info::account_to_raw(account)])
-            .await;
-        return Ok(kinds::FetchStats::default());
-    }
+        .map_err(|e| unreachable(e.to_string()))?;
+    let api = engine
+        .sessions
+        .api()
+        .map_err(|e| unreachable(e.to_string()))?;
     let sdk = if unit.region == GLOBAL {
         sdk
     } else {
@@ -242,21 +243,23 @@ async fn fetch_into(
     let actions = engine.mapper.include_actions(unit.kind);
     let mapper = engine.mapper.clone();
     let kind = unit.kind;
-    let policy = policy.clone();
-    let region_allowed = move |r: &str| policy.allows(r) && mapper.region_wanted(kind, r);
-    let ctx = FetchContext {
-        account_id: &account.id,
-        partition: &account.partition,
-        region: &unit.region,
-        sdk: &sdk,
-        actions: &actions,
-        region_allowed: &region_allowed,
-        concurrency: engine.config.concurrency.per_unit_calls,
-    };
+    let ctx = FetchContext::new(
+        &engine.config,
+        api,
+        UnitParts {
+            kind,
+            account,
+            region: &unit.region,
+            sdk: &sdk,
+            actions: &actions,
+            mapping_regions: Box::new(move |r: &str| mapper.region_wanted(kind, r)),
+            history_days: engine.mapper.history_days(kind),
+        },
+    );
     let (tx, mut rx) = mpsc::channel::<Vec<Value>>(2);
     let fetch = async {
         let tx = tx;
-        kinds::fetch(unit.kind, &ctx, &tx).await
+        kinds::fetch(&ctx, &tx).await
     };
     let consume = async {
         while let Some(page) = rx.recv().await {
@@ -264,5 +267,15 @@ async fn fetch_into(
         }
     };
     let (result, ()) = tokio::join!(fetch, consume);
-    result.map_err(|e: FetchError| IncompleteReason::Fetch(e.to_string()))
+    result.map_err(|e| match e {
+        FetchError::Unavailable(u) => FetchFailure::Skipped(u.to_string()),
+        e => FetchFailure::Incomplete(IncompleteReason::Fetch(e.to_string())),
+    })
+}
+
+/// Why a fetch did not end with every object.
+enum FetchFailure {
+    /// The service is not available here: nothing to sync, nothing to delete.
+    Skipped(String),
+    Incomplete(IncompleteReason),
 }

@@ -19,6 +19,8 @@ Rules (a JSON list, first match wins; unmatched requests are forwarded unchanged
       answers with that body as is (a canned answer moto would not give)
   {"service": "dynamodb", "action": "BatchWriteItem", "body_contains": "poison", "respond": {...}}
       matches JSON-protocol requests whose raw body matches the regex (DynamoDB, ...)
+  {"service": "s3", "path": "^/east-a\\?tagging", "respond": {"status": 403, "code": "AccessDenied"}}
+      matches REST requests whose path and query match the regex (S3 errors use S3's <Error> shape)
   Any rule may carry "times": N to apply only to its first N matching requests.
 Matching: "service" and "region" come from the SigV4 credential scope, "action" from the form body
 (Action=...) or the X-Amz-Target header, "params" are regexes searched in form parameters,
@@ -50,7 +52,9 @@ def credential_scope(authorization: str) -> tuple[str, str]:
 
 
 def error_xml(code: str, message: str, service: str) -> bytes:
-    if service == "ec2":
+    if service == "s3":
+        body = f"<Error><Code>{code}</Code><Message>{message}</Message><RequestId>pas-fault</RequestId></Error>"
+    elif service == "ec2":
         body = (f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>"
                 f"<RequestID>pas-fault</RequestID></Response>")
     else:
@@ -106,6 +110,8 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _match(self, rule: dict, service: str, region: str, action: str, params: dict, body: bytes) -> bool:
+        if rule.get("path") and not re.search(rule["path"], self.path):
+            return False
         if rule.get("body_contains") and not re.search(rule["body_contains"], body.decode("utf-8", "replace")):
             return False
         if rule.get("service") not in (None, service) or rule.get("region") not in (None, region):

@@ -239,6 +239,39 @@ def stable_account_id(key: str) -> str:
     return str(int(hashlib.sha256(key.encode()).hexdigest(), 16) % 10**12).zfill(12)
 
 
+# ----------------------------------------------------------------------------------------------
+# Seeders, one per kind: adding a kind adds one function and one entry. A regional seeder gets the
+# region's spec ({"<spec key>": n, ...options}) and returns what it made there; an account seeder
+# gets the account's list under its spec key.
+# ----------------------------------------------------------------------------------------------
+
+
+def seed_ec2_instances(aws: Aws, account: str, key: str, region: str, wanted: dict) -> list:
+    return run_instances(aws, account, region, int(wanted["ec2_instances"]), name_prefix=f"{key}-{region}",
+                         tags={"seed-account": key, **(wanted.get("ec2_tags") or {})},
+                         names=wanted.get("ec2_names", "auto"))
+
+
+def seed_ecs_clusters(aws: Aws, account: str, key: str, region: str, wanted: dict) -> list:
+    return [create_cluster(aws, account, region, f"{key}-{region}-{n}",
+                           {"Name": f"{key}-{region}-{n}", "seed-account": key, **(wanted.get("ecs_tags") or {})})
+            for n in range(1, int(wanted["ecs_clusters"]) + 1)]
+
+
+def seed_buckets(aws: Aws, account: str, key: str, buckets: list) -> list:
+    return [create_bucket(aws, account, bucket) for bucket in buckets]
+
+
+# Kind name -> (spec key, seeder).
+REGIONAL_SEEDERS = {
+    "AWS::EC2::Instance": ("ec2_instances", seed_ec2_instances),
+    "AWS::ECS::Cluster": ("ecs_clusters", seed_ecs_clusters),
+}
+ACCOUNT_SEEDERS = {
+    "AWS::S3::Bucket": ("buckets", seed_buckets),
+}
+
+
 def seed(aws: Aws, spec: dict) -> dict:
     role_name = spec.get("role_name", "PortAwsSyncRead")
     result: dict = {"management_account_id": aws.mgmt_account, "organization_id": None, "root_id": None,
@@ -315,19 +348,15 @@ def seed(aws: Aws, spec: dict) -> dict:
         if key not in result["accounts"]:
             raise SystemExit(f"resources for unknown account key {key!r}")
         account = result["accounts"][key]["id"]
-        out = {"ec2_instances": {}, "ecs_clusters": {}, "buckets": []}
+        out = {spec_key: {} for spec_key, _ in REGIONAL_SEEDERS.values()}
+        out.update({spec_key: [] for spec_key, _ in ACCOUNT_SEEDERS.values()})
         for region, wanted in (resources.get("regions") or {}).items():
-            if wanted.get("ec2_instances"):
-                out["ec2_instances"][region] = run_instances(
-                    aws, account, region, int(wanted["ec2_instances"]), name_prefix=f"{key}-{region}",
-                    tags={"seed-account": key, **(wanted.get("ec2_tags") or {})}, names=wanted.get("ec2_names", "auto"))
-            if wanted.get("ecs_clusters"):
-                out["ecs_clusters"][region] = [
-                    create_cluster(aws, account, region, f"{key}-{region}-{n}",
-                                   {"Name": f"{key}-{region}-{n}", "seed-account": key, **(wanted.get("ecs_tags") or {})})
-                    for n in range(1, int(wanted["ecs_clusters"]) + 1)]
-        for bucket in resources.get("buckets") or []:
-            out["buckets"].append(create_bucket(aws, account, bucket))
+            for spec_key, seeder in REGIONAL_SEEDERS.values():
+                if wanted.get(spec_key):
+                    out[spec_key][region] = seeder(aws, account, key, region, wanted)
+        for spec_key, seeder in ACCOUNT_SEEDERS.values():
+            if resources.get(spec_key):
+                out[spec_key] = seeder(aws, account, key, resources[spec_key])
         result["resources"][key] = out
 
     for key in to_close:  # last, so that closed accounts still got their role and resources

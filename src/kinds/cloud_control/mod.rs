@@ -46,12 +46,14 @@
 
 pub mod error;
 pub mod fetch;
+pub mod kind;
 pub mod rate;
 pub mod table;
 pub mod validate;
 
 pub use error::CloudControlError;
 pub use fetch::{fetch, FetchOptions, Page, ReadPolicy};
+pub use kind::fetch_kind;
 pub use rate::{RateLimit, RateLimits, TokenBucket};
 pub use table::{
     listable_types, required_iam_actions, support, CloudControlType, NotListable, Support,
