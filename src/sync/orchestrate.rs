@@ -97,9 +97,10 @@ async fn prepare_port(
     if !config.initialize_port_resources {
         return Ok(None);
     }
-    let report = blueprints::ensure_blueprints(client, &blueprints::default_blueprints())
-        .await
-        .map_err(StartError::Blueprints)?;
+    let report =
+        blueprints::ensure_blueprints(client, &blueprints::for_kinds(engine.mapper.kinds()))
+            .await
+            .map_err(StartError::Blueprints)?;
     tracing::info!(created = ?report.created, extended = ?report.extended, "default blueprints ready");
     Ok(Some(report))
 }
