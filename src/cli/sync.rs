@@ -114,7 +114,8 @@ async fn run_with_progress(setup: &Setup, start: &RunStart, sink: Sink) -> Vec<U
     // --regions narrows the regional units (discovery); account-scoped kinds (S3 buckets) keep the
     // configured policy, so a narrowed run never treats buckets of other regions as stale.
     let policy = setup.engine.config.region_policy.clone();
-    let batch = Batch::untagged(start.units.clone(), policy);
+    let unit_timeout = setup.engine.config.unit_timeout;
+    let batch = Batch::untagged(start.units.clone(), policy, unit_timeout);
     let reports = run_units(setup.engine.clone(), Arc::new(sink), batch, &on_done).await;
     if let Some(bar) = &bar {
         bar.finish_and_clear();

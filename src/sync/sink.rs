@@ -69,6 +69,15 @@ impl Sink {
 
     /// Stale-entity cleanup after a clean unit: deleting (Port), previewing (dry run with Port
     /// credentials), or none.
+    /// The time entities written from now on will carry as `$updatedAt`: Port's clock for the
+    /// Port sink (see [`crate::port::clock::PortClock`]), ours for a dry run.
+    pub fn now(&self) -> std::time::SystemTime {
+        match self {
+            Sink::Port { client, .. } => client.port_now(),
+            _ => std::time::SystemTime::now(),
+        }
+    }
+
     pub fn cleanup(&self) -> Option<Cleanup> {
         match self {
             Sink::Port {

@@ -14,7 +14,7 @@ use crate::sync::sink::Sink;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 use tokio::sync::mpsc;
 
 /// Detailed failures kept per unit (counts are always complete).
@@ -170,7 +170,8 @@ pub async fn run_unit(
     policy: &RegionPolicy,
 ) -> UnitReport {
     let started = Instant::now();
-    let started_at = SystemTime::now();
+    // Compared with Port's `$updatedAt`, so on Port's clock.
+    let started_at = sink.now();
     let mut progress = Progress {
         engine,
         unit,
