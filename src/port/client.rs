@@ -154,8 +154,19 @@ impl PortClient {
     }
 
     /// Port's time now, from the `Date` of its answers (see [`PortClock`]), for comparing with
-    /// the `$updatedAt` Port stamps.
-    pub fn port_now(&self) -> SystemTime {
+    /// the `$updatedAt` Port stamps. When Port has not answered yet, the access token is fetched
+    /// first (its answer carries Port's time); if that fails, the clock's fallback applies.
+    pub async fn port_now(&self) -> SystemTime {
+        if !self.inner.clock.known() {
+            if let Err(e) = self.token(None).await {
+                tracing::debug!(error = %e, "Port's time unknown: our clock less the margin stands in");
+            }
+        }
+        self.inner.clock.now()
+    }
+
+    /// Port's time now as its last answer told it, without asking (see [`PortClock`]).
+    pub fn port_clock(&self) -> SystemTime {
         self.inner.clock.now()
     }
 

@@ -65,7 +65,7 @@ pub async fn start_run(
             let preview = matches!(port, PortMode::Preview(_));
             let cleanup = Cleanup::for_engine(engine, client.clone()).previewing(preview);
             // Port's time, which stamps `$updatedAt` (see `PortClock`).
-            let started = client.port_now();
+            let started = client.port_now().await;
             Some(delete_gone_scopes(engine, &discovery, &units, scope, &cleanup, started).await)
         }
     };

@@ -69,11 +69,11 @@ impl Sink {
 
     /// Stale-entity cleanup after a clean unit: deleting (Port), previewing (dry run with Port
     /// credentials), or none.
-    /// The time entities written from now on will carry as `$updatedAt`: Port's clock for the
-    /// Port sink (see [`crate::port::clock::PortClock`]), ours for a dry run.
+    /// The time entities written now carry as `$updatedAt`: Port's clock for the Port sink, as
+    /// its last answer told it (see [`crate::port::clock::PortClock`]), ours for a dry run.
     pub fn now(&self) -> std::time::SystemTime {
         match self {
-            Sink::Port { client, .. } => client.port_now(),
+            Sink::Port { client, .. } => client.port_clock(),
             _ => std::time::SystemTime::now(),
         }
     }

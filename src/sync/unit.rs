@@ -170,8 +170,6 @@ pub async fn run_unit(
     policy: &RegionPolicy,
 ) -> UnitReport {
     let started = Instant::now();
-    // Compared with Port's `$updatedAt`, so on Port's clock.
-    let started_at = sink.now();
     let mut progress = Progress {
         engine,
         unit,
@@ -195,6 +193,9 @@ pub async fn run_unit(
         report.fail(IncompleteReason::Refused(report.port_failure_count));
     }
     if let Some(cleanup) = sink.cleanup() {
+        // When the unit started on Port's clock (which stamps `$updatedAt`): read now, when
+        // Port has answered this unit's writes, less the time the unit took.
+        let started_at = sink.now() - started.elapsed();
         let deletion = match CompleteUnit::prove(
             &report.outcome,
             unit,
