@@ -205,6 +205,7 @@ impl PortClient {
         let stats = &self.inner.stats;
         let attempt = || async {
             stats.token_requests.fetch_add(1, Ordering::Relaxed);
+            let sent_at = SystemTime::now();
             let sent = self
                 .inner
                 .http
@@ -212,7 +213,7 @@ impl PortClient {
                 .json(&body)
                 .send()
                 .await;
-            self.observe(&sent);
+            self.observe(sent_at, &sent);
             classify(Method::POST, path, sent)
         };
         let response = with_retries(attempt, stats, path).await?;
@@ -309,15 +310,18 @@ impl PortClient {
                 .body(bytes.to_vec());
         }
         self.inner.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let sent_at = SystemTime::now();
         let sent = req.send().await;
-        self.observe(&sent);
+        self.observe(sent_at, &sent);
         classify(call.method.clone(), call.path, sent)
     }
 
-    /// Remembers Port's time from an answer.
-    fn observe(&self, sent: &Result<reqwest::Response, reqwest::Error>) {
+    /// Learns Port's time from an answer to a request sent at `sent_at`.
+    fn observe(&self, sent_at: SystemTime, sent: &Result<reqwest::Response, reqwest::Error>) {
         if let Ok(response) = sent {
-            self.inner.clock.observe(response.headers());
+            self.inner
+                .clock
+                .observe(response.headers(), sent_at, SystemTime::now());
         }
     }
 }
