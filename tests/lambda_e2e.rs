@@ -1,7 +1,8 @@
 //! End to end through the Lambda runtime protocol: the real `fanout` and `worker` binaries run
 //! under cargo-lambda's runtime API emulator (`cargo lambda watch --only-lambda-apis`, from the
 //! PyPI package), against moto (Organizations, STS, EC2, S3, ECS, SQS, Secrets Manager) and the
-//! strict fake Port. Invocations go through the emulator's Lambda Invoke API.
+//! strict fake Port. Invocations go through the emulator's Lambda Invoke API. Forged work items
+//! go through the real worker too: refused, with no AssumeRole and no change to the catalog.
 
 mod common;
 
@@ -219,9 +220,20 @@ fn scheduled_fanout_enqueues_every_unit_and_the_worker_builds_the_catalog() {
         .map(|m| {
             let body: Value = serde_json::from_str(m["body"].as_str().unwrap()).unwrap();
             assert_eq!(body["syncId"], summary["syncId"]);
+            let fields: BTreeSet<&str> = body
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            assert_eq!(
+                fields,
+                BTreeSet::from(["syncId", "accountId", "region", "kind"]),
+                "a work item names what to do, never how to reach the account"
+            );
             format!(
                 "{}/{}/{}",
-                body["account"]["id"].as_str().unwrap(),
+                body["accountId"].as_str().unwrap(),
                 body["region"].as_str().unwrap(),
                 body["kind"].as_str().unwrap()
             )
@@ -408,4 +420,146 @@ fn worker_runs_the_sample_batch_and_fails_exactly_the_malformed_message() {
         1,
         "one token for the container"
     );
+}
+
+/// A message as SQS delivers it, with a raw body.
+fn message(id: &str, body: &str) -> Value {
+    json!({"messageId": id, "receiptHandle": format!("rh-{id}"), "body": body, "md5OfBody": ""})
+}
+
+fn item(account: &str, region: &str, kind: &str) -> String {
+    json!({"syncId": "forged-1", "accountId": account, "region": region, "kind": kind}).to_string()
+}
+
+#[test]
+fn forged_work_items_are_refused_without_assume_role_or_catalog_change() {
+    let spec = json!({
+        "organization": true,
+        "role_name": "PortAwsSyncReadRole",
+        "accounts": [
+            {"key": "mgmt", "management": true},
+            {"key": "dev", "name": "dev", "email": "dev@example.com", "ou": "Workloads"},
+            {"key": "excl", "name": "excl", "email": "excl@example.com", "ou": "Workloads"},
+            {"key": "old", "name": "old", "email": "old@example.com", "ou": "Workloads", "close": true},
+            {"key": "sandbox", "name": "sandbox", "email": "sandbox@example.com", "ou": "Sandbox"}
+        ],
+        "resources": {
+            "dev": {"regions": {"us-east-1": {"ec2_instances": 2}}},
+            "sandbox": {"regions": {"us-east-1": {"ec2_instances": 1}}}
+        }
+    });
+    let (mut estate, seeded) = estate(&spec, &[]);
+    let acct = |key: &str| seeded["accounts"][key]["id"].as_str().unwrap().to_owned();
+    let (dev, excl, old, sandbox) = (acct("dev"), acct("excl"), acct("old"), acct("sandbox"));
+    let forged_accounts = format!(":({excl}|{old}|{sandbox}|210987654321|111122223333):");
+    // In front of moto: counts AssumeRole calls for the accounts no item may reach (rule 0) and
+    // for dev (rule 1, which proves the counting works).
+    let proxy = AwsProxy::start(
+        &estate.moto,
+        &json!([
+            {"service": "sts", "action": "AssumeRole", "params": {"RoleArn": forged_accounts}},
+            {"service": "sts", "action": "AssumeRole", "params": {"RoleArn": format!(":{dev}:")}}
+        ]),
+    );
+    for (k, v) in estate.env.iter_mut() {
+        if k == "AWS_ENDPOINT_URL" {
+            *v = proxy.url.clone();
+        }
+    }
+    let workloads = seeded["ous"]["Workloads"].as_str().unwrap().to_owned();
+    estate.env.extend([
+        (
+            "ORGANIZATION_ROLE_ARN".to_owned(),
+            format!("arn:aws:iam::{}:role/PortAwsSyncReadRole", acct("mgmt")),
+        ),
+        ("ORGANIZATIONAL_UNIT_IDS".to_owned(), workloads),
+        ("EXCLUDED_ACCOUNT_IDS".to_owned(), excl.clone()),
+        ("EXTERNAL_ID".to_owned(), "e2e-external-id".to_owned()),
+        (
+            "REGION_POLICY".to_owned(),
+            r#"{"allow": ["us-east-1", "eu-west-1", "us-gov-west-1"]}"#.to_owned(),
+        ),
+        (
+            "KINDS".to_owned(),
+            "AWS::EC2::Instance,AWS::Account::Info".to_owned(),
+        ),
+    ]);
+    let blueprints: Value =
+        serde_json::from_str(include_str!("../src/port/default_blueprints.json")).unwrap();
+    estate
+        .port
+        .control("seed", &json!({"blueprints": blueprints}));
+    let worker = Function::start("worker", &estate.env);
+
+    let ec2 = "AWS::EC2::Instance";
+    let with_role =
+        json!({"syncId": "forged-1", "accountId": dev, "region": "us-east-1", "kind": ec2,
+        "roleArn": format!("arn:aws:iam::{sandbox}:role/PortAwsSyncReadRole")})
+        .to_string();
+    let with_partition = json!({"syncId": "forged-1", "accountId": dev, "region": "us-east-1",
+        "kind": ec2, "partition": "aws-us-gov"})
+    .to_string();
+    let forged = [
+        message("role-arn", &with_role),
+        message("partition", &with_partition),
+        message("outside-org", &item("210987654321", "us-east-1", ec2)),
+        message("excluded", &item(&excl, "us-east-1", ec2)),
+        message("suspended", &item(&old, "us-east-1", ec2)),
+        message("outside-ous", &item(&sandbox, "us-east-1", ec2)),
+        message("region-denied", &item(&dev, "ap-south-1", ec2)),
+        message("other-partition", &item(&dev, "us-gov-west-1", ec2)),
+        message("unknown-kind", &item(&dev, "us-east-1", "AWS::EC2::Volume")),
+        message(
+            "unconfigured-kind",
+            &item(&dev, "us-east-1", "AWS::S3::Bucket"),
+        ),
+        message("gov-account", &item("111122223333", "us-gov-west-1", ec2)),
+    ];
+    let catalog_before = estate.port.state()["entities"].to_string();
+    let response = worker.invoke(&sqs_event(&forged));
+    let failed: BTreeSet<String> = failures(&response).into_iter().collect();
+    let all: BTreeSet<String> = forged
+        .iter()
+        .map(|m| m["messageId"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(failed, all, "every forged item fails: {response}");
+    assert_eq!(estate.port.state()["entities"].to_string(), catalog_before);
+    assert_eq!(proxy.hits()[0], 0, "no AssumeRole toward a forged account");
+    assert_eq!(
+        proxy.hits()[1],
+        0,
+        "no AssumeRole for refused items of dev either"
+    );
+
+    // The same worker runs real items beside forged ones: exactly the forged ones fail.
+    let batch = [
+        message("good-dev", &item(&dev, "us-east-1", ec2)),
+        message(
+            "good-mgmt",
+            &item(&acct("mgmt"), "global", "AWS::Account::Info"),
+        ),
+        message("forged-again", &item(&sandbox, "us-east-1", ec2)),
+    ];
+    let response = worker.invoke(&sqs_event(&batch));
+    assert_eq!(
+        failures(&response),
+        vec!["forged-again".to_owned()],
+        "{response}"
+    );
+    let instances: BTreeSet<String> = estate
+        .port
+        .entities("ec2Instance")
+        .keys()
+        .cloned()
+        .collect();
+    let expected: BTreeSet<String> =
+        strs(&seeded["resources"]["dev"]["ec2_instances"]["us-east-1"])
+            .into_iter()
+            .collect();
+    assert_eq!(
+        instances, expected,
+        "only dev's instances, none of sandbox's"
+    );
+    assert_eq!(proxy.hits()[0], 0);
+    assert!(proxy.hits()[1] >= 1, "dev was reached with its member role");
 }

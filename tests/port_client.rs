@@ -1,5 +1,6 @@
 //! The Port client against the strict fake Port: 207 partial results, 429 with Retry-After,
-//! 401 token refresh (once for many rejected requests), 413 split, default blueprints, paginated search and bulk delete.
+//! 401 token refresh (once for many rejected requests), 413 split, default blueprints, paginated search and bulk delete,
+//! a repeated search cursor, an error body that is not JSON, Port's clock.
 
 mod common;
 
@@ -259,4 +260,73 @@ async fn search_pages_through_owned_entities_and_bulk_delete_removes_them() {
     assert_eq!(deletes, 2, "at most 100 identifiers per bulk delete");
     let _: Value = port.state();
     port.assert_no_schema_violations();
+}
+
+#[tokio::test]
+async fn a_repeated_search_cursor_is_an_error_not_an_endless_loop() {
+    let port = FakePort::start();
+    let c = ready(&port).await;
+    // Port answers two search pages with the same cursor.
+    port.control(
+        "inject",
+        &json!({"method": "POST", "path_regex": "/entities/search$", "status": 200, "count": 3,
+                "body": {"ok": true, "entities": [], "next": "cursor-1"}}),
+    );
+    let query = port_aws_sync::deletion::owned_scope_query("t", "111111111111", "us-east-1");
+    let err = c
+        .search_entities("ec2Instance", query, &["$identifier"])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, port_aws_sync::port::PortError::RepeatedCursor { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("same page cursor twice"), "{err}");
+    let searches = port.state()["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap_or_default().ends_with("/search"))
+        .count();
+    assert_eq!(searches, 2, "stopped at the first repeat");
+}
+
+#[tokio::test]
+async fn an_error_body_that_is_not_json_reaches_the_message() {
+    let port = FakePort::start();
+    let c = ready(&port).await;
+    port.control(
+        "inject",
+        &json!({"method": "GET", "path_regex": "/blueprints/ec2Instance$", "status": 400,
+                "body": "<html><h1>Request blocked by the corporate proxy</h1></html>"}),
+    );
+    let err = c
+        .request(
+            reqwest::Method::GET,
+            "/blueprints/ec2Instance",
+            &[],
+            None,
+            None,
+        )
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("Request blocked by the corporate proxy"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn ports_clock_comes_from_its_date_header() {
+    let port = FakePort::start();
+    // Before any other request: Port's time, from the answer to the token request (not our
+    // clock less the fallback margin, see `port::clock`).
+    let c = client(&port);
+    let now = c.port_now().await;
+    assert_eq!(port.state()["token_requests"], 1);
+    let skew = std::time::SystemTime::now()
+        .duration_since(now)
+        .unwrap_or_default();
+    assert!(skew < std::time::Duration::from_secs(3), "{skew:?}");
 }

@@ -369,3 +369,51 @@ fn bad_configuration_exits_2_naming_the_variable() {
     );
     assert!(stderr(&out).contains("PORT_CLIENT_ID"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_silent_aws_endpoint_fails_its_unit_at_unit_timeout_and_the_run_ends() {
+    let moto = Moto::start();
+    let seeded = moto.seed(&json!({
+        "organization": false,
+        "accounts": [{"key": "mgmt", "management": true}],
+        "resources": {"mgmt": {"regions": {"us-east-1": {"ec2_instances": 1}, "eu-west-1": {"ec2_instances": 2}}}}
+    }));
+    // EC2 in us-east-1 accepts the connection and never answers.
+    let proxy = AwsProxy::start(
+        &moto,
+        &json!([{"service": "ec2", "action": "DescribeInstances", "region": "us-east-1", "hang": true}]),
+    );
+    let port = FakePort::start();
+    let mut env = with_port(base_env(&moto), &port);
+    for (k, v) in env.iter_mut() {
+        if k == "AWS_ENDPOINT_URL" {
+            *v = proxy.url.clone();
+        }
+    }
+    env.push((
+        "REGION_POLICY".into(),
+        r#"{"allow": ["us-east-1", "eu-west-1"]}"#.into(),
+    ));
+    env.push((
+        "KINDS".into(),
+        "AWS::EC2::Instance,AWS::Account::Info".into(),
+    ));
+    env.push(("UNIT_TIMEOUT_SECONDS".into(), "3".into()));
+    let started = std::time::Instant::now();
+    let out = run_cli(&["sync"], &env);
+    let log = stderr(&out);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "{log}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(proxy.hits()[0] >= 1, "the silent endpoint was called");
+    assert!(log.contains("UNIT_TIMEOUT_SECONDS"), "{log}");
+    // The other units finished: the eu-west-1 instances and the account arrived.
+    let expected: BTreeSet<String> =
+        strs(&seeded["resources"]["mgmt"]["ec2_instances"]["eu-west-1"])
+            .into_iter()
+            .collect();
+    assert_eq!(ids(&port.entities("ec2Instance")), expected);
+    assert_eq!(port.entities("awsAccount").len(), 1);
+}

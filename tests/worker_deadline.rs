@@ -29,6 +29,12 @@ async fn units_still_running_near_the_deadline_are_reported_failed() {
         ("PORT_BASE_URL", "http://127.0.0.1:9"),
         ("PORT_CLIENT_ID", "id"),
         ("PORT_CLIENT_SECRET", "secret"),
+        // The account is checked against this list, with no AWS call; its role is then assumed
+        // inside the unit, from the endpoint that never answers.
+        (
+            "ACCOUNT_ROLE_ARNS",
+            r#"["arn:aws:iam::123456789012:role/PortAwsSyncReadRole"]"#,
+        ),
         // Given here, the mapping does not need Port (which is unreachable in this test).
         (
             "MAPPING_CONFIG",
@@ -45,7 +51,7 @@ async fn units_still_running_near_the_deadline_are_reported_failed() {
         m
     };
     let unit = |region: &str| {
-        json!({"syncId": "s", "account": {"id": "123456789012", "partition": "aws"},
+        json!({"syncId": "s", "accountId": "123456789012",
                "region": region, "kind": "AWS::EC2::Instance"})
         .to_string()
     };
@@ -67,7 +73,7 @@ async fn units_still_running_near_the_deadline_are_reported_failed() {
         .collect();
     failed.sort();
     assert_eq!(failed, vec!["m-1", "m-2", "m-3"]);
-    assert_eq!(summary.malformed, 1);
+    assert_eq!(summary.refused, 1);
     assert_eq!(summary.failed, 3);
     assert_eq!(summary.ok, 0);
     // The units ran until the budget (they did not fail fast for another reason) and the handler

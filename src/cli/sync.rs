@@ -114,7 +114,8 @@ async fn run_with_progress(setup: &Setup, start: &RunStart, sink: Sink) -> Vec<U
     // --regions narrows the regional units (discovery); account-scoped kinds (S3 buckets) filter
     // with the configured policy (see `kinds::FetchContext::new`), so a narrowed run never treats
     // buckets of other regions as stale.
-    let batch = Batch::untagged(start.units.clone());
+    let unit_timeout = setup.engine.config.unit_timeout;
+    let batch = Batch::untagged(start.units.clone(), unit_timeout);
     let reports = run_units(setup.engine.clone(), Arc::new(sink), batch, &on_done).await;
     if let Some(bar) = &bar {
         bar.finish_and_clear();

@@ -8,6 +8,7 @@ use super::region_policy::RegionPolicy;
 use super::runtime::{self, Concurrency};
 use crate::kinds::Kind;
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 /// The whole configuration of a sync.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +28,8 @@ pub struct Config {
     pub mapping_config: Option<String>,
     pub initialize_port_resources: bool,
     pub concurrency: Concurrency,
+    /// `UNIT_TIMEOUT_SECONDS`: the time one unit may take before it is stopped and failed.
+    pub unit_timeout: Duration,
     /// `WORK_QUEUE_URL`: the SQS queue the `fanout` Lambda sends work items to.
     pub work_queue_url: Option<String>,
 }
@@ -103,6 +106,7 @@ impl Config {
             initialize_port_resources: runtime::initialize_port_resources(&vars)?,
             mapping_config: coverage::mapping_config(&vars)?,
             concurrency: runtime::concurrency(&vars)?,
+            unit_timeout: runtime::unit_timeout(&vars)?,
             work_queue_url: runtime::work_queue_url(&vars)?,
         })
     }
@@ -135,6 +139,9 @@ mod tests {
         assert_eq!(config.kinds, Kind::all().to_vec());
         assert_eq!(config.port_credentials, PortCredentialsSource::Missing);
         assert!(config.initialize_port_resources);
+        assert_eq!(config.unit_timeout, Duration::from_secs(900));
+        let short = load(&[("UNIT_TIMEOUT_SECONDS", "3")]).unwrap();
+        assert_eq!(short.unit_timeout, Duration::from_secs(3));
     }
 
     #[test]
@@ -249,6 +256,16 @@ mod tests {
                 &[("MAX_CONCURRENT_UNITS", "0")],
                 "MAX_CONCURRENT_UNITS",
                 "1 to 1000",
+            ),
+            (
+                &[("UNIT_TIMEOUT_SECONDS", "0")],
+                "UNIT_TIMEOUT_SECONDS",
+                "1 to 86400",
+            ),
+            (
+                &[("UNIT_TIMEOUT_SECONDS", "15m")],
+                "UNIT_TIMEOUT_SECONDS",
+                "seconds",
             ),
             (
                 &[("INITIALIZE_PORT_RESOURCES", "maybe")],

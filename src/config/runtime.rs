@@ -1,7 +1,11 @@
-//! How a sync runs: concurrency bounds, `INITIALIZE_PORT_RESOURCES`, and the fan-out's
-//! `WORK_QUEUE_URL`.
+//! How a sync runs: concurrency bounds, `UNIT_TIMEOUT_SECONDS`, `INITIALIZE_PORT_RESOURCES`, and
+//! the fan-out's `WORK_QUEUE_URL`.
 
 use super::env::{invalid, ConfigError, Vars};
+use std::time::Duration;
+
+/// Default of `UNIT_TIMEOUT_SECONDS`: as long as a Lambda invocation may last.
+pub const DEFAULT_UNIT_TIMEOUT_SECONDS: u64 = 900;
 
 /// Concurrency bounds of a sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +44,26 @@ pub(super) fn concurrency(vars: &Vars) -> Result<Concurrency, ConfigError> {
             defaults.per_unit_calls,
         )?,
     })
+}
+
+/// `UNIT_TIMEOUT_SECONDS`: 1 to 86400 seconds, default [`DEFAULT_UNIT_TIMEOUT_SECONDS`].
+pub(super) fn unit_timeout(vars: &Vars) -> Result<Duration, ConfigError> {
+    let var = "UNIT_TIMEOUT_SECONDS";
+    let seconds = match vars.get(var) {
+        None => DEFAULT_UNIT_TIMEOUT_SECONDS,
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=86_400).contains(n))
+            .ok_or_else(|| {
+                invalid(
+                    var,
+                    format!("`{v}`"),
+                    "a whole number of seconds from 1 to 86400",
+                )
+            })?,
+    };
+    Ok(Duration::from_secs(seconds))
 }
 
 /// `INITIALIZE_PORT_RESOURCES`; default `true`.

@@ -109,10 +109,10 @@ pub(super) fn from_org(account: &OrgAccount, partition: &str, role_arn: String) 
     })
 }
 
-/// The account of the ambient credentials (`sts:GetCallerIdentity`).
+/// The account of the ambient credentials (`sts:GetCallerIdentity`), asked in this process's own
+/// region: its regional STS endpoint answers in every partition (GovCloud and China included).
 async fn ambient_account(sessions: &Sessions) -> Result<Account, AccountsError> {
-    let sdk = sessions.config_for(None, "aws").await?;
-    let me = aws_sdk_sts::Client::new(&sdk)
+    let me = aws_sdk_sts::Client::new(sessions.base())
         .get_caller_identity()
         .send()
         .await

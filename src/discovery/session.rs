@@ -7,8 +7,9 @@
 //! So one small cache per account stands in front of it: credentials are reused until 5 minutes
 //! before they expire, and one refresh runs at a time (the others wait for its result).
 
-use crate::aws::{home_region, in_region};
+use crate::aws::{home_region, in_region, sts_region};
 use crate::aws_error::{explain, AwsReason};
+use crate::config::Secret;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::error::CredentialsError;
@@ -47,13 +48,22 @@ impl AssumeRoleError {
 const ASSUME_ROLE_HINT: &str = "check that the role exists in that account with the same name, that its trust policy allows this sync's IAM role, and that EXTERNAL_ID matches the role's sts:ExternalId condition";
 
 /// One role's credentials, assumed by an [`AssumeRoleProvider`] and cached until shortly before
-/// they expire. Cheap to clone: clones share the cache.
-#[derive(Debug, Clone)]
+/// they expire. Cheap to clone: clones share the cache. Its `Debug` names the role only (the
+/// provider holds the external id, the cache the credentials).
+#[derive(Clone)]
 pub struct CachedRole {
     inner: Arc<CachedRoleInner>,
 }
 
-#[derive(Debug)]
+impl std::fmt::Debug for CachedRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedRole")
+            .field("role_arn", &self.inner.role_arn)
+            .field("region", &self.inner.region)
+            .finish_non_exhaustive()
+    }
+}
+
 struct CachedRoleInner {
     role_arn: String,
     region: String,
@@ -155,18 +165,31 @@ impl ProvideCredentials for CachedRole {
 }
 
 /// The cache of per-account SDK configs, built once per process (container) and shared by units.
-#[derive(Debug, Clone)]
+/// Its `Debug` shows neither the external id nor any credentials.
+#[derive(Clone)]
 pub struct Sessions {
     base: SdkConfig,
-    external_id: Option<String>,
+    external_id: Option<Secret>,
     session_name: String,
     roles: Arc<Mutex<HashMap<String, Arc<OnceCell<CachedRole>>>>>,
     api: Arc<std::sync::OnceLock<crate::aws::api::AwsApi>>,
 }
 
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let roles = self.roles.lock().map(|r| r.len()).unwrap_or_default();
+        f.debug_struct("Sessions")
+            .field("region", &self.base.region())
+            .field("external_id", &self.external_id)
+            .field("session_name", &self.session_name)
+            .field("roles", &roles)
+            .finish()
+    }
+}
+
 impl Sessions {
     /// `session_name` shows in the member accounts' CloudTrail (e.g. `port-aws-sync-<sync id>`).
-    pub fn new(base: SdkConfig, external_id: Option<String>, session_name: &str) -> Sessions {
+    pub fn new(base: SdkConfig, external_id: Option<Secret>, session_name: &str) -> Sessions {
         Sessions {
             base,
             external_id,
@@ -193,7 +216,8 @@ impl Sessions {
 
     /// The SDK config for an account: the ambient credentials when `role_arn` is `None`, else the
     /// assumed role's. Assumes the role now (so a trust problem surfaces here, once per account)
-    /// and reuses the cached credentials afterwards. The config is in the partition's home region.
+    /// and reuses the cached credentials afterwards. The config is in the partition's home region;
+    /// STS is called in this process's region when it is in the partition ([`sts_region`]).
     pub async fn config_for(
         &self,
         role_arn: Option<&str>,
@@ -211,14 +235,15 @@ impl Sessions {
             .entry(role_arn.to_owned())
             .or_default()
             .clone();
+        let sts = sts_region(self.base.region().map(|r| r.as_ref()), partition);
         let role = cell
             .get_or_init(|| {
                 CachedRole::new(
                     &in_home,
                     role_arn,
-                    self.external_id.as_deref(),
+                    self.external_id.as_ref().map(Secret::expose),
                     &self.session_name,
-                    home,
+                    &sts,
                 )
             })
             .await
@@ -265,7 +290,11 @@ mod tests {
                 </Error><RequestId>req-1</RequestId></ErrorResponse>";
             (403, "text/xml", body.to_owned())
         });
-        let sessions = Sessions::new(server.sdk_config("us-east-1"), Some("ext-id".into()), "s");
+        let sessions = Sessions::new(
+            server.sdk_config("us-east-1"),
+            Some(Secret::new("ext-id")),
+            "s",
+        );
         let role = "arn:aws:iam::111111111111:role/R";
         let err = sessions.config_for(Some(role), "aws").await.unwrap_err();
         assert_eq!(err.code(), Some("AccessDenied"));
@@ -290,6 +319,42 @@ mod tests {
             assert!(!line.contains(noise), "{noise:?} in {line}");
         }
         assert!(line.split(". ").count() <= 2, "{line}");
+    }
+
+    #[tokio::test]
+    async fn neither_the_external_id_nor_credentials_reach_debug() {
+        let server = FakeAws::start(|_| {
+            let xml = "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult>\
+                <Credentials><AccessKeyId>AKIDSECRETLOOKING</AccessKeyId><SecretAccessKey>very-secret-key</SecretAccessKey>\
+                <SessionToken>session-token-value</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>\
+                <AssumedRoleUser><Arn>arn:aws:sts::111111111111:assumed-role/R/s</Arn><AssumedRoleId>AROA:s</AssumedRoleId></AssumedRoleUser>\
+                </AssumeRoleResult></AssumeRoleResponse>";
+            (200, "text/xml", xml.to_owned())
+        });
+        let sessions = Sessions::new(
+            server.sdk_config("eu-west-1"),
+            Some(Secret::new("external-id-4711")),
+            "s",
+        );
+        let role = "arn:aws:iam::111111111111:role/R";
+        let sdk = sessions.config_for(Some(role), "aws").await.unwrap();
+        let cell = sessions.roles.lock().unwrap()[role].clone();
+        let cached = cell.get().unwrap().clone();
+        let creds = cached.credentials().await.unwrap();
+        // STS was called in the process's own region (its regional endpoint).
+        let requests = server.requests();
+        let auth = requests[0].header("authorization").unwrap_or_default();
+        assert!(auth.contains("/eu-west-1/sts/"), "{auth}");
+        for debug in [
+            format!("{sessions:?}"),
+            format!("{cached:?}"),
+            format!("{creds:?}"),
+            format!("{sdk:?}"),
+        ] {
+            for secret in ["external-id-4711", "very-secret-key", "session-token-value"] {
+                assert!(!debug.contains(secret), "{secret} in {debug}");
+            }
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! account units (their relation targets) normally run first.
 
 use crate::kinds::Kind;
+use crate::lambda::work_item::WorkItem;
 use crate::sync::Unit;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use futures_util::stream::{self, StreamExt};
@@ -65,7 +66,7 @@ where
         .iter()
         .map(|u| Item {
             label: u.label(),
-            body: serde_json::to_string(u).expect("a unit serialises"),
+            body: serde_json::to_string(&WorkItem::of(u)).expect("a work item serialises"),
             delay_seconds: if accounts_first && u.kind != Kind::AccountInfo {
                 ACCOUNTS_FIRST_DELAY_SECONDS
             } else {
@@ -257,7 +258,7 @@ mod tests {
         assert_eq!(got.len(), 23, "every unit arrives exactly once");
         let mut ids: Vec<String> = got
             .iter()
-            .map(|b| serde_json::from_str::<Unit>(b).unwrap().account.id)
+            .map(|b| WorkItem::parse(b).unwrap().account_id)
             .collect();
         ids.sort();
         ids.dedup();
@@ -313,8 +314,8 @@ mod tests {
             let outcome = enqueue(&units, accounts_first, |entries: Vec<Entry>| {
                 let mut got = delays.lock().unwrap();
                 for e in &entries {
-                    let unit: Unit = serde_json::from_str(&e.body).unwrap();
-                    got.push((unit.kind, e.delay_seconds));
+                    let item = WorkItem::parse(&e.body).unwrap();
+                    got.push((Kind::parse(&item.kind).unwrap(), e.delay_seconds));
                 }
                 async { Ok(Vec::new()) }
             })

@@ -1,5 +1,5 @@
-//! AWS Lambda handlers: `fanout` (start a run and enqueue its units) and `worker` (run the units
-//! of an SQS batch).
+//! AWS Lambda handlers: `fanout` (start a run and enqueue its units) and `worker` (check the work
+//! items of an SQS batch and run their units).
 //!
 //! Both are built once per container ([`load`]) and keep what is expensive across invocations:
 //! the compiled mapping, AWS sessions per account, and the Port client with its token. The
@@ -10,6 +10,7 @@ pub mod budget;
 pub mod enqueue;
 pub mod fanout;
 pub mod init;
+pub mod work_item;
 pub mod worker;
 
 pub use budget::work_budget;

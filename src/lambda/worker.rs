@@ -1,13 +1,17 @@
 //! The `worker` Lambda: runs the work items of an SQS batch and reports partial batch failures.
 //!
-//! Each message body is parsed on its own: a malformed body fails only that message (the queue
-//! redelivers it and, after its bounded receives, moves it to the dead-letter queue). Units run
+//! Each message body is parsed and checked on its own ([`super::work_item`]): a body that is not a
+//! work item, or an item this installation's configuration does not allow, fails only that
+//! message, with no AWS call for it (the queue redelivers it and, after its bounded receives,
+//! moves it to the dead-letter queue). Units run
 //! through the CLI's runner ([`crate::sync::run`]): concurrently within the bounds, each on its own
 //! task (a panic fails only its message), and a unit not finished shortly before the invocation
 //! deadline is stopped and reported failed, so SQS redelivers it; upserts are idempotent, so
 //! nothing written is lost. The bounds apply within one invocation (one SQS batch), not across
 //! concurrent workers.
 
+use crate::discovery::Directory;
+use crate::lambda::work_item::{self, quoted, CheckError, WorkItem};
 use crate::lambda::Container;
 use crate::port::PortClient;
 use crate::sync::{run_units, Batch, Engine, Sink, Unit, UnitReport};
@@ -23,6 +27,8 @@ const BODY_EXCERPT: usize = 200;
 pub struct Worker {
     engine: Arc<Engine>,
     port: PortClient,
+    /// The accounts work items may name, from this function's own configuration.
+    directory: Directory,
 }
 
 /// What one batch did (logged as one line).
@@ -32,7 +38,8 @@ pub struct BatchSummary {
     pub messages: usize,
     pub ok: usize,
     pub failed: usize,
-    pub malformed: usize,
+    /// Bodies that are not a work item, or items the configuration does not allow.
+    pub refused: usize,
     pub upserted: usize,
     pub deleted: usize,
 }
@@ -42,6 +49,7 @@ impl Worker {
         Worker {
             engine: container.engine,
             port: container.port,
+            directory: Directory::new(),
         }
     }
 
@@ -51,10 +59,10 @@ impl Worker {
         response
     }
 
-    /// Like [`Worker::handle`], also returning the batch summary. The units run through the same
-    /// runner as the CLI's ([`run_units`]): `MAX_CONCURRENT_UNITS`,
-    /// `MAX_CONCURRENT_UNITS_PER_ACCOUNT`, `selector.maxConcurrentAccounts` and the accounts-first
-    /// wave apply within this batch.
+    /// Like [`Worker::handle`], also returning the batch summary. Every message is checked first
+    /// ([`work_item::check`]); the accepted units run through the same runner as the CLI's
+    /// ([`run_units`]): `MAX_CONCURRENT_UNITS`, `MAX_CONCURRENT_UNITS_PER_ACCOUNT`,
+    /// `selector.maxConcurrentAccounts` and the accounts-first wave apply within this batch.
     pub async fn handle_batch(
         &self,
         event: SqsEvent,
@@ -68,10 +76,11 @@ impl Worker {
         };
         let mut work: Vec<(String, Unit)> = Vec::new();
         for record in event.records {
-            match parse(record) {
+            match self.accept(record, deadline).await {
                 Ok(item) => work.push(item),
-                Err(id) => {
-                    summary.malformed += 1;
+                Err((id, refused)) => {
+                    summary.refused += usize::from(refused);
+                    summary.failed += 1;
                     response.add_failure(id);
                 }
             }
@@ -86,6 +95,7 @@ impl Worker {
             let batch = Batch {
                 units: work,
                 deadline,
+                unit_timeout: Some(config.unit_timeout),
             };
             let reports = run_units(self.engine.clone(), sink, batch, &|_, _| {}).await;
             for (id, report) in reports {
@@ -94,22 +104,48 @@ impl Worker {
                 }
             }
         }
-        summary.failed += summary.malformed;
         log_summary(&summary);
         (response, summary)
     }
-}
 
-/// The work item of one message, or its id when the body is not a work item.
-fn parse(record: SqsMessage) -> Result<(String, Unit), String> {
-    let id = record.message_id.unwrap_or_default();
-    let body = record.body.unwrap_or_default();
-    match serde_json::from_str::<Unit>(&body) {
-        Ok(unit) => Ok((id, unit)),
-        Err(e) => {
-            let excerpt: String = body.chars().take(BODY_EXCERPT).collect();
-            tracing::error!(message_id = %id, error = %e, body = %excerpt, "malformed work item: reported as failed (it reaches the dead-letter queue after the queue's retries)");
-            Err(id)
+    /// The unit of one message; or its id, and whether it was refused (a security event) rather
+    /// than not checkable now (the account list could not be read before `deadline`).
+    async fn accept(
+        &self,
+        record: SqsMessage,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<(String, Unit), (String, bool)> {
+        let id = record.message_id.unwrap_or_default();
+        let body = record.body.unwrap_or_default();
+        let item = match WorkItem::parse(&body) {
+            Ok(item) => item,
+            Err(refusal) => {
+                let excerpt: String = body.chars().take(BODY_EXCERPT).collect();
+                tracing::warn!(security_event = true, message_id = %id, reason = %refusal, body = %excerpt, "work item refused: reported as failed (it reaches the dead-letter queue after the queue's retries)");
+                return Err((id, true));
+            }
+        };
+        let checking = work_item::check(&item, &self.engine, &self.directory);
+        let checked = match deadline {
+            Some(at) => match tokio::time::timeout_at(at, checking).await {
+                Ok(checked) => checked,
+                Err(_) => {
+                    tracing::warn!(message_id = %id, "work item not checked before the invocation deadline: the message will be retried");
+                    return Err((id, false));
+                }
+            },
+            None => checking.await,
+        };
+        match checked {
+            Ok(unit) => Ok((id, unit)),
+            Err(CheckError::Refused(refusal)) => {
+                tracing::warn!(security_event = true, message_id = %id, reason = %refusal, account_id = %quoted(&item.account_id), region = %quoted(&item.region), kind = %quoted(&item.kind), sync_id = %quoted(&item.sync_id), "work item refused: no AWS call, no write, no deletion; reported as failed (it reaches the dead-letter queue after the queue's retries)");
+                Err((id, true))
+            }
+            Err(e @ CheckError::Directory(_)) => {
+                tracing::error!(message_id = %id, account_id = %quoted(&item.account_id), error = %e, "work item not run: the message will be retried");
+                Err((id, false))
+            }
         }
     }
 }
@@ -137,7 +173,7 @@ fn log_summary(summary: &BatchSummary) {
         messages = summary.messages,
         ok = summary.ok,
         failed = summary.failed,
-        malformed = summary.malformed,
+        refused = summary.refused,
         upserted = summary.upserted,
         deleted = summary.deleted,
         "batch finished"
@@ -221,7 +257,12 @@ mod tests {
         let load = Arc::new(Load::default());
         let answering = load.clone();
         let server = FakeAws::start(move |r| answering.answer(r));
-        let config = Config::from_lookup(|_| None).unwrap();
+        let config = Config::from_lookup(|k| {
+            (k == "ACCOUNT_ROLE_ARNS").then(|| {
+                r#"["arn:aws:iam::111111111111:role/R","arn:aws:iam::222222222222:role/R"]"#.into()
+            })
+        })
+        .unwrap();
         // A blueprint computed per object: no stale-entity search, so Port is never called.
         let mapper = Mapper::from_yaml(&format!(
             "resources:\n  - kind: AWS::EC2::Instance\n    selector: {selector}\n    port: {{entity: {{mappings: {{identifier: .Properties.InstanceId, blueprint: '\"ec2-\" + .Properties.InstanceType'}}}}}}\n"
@@ -246,8 +287,7 @@ mod tests {
             let mut m = SqsMessage::default();
             m.message_id = Some(format!("m-{i}"));
             m.body = Some(
-                json!({"syncId": "s", "account": {"id": account, "partition": "aws",
-                    "roleArn": format!("arn:aws:iam::{account}:role/R")},
+                json!({"syncId": "s", "accountId": account,
                     "region": region, "kind": "AWS::EC2::Instance"})
                 .to_string(),
             );

@@ -3,6 +3,7 @@
 //! on [`super::retry::schedule`] honouring the wait Port asks for on 429 and 503, and a bound on
 //! concurrent requests.
 
+use super::clock::PortClock;
 use super::retry::{is_retryable, requested_wait, schedule};
 use crate::config::Secret;
 use backon::Retryable;
@@ -16,6 +17,12 @@ use tokio::sync::{Mutex, Semaphore};
 
 /// This build's version, part of the User-Agent.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// Characters of an error body that is not Port's JSON kept in the error message.
+const BODY_EXCERPT: usize = 300;
+/// Establishing a connection to Port.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// One request to Port, the answer's body included.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A Port API failure.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +51,8 @@ pub enum PortError {
         path: String,
         message: String,
     },
+    #[error("Port's search of {path} returned the same page cursor twice, so the list of entities may be incomplete: stopped rather than page for ever or take missing entities for gone. Retry, and report it if it persists")]
+    RepeatedCursor { path: String },
 }
 
 impl PortError {
@@ -82,6 +91,7 @@ struct Inner {
     refresh: Mutex<()>,
     permits: Semaphore,
     stats: PortStats,
+    clock: PortClock,
 }
 
 /// A cheap-to-clone handle to one Port client (one connection pool, one token).
@@ -118,8 +128,8 @@ impl PortClient {
         max_concurrent: usize,
     ) -> PortClient {
         let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
             .pool_idle_timeout(Duration::from_secs(50))
             .user_agent(format!("port-aws-sync/{VERSION}"))
             .build()
@@ -134,12 +144,30 @@ impl PortClient {
                 refresh: Mutex::new(()),
                 permits: Semaphore::new(max_concurrent.max(1)),
                 stats: PortStats::default(),
+                clock: PortClock::default(),
             }),
         }
     }
 
     pub fn stats(&self) -> &PortStats {
         &self.inner.stats
+    }
+
+    /// Port's time now, from the `Date` of its answers (see [`PortClock`]), for comparing with
+    /// the `$updatedAt` Port stamps. When Port has not answered yet, the access token is fetched
+    /// first (its answer carries Port's time); if that fails, the clock's fallback applies.
+    pub async fn port_now(&self) -> SystemTime {
+        if !self.inner.clock.known() {
+            if let Err(e) = self.token(None).await {
+                tracing::debug!(error = %e, "Port's time unknown: our clock less the margin stands in");
+            }
+        }
+        self.inner.clock.now()
+    }
+
+    /// Port's time now as its last answer told it, without asking (see [`PortClock`]).
+    pub fn port_clock(&self) -> SystemTime {
+        self.inner.clock.now()
     }
 
     /// The access token: the cached one while fresh, else a new one. `rejected` is a token Port
@@ -177,6 +205,7 @@ impl PortClient {
         let stats = &self.inner.stats;
         let attempt = || async {
             stats.token_requests.fetch_add(1, Ordering::Relaxed);
+            let sent_at = SystemTime::now();
             let sent = self
                 .inner
                 .http
@@ -184,6 +213,7 @@ impl PortClient {
                 .json(&body)
                 .send()
                 .await;
+            self.observe(sent_at, &sent);
             classify(Method::POST, path, sent)
         };
         let response = with_retries(attempt, stats, path).await?;
@@ -280,7 +310,19 @@ impl PortClient {
                 .body(bytes.to_vec());
         }
         self.inner.stats.requests.fetch_add(1, Ordering::Relaxed);
-        classify(call.method.clone(), call.path, req.send().await)
+        let sent_at = SystemTime::now();
+        let sent = req.send().await;
+        self.observe(sent_at, &sent);
+        classify(call.method.clone(), call.path, sent)
+    }
+
+    /// Learns Port's time from an answer to a request sent at `sent_at`.
+    fn observe(&self, sent_at: SystemTime, sent: &Result<reqwest::Response, reqwest::Error>) {
+        if let Ok(response) = sent {
+            self.inner
+                .clock
+                .observe(response.headers(), sent_at, SystemTime::now());
+        }
     }
 }
 
@@ -379,20 +421,42 @@ async fn api_error(method: Method, path: &str, response: reqwest::Response) -> P
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-")
         .to_owned();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    let field = |k: &str, default: &str| {
-        body.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or(default)
-            .to_owned()
-    };
+    let bytes = response.bytes().await.unwrap_or_default();
+    let (code, message) = error_fields(&bytes);
     PortError::Api {
         method,
         path: path.into(),
         status,
-        code: field("error", "unknown"),
-        message: field("message", "no message"),
+        code,
+        message,
         trace_id,
+    }
+}
+
+/// Port's error code and message from its JSON error body; a body that is not (a proxy's HTML
+/// page, a gateway's text) is kept as the message, shortened.
+fn error_fields(bytes: &[u8]) -> (String, String) {
+    let body: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+    let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+    match (field("error"), field("message")) {
+        (None, None) if !body.is_object() => {
+            let text = String::from_utf8_lossy(bytes);
+            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            let mut excerpt: String = text.chars().take(BODY_EXCERPT).collect();
+            if excerpt.is_empty() {
+                excerpt = "no message (empty body)".into();
+            } else if text.chars().count() > BODY_EXCERPT {
+                excerpt.push('…');
+            }
+            (
+                "unknown".into(),
+                format!("the answer is not Port's JSON: {excerpt}"),
+            )
+        }
+        (code, message) => (
+            code.unwrap_or_else(|| "unknown".into()),
+            message.unwrap_or_else(|| "no message".into()),
+        ),
     }
 }
 
@@ -444,6 +508,27 @@ mod tests {
             )
         );
         assert!(user_agent("prod", "1", "r").starts_with(datasource_prefix()));
+    }
+
+    #[test]
+    fn an_error_body_that_is_not_json_is_kept_shortened() {
+        let (code, message) =
+            error_fields(br#"{"error": "not_found", "message": "no such blueprint"}"#);
+        assert_eq!(
+            (code.as_str(), message.as_str()),
+            ("not_found", "no such blueprint")
+        );
+        let html = format!(
+            "<html><body><h1>502 Bad Gateway</h1>\n{}</body></html>",
+            "x".repeat(1000)
+        );
+        let (code, message) = error_fields(html.as_bytes());
+        assert_eq!(code, "unknown");
+        assert!(message.contains("<h1>502 Bad Gateway</h1>"), "{message}");
+        assert!(message.chars().count() < 360, "{}", message.len());
+        assert!(message.ends_with('…'));
+        let (_, message) = error_fields(b"");
+        assert!(message.contains("empty"), "{message}");
     }
 
     #[test]

@@ -148,6 +148,7 @@ impl PortClient {
         let path = format!("/blueprints/{}/entities/search", encode_segment(blueprint));
         let mut out = Vec::new();
         let mut from: Option<String> = None;
+        let mut seen = std::collections::HashSet::new();
         loop {
             let mut body = json!({"query": query, "limit": 1000});
             if !include.is_empty() {
@@ -167,8 +168,12 @@ impl PortClient {
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned);
-            if from.is_none() {
-                return Ok(out);
+            match &from {
+                None => return Ok(out),
+                Some(cursor) if !seen.insert(cursor.clone()) => {
+                    return Err(PortError::RepeatedCursor { path });
+                }
+                Some(_) => {}
             }
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod blueprints;
 pub mod client;
+pub mod clock;
 pub mod credentials;
 pub mod entities;
 pub mod integration;

@@ -17,10 +17,9 @@ pub struct Engine {
 impl Engine {
     /// Builds the engine on an already loaded AWS base config.
     pub fn with_base(config: Config, mapper: Mapper, base: aws_config::SdkConfig) -> Engine {
-        let external_id = config.external_id.as_ref().map(|s| s.expose().to_owned());
         let sessions = Sessions::new(
             base,
-            external_id,
+            config.external_id.clone(),
             &format!("port-aws-sync-{}", config.integration_identifier),
         );
         Engine {

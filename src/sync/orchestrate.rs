@@ -10,7 +10,6 @@ use crate::port::blueprints::{self, BlueprintReport};
 use crate::port::{PortClient, PortError};
 use crate::sync::engine::{new_sync_id, Engine};
 use crate::sync::plan::{plan_units, Scope, Unit};
-use std::time::SystemTime;
 
 /// How a run uses Port.
 #[derive(Debug, Clone)]
@@ -65,7 +64,8 @@ pub async fn start_run(
         PortMode::Write(client) | PortMode::Preview(client) => {
             let preview = matches!(port, PortMode::Preview(_));
             let cleanup = Cleanup::for_engine(engine, client.clone()).previewing(preview);
-            let started = SystemTime::now();
+            // Port's time, which stamps `$updatedAt` (see `PortClock`).
+            let started = client.port_now().await;
             Some(delete_gone_scopes(engine, &discovery, &units, scope, &cleanup, started).await)
         }
     };

@@ -14,6 +14,7 @@ use crate::sync::unit::{run_unit, UnitReport};
 use futures_util::stream::{self, StreamExt};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
@@ -24,14 +25,52 @@ pub struct Batch<T> {
     /// Units still running then are stopped (their task aborted: no deletion can follow) and
     /// reported failed, so that a queue redelivers them.
     pub deadline: Option<Instant>,
+    /// The time one unit may take from its start (`UNIT_TIMEOUT_SECONDS`): a unit stuck on a
+    /// silent endpoint fails alone, and the run goes on.
+    pub unit_timeout: Option<Duration>,
 }
 
 impl Batch<()> {
-    /// Untagged units without a deadline (a CLI run).
-    pub fn untagged(units: Vec<Unit>) -> Batch<()> {
+    /// Untagged units without a batch deadline (a CLI run), each within `unit_timeout`.
+    pub fn untagged(units: Vec<Unit>, unit_timeout: Duration) -> Batch<()> {
         Batch {
             units: units.into_iter().map(|u| ((), u)).collect(),
             deadline: None,
+            unit_timeout: Some(unit_timeout),
+        }
+    }
+}
+
+/// When a unit must be done by, and what the report says if it is not.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    pub at: Instant,
+    /// The unit's own timeout rather than the invocation's end.
+    pub unit_timeout: bool,
+}
+
+impl Deadline {
+    /// The earlier of the batch deadline and the unit's own timeout counted from now.
+    fn for_unit(batch: Option<Instant>, unit_timeout: Option<Duration>) -> Option<Deadline> {
+        let own = unit_timeout.map(|t| Deadline {
+            at: Instant::now() + t,
+            unit_timeout: true,
+        });
+        let batch = batch.map(|at| Deadline {
+            at,
+            unit_timeout: false,
+        });
+        match (own, batch) {
+            (Some(o), Some(b)) => Some(if o.at < b.at { o } else { b }),
+            (o, b) => o.or(b),
+        }
+    }
+
+    fn reason(&self) -> &'static str {
+        if self.unit_timeout {
+            "not finished within UNIT_TIMEOUT_SECONDS (an AWS or Port endpoint may not be answering): stopped"
+        } else {
+            "not finished before the invocation deadline: stopped, to be retried"
         }
     }
 }
@@ -41,6 +80,7 @@ struct Shared {
     engine: Arc<Engine>,
     sink: Arc<Sink>,
     deadline: Option<Instant>,
+    unit_timeout: Option<Duration>,
 }
 
 /// Runs every unit and returns their reports with their tags (in completion order). `on_done`
@@ -60,6 +100,7 @@ pub async fn run_units<T: Send + 'static>(
         engine,
         sink,
         deadline: batch.deadline,
+        unit_timeout: batch.unit_timeout,
     };
     if !accounts_first {
         return run_wave(&shared, batch.units, on_done).await;
@@ -127,31 +168,28 @@ async fn run_isolated(shared: &Shared, unit: Unit) -> UnitReport {
     isolate(
         &for_report,
         async move { run_unit(&engine, &unit, &sink).await },
-        shared.deadline,
+        Deadline::for_unit(shared.deadline, shared.unit_timeout),
     )
     .await
 }
 
 /// Runs a unit's work on its own task: a panic, or the deadline passing (the task is aborted),
 /// becomes that unit's failure.
-pub async fn isolate<F>(unit: &Unit, work: F, deadline: Option<Instant>) -> UnitReport
+pub async fn isolate<F>(unit: &Unit, work: F, deadline: Option<Deadline>) -> UnitReport
 where
     F: std::future::Future<Output = UnitReport> + Send + 'static,
 {
     let mut handle = tokio::spawn(work);
     let joined = match deadline {
         None => (&mut handle).await,
-        Some(deadline) => match tokio::time::timeout_at(deadline, &mut handle).await {
+        Some(deadline) => match tokio::time::timeout_at(deadline.at, &mut handle).await {
             Ok(joined) => joined,
             Err(_) => {
                 handle.abort();
-                tracing::warn!(unit = %unit.label(), "unit stopped at the invocation deadline");
+                tracing::warn!(unit = %unit.label(), reason = deadline.reason(), "unit stopped");
                 return UnitReport::failed(
                     unit,
-                    IncompleteReason::Stopped(
-                        "not finished before the invocation deadline: stopped, to be retried"
-                            .into(),
-                    ),
+                    IncompleteReason::Stopped(deadline.reason().into()),
                 );
             }
         },
@@ -176,7 +214,6 @@ where
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::time::Duration;
 
     fn stopped(reason: &str) -> IncompleteReason {
         IncompleteReason::Stopped(reason.into())
@@ -212,7 +249,10 @@ mod tests {
         let u = unit();
         let finished = Arc::new(AtomicBool::new(false));
         let flag = finished.clone();
-        let deadline = Instant::now() + Duration::from_millis(200);
+        let deadline = Deadline::for_unit(
+            Some(Instant::now() + Duration::from_millis(200)),
+            Some(Duration::from_secs(60)),
+        );
         let report = isolate(
             &u,
             async move {
@@ -220,12 +260,27 @@ mod tests {
                 flag.store(true, Ordering::SeqCst);
                 UnitReport::failed(&unit(), stopped("never"))
             },
-            Some(deadline),
+            deadline,
         )
         .await;
-        assert!(report.reason().unwrap().contains("deadline"));
+        assert!(report.reason().unwrap().contains("invocation deadline"));
         // Aborted: it does not go on to finish (and so cannot delete anything) later.
         tokio::time::sleep(Duration::from_secs(3)).await;
         assert!(!finished.load(Ordering::SeqCst));
+    }
+
+    #[tokio::test]
+    async fn a_unit_past_its_own_timeout_fails_with_the_setting_named() {
+        let deadline = Deadline::for_unit(None, Some(Duration::from_millis(100)));
+        let report = isolate(
+            &unit(),
+            async {
+                std::future::pending::<()>().await;
+                UnitReport::failed(&unit(), stopped("never"))
+            },
+            deadline,
+        )
+        .await;
+        assert!(report.reason().unwrap().contains("UNIT_TIMEOUT_SECONDS"));
     }
 }

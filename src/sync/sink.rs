@@ -69,6 +69,15 @@ impl Sink {
 
     /// Stale-entity cleanup after a clean unit: deleting (Port), previewing (dry run with Port
     /// credentials), or none.
+    /// The time entities written now carry as `$updatedAt`: Port's clock for the Port sink, as
+    /// its last answer told it (see [`crate::port::clock::PortClock`]), ours for a dry run.
+    pub fn now(&self) -> std::time::SystemTime {
+        match self {
+            Sink::Port { client, .. } => client.port_clock(),
+            _ => std::time::SystemTime::now(),
+        }
+    }
+
     pub fn cleanup(&self) -> Option<Cleanup> {
         match self {
             Sink::Port {

@@ -13,7 +13,7 @@ use crate::sync::sink::Sink;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 use tokio::sync::mpsc;
 
 /// Detailed failures kept per unit (counts are always complete).
@@ -164,7 +164,6 @@ impl Progress<'_> {
 /// Runs one unit to completion and reports what it did. Never panics on AWS or Port errors.
 pub async fn run_unit(engine: &Engine, unit: &Unit, sink: &Sink) -> UnitReport {
     let started = Instant::now();
-    let started_at = SystemTime::now();
     let mut progress = Progress {
         engine,
         unit,
@@ -195,6 +194,9 @@ pub async fn run_unit(engine: &Engine, unit: &Unit, sink: &Sink) -> UnitReport {
         report.fail(IncompleteReason::Refused(report.port_failure_count));
     }
     if let Some(cleanup) = sink.cleanup() {
+        // When the unit started on Port's clock (which stamps `$updatedAt`): read now, when
+        // Port has answered this unit's writes, less the time the unit took.
+        let started_at = sink.now() - started.elapsed();
         let deletion = match CompleteUnit::prove(
             &report.outcome,
             unit,

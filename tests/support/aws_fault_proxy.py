@@ -21,6 +21,10 @@ Rules (a JSON list, first match wins; unmatched requests are forwarded unchanged
       matches JSON-protocol requests whose raw body matches the regex (DynamoDB, ...)
   {"service": "s3", "path": "^/east-a\\?tagging", "respond": {"status": 403, "code": "AccessDenied"}}
       matches REST requests whose path and query match the regex (S3 errors use S3's <Error> shape)
+  {"service": "ec2", "action": "DescribeInstances", "region": "us-east-1", "hang": true}
+      reads the request and never answers (a silent endpoint: the connection stays open)
+  {"service": "sts", "action": "AssumeRole", "params": {"RoleArn": ":111111111111:"}}
+      a rule with none of the above forwards unchanged: its hits count the matching requests
   Any rule may carry "times": N to apply only to its first N matching requests.
 Matching: "service" and "region" come from the SigV4 credential scope, "action" from the form body
 (Action=...) or the X-Amz-Target header, "params" are regexes searched in form parameters,
@@ -147,6 +151,9 @@ class Handler(BaseHTTPRequestHandler):
                     self.state.hits[index] += 1
                     rule = candidate
                     break
+        if rule and rule.get("hang"):
+            threading.Event().wait(3600)
+            return
         if rule and "respond" in rule:
             r = rule["respond"]
             body = r["body"].encode() if "body" in r else error_xml(

@@ -39,9 +39,9 @@ pub struct ApiOptions {
 impl Default for ApiOptions {
     fn default() -> Self {
         ApiOptions {
-            connect_timeout: Duration::from_secs(5),
-            attempt_timeout: Duration::from_secs(30),
-            operation_timeout: Duration::from_secs(120),
+            connect_timeout: crate::aws::CONNECT_TIMEOUT,
+            attempt_timeout: crate::aws::ATTEMPT_TIMEOUT,
+            operation_timeout: crate::aws::OPERATION_TIMEOUT,
             max_attempts: 6,
             backoff_base: Duration::from_millis(100),
             backoff_cap: Duration::from_secs(20),
