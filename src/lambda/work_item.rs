@@ -272,8 +272,13 @@ mod tests {
             Refusal::NotGlobal
         );
         assert_eq!(
-            refused("111111111111", "us-east-1", "AWS::EC2::Volume").await,
+            refused("111111111111", "us-east-1", "AWS::Example::Widget").await,
             Refusal::UnknownKind
+        );
+        // A type Cloud Control knows is a kind, but only a configured one is accepted.
+        assert_eq!(
+            refused("111111111111", "us-east-1", "AWS::Logs::LogGroup").await,
+            Refusal::KindNotConfigured
         );
         assert_eq!(
             refused("111111111111", "us-east-1", "AWS::ECS::Cluster").await,
