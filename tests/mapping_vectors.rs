@@ -77,7 +77,10 @@ fn aws_v3_vectors_map_exactly() {
             // Not native yet: `map` rejects it, or takes it for a Cloud Control kind (other
             // properties, no includeActions); its vector is checked once the kind lands.
             let raw_text = std::fs::read_to_string(&raw).unwrap();
-            let kind = raw_text.split("\"Type\"").nth(1).and_then(|t| t.split('"').nth(1));
+            let kind = raw_text
+                .split("\"Type\"")
+                .nth(1)
+                .and_then(|t| t.split('"').nth(1));
             let kind = kind.unwrap_or_else(|| panic!("{name}: no Type in the raw data"));
             assert!(
                 port_aws_sync::kinds::Kind::parse(kind).is_none(),
