@@ -15,8 +15,8 @@ fn map(config: &str, input: &str) -> std::process::Output {
         .unwrap()
 }
 
-/// Vector directories whose kind the mapping does not know yet: `map` must still reject them as an
-/// unknown kind. When a kind lands, its directory leaves this list and its vector is checked exactly.
+/// Vector directories whose kind is not native yet. When a kind lands, its directory leaves this
+/// list and its vector is checked exactly.
 const PENDING_KINDS: &[&str] = &[
     "codebuild-build-run",
     "codebuild-project",
@@ -30,17 +30,10 @@ const PENDING_KINDS: &[&str] = &[
     "codepipeline-pipeline-execution",
     "codepipeline-stage",
     "dynamodb-table",
-    "ec2-volume",
-    "ecr-repository",
-    "ecs-service",
-    "ecs-task-definition",
-    "eks-cluster",
     "elasticache-cluster",
-    "lambda-function",
     "memorydb-user",
     "msk-cluster",
     "msk-serverless-cluster",
-    "organizations-account",
     "rds-db-cluster",
     "rds-db-instance",
     "ses-configuration-set",
@@ -81,9 +74,17 @@ fn aws_v3_vectors_map_exactly() {
         let out = map(config.to_str().unwrap(), raw.to_str().unwrap());
         let stderr = String::from_utf8_lossy(&out.stderr);
         if PENDING_KINDS.contains(&name.as_str()) {
+            // Not native yet: `map` rejects it, or takes it for a Cloud Control kind (other
+            // properties, no includeActions); its vector is checked once the kind lands.
+            let raw_text = std::fs::read_to_string(&raw).unwrap();
+            let kind = raw_text
+                .split("\"Type\"")
+                .nth(1)
+                .and_then(|t| t.split('"').nth(1));
+            let kind = kind.unwrap_or_else(|| panic!("{name}: no Type in the raw data"));
             assert!(
-                !out.status.success() && stderr.contains("unknown kind"),
-                "{name} is mapped now: remove it from PENDING_KINDS. stderr: {stderr}"
+                port_aws_sync::kinds::Kind::parse(kind).is_none(),
+                "{name} is a native kind now: remove it from PENDING_KINDS"
             );
             continue;
         }

@@ -232,9 +232,9 @@ mod tests {
                 "alow",
             ),
             (
-                &[("KINDS", "AWS::EC2::Instance,AWS::Lambda::Function")],
+                &[("KINDS", "AWS::EC2::Instance,AWS::EC2::VPC")],
                 "KINDS",
-                "AWS::Lambda::Function",
+                "AWS::EC2::VPC",
             ),
             (
                 &[("PORT_BASE_URL", "api.getport.io")],

@@ -276,6 +276,7 @@ mod tests {
                 .map(|(a, s)| (a.to_owned(), s.to_owned()))
                 .collect(),
             ),
+            organization_account: None,
         }
     }
 

@@ -69,6 +69,10 @@ pub struct AccountList {
     /// lets stale-entity cleanup tell "left the organization" from "could not be reached".
     #[serde(skip)]
     pub organization_members: Option<BTreeMap<String, String>>,
+    /// Organizations mode: the account of the discovery role, reached with that role, where
+    /// organization-scoped kinds (`AWS::Organizations::Account`) are fetched once per run.
+    #[serde(skip)]
+    pub organization_account: Option<Account>,
 }
 
 /// Discovery cannot start: no account can be listed.

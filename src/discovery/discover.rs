@@ -37,6 +37,11 @@ pub struct Discovery {
     /// Organizations mode: every member account id and its state.
     #[serde(skip)]
     pub organization_members: Option<BTreeMap<String, String>>,
+    /// Organizations mode: where organization-scoped kinds run (the discovery role's account,
+    /// reached with that role); `None` in the other modes, or when the run is narrowed to other
+    /// accounts.
+    #[serde(skip)]
+    pub organization_account: Option<Account>,
 }
 
 /// Lists the accounts, then reaches each one (AssumeRole) and lists its enabled regions. An
@@ -52,6 +57,9 @@ pub async fn discover(
     let mut discovery = Discovery {
         skipped: list.skipped,
         organization_members: list.organization_members,
+        organization_account: list
+            .organization_account
+            .filter(|a| only_accounts.is_none_or(|only| only.contains(&a.id))),
         ..Default::default()
     };
     let accounts: Vec<Account> = list

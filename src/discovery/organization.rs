@@ -234,6 +234,14 @@ pub async fn list_organization(
             list.accounts.push(account);
         }
     }
+    // Organization-scoped kinds run once, with the discovery role itself (the management account
+    // or a delegated administrator), whether or not its account is synced.
+    let organization_account = found
+        .get(org.account_id)
+        .and_then(|a| super::accounts::from_org(a, partition, role.to_owned()));
+    list.organization_account = Some(organization_account.unwrap_or_else(|| {
+        super::accounts::Account::bare(org.account_id, partition, Some(role.to_owned()))
+    }));
     list.organization_members = whole.map(|all| {
         all.iter()
             .map(|(id, a)| {

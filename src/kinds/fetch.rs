@@ -121,6 +121,9 @@ pub fn raw_object(kind: Kind, properties: Value, extra: Map<String, Value>) -> V
 /// the mapping's `selector.regionPolicy` wants for the kind.
 pub type RegionFilter = dyn Fn(&str) -> bool + Send + Sync;
 
+/// Error codes of a denied call (the optional data is left out with a warning).
+const ACCESS_DENIED: &[&str] = &["AccessDenied", "AccessDeniedException"];
+
 /// The default `selector.historyDays` of history kinds.
 pub const DEFAULT_HISTORY_DAYS: u32 = 7;
 /// Items kept per parent (a project, a pipeline) of a history kind.
@@ -335,6 +338,33 @@ impl<'a> FetchContext<'a> {
         let chunks: Vec<Vec<T>> = items.chunks(size.max(1)).map(<[T]>::to_vec).collect();
         let done = self.each(chunks, f).await?;
         Ok(done.into_iter().flatten().collect())
+    }
+
+    /// A per-item call whose answer is optional data: `Ok(None)` when AWS answers one of
+    /// `absent` (the item has no such configuration) or access is denied (then with a warning,
+    /// so the unit deletes nothing); any other error fails the fetch.
+    pub async fn optional_call(
+        &self,
+        operation: &'static str,
+        input: Value,
+        absent: &[&str],
+        item: &str,
+    ) -> Result<Option<Value>, FetchError> {
+        match self.call(operation, input).await {
+            Ok(answer) => Ok(Some(answer)),
+            Err(FetchError::Aws {
+                code: Some(code), ..
+            }) if absent.contains(&code.as_str()) => Ok(None),
+            Err(FetchError::Aws {
+                code: Some(code),
+                message,
+                ..
+            }) if ACCESS_DENIED.contains(&code.as_str()) => {
+                self.warn(format!("{item}: {operation} failed: {message}"));
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Counts calls made without the helpers.

@@ -10,8 +10,15 @@
 pub mod account_info;
 pub mod cloud_control;
 pub mod ec2_instance;
+pub mod ec2_volume;
+pub mod ecr_repository;
 pub mod ecs_cluster;
+pub mod ecs_service;
+pub mod ecs_task_definition;
+pub mod eks_cluster;
 pub mod fetch;
+pub mod lambda_function;
+pub mod organizations_account;
 pub mod raw;
 pub mod s3_bucket;
 pub mod spec;
@@ -32,6 +39,13 @@ pub static REGISTRY: &[&KindSpec] = &[
     &s3_bucket::SPEC,
     &ec2_instance::SPEC,
     &ecs_cluster::SPEC,
+    &organizations_account::SPEC,
+    &ec2_volume::SPEC,
+    &ecs_service::SPEC,
+    &ecs_task_definition::SPEC,
+    &eks_cluster::SPEC,
+    &ecr_repository::SPEC,
+    &lambda_function::SPEC,
 ];
 
 /// A resource kind: a small handle on a native kind of the [`REGISTRY`] or on a Cloud Control
@@ -245,7 +259,7 @@ mod tests {
         for &kind in Kind::all() {
             assert_eq!(Kind::parse(kind.name()), Some(kind));
         }
-        assert_eq!(Kind::parse("AWS::EC2::Volume"), None);
+        assert_eq!(Kind::parse("AWS::EC2::VPC"), None);
         assert_eq!(Kind::parse("aws::ec2::instance"), None);
     }
 
@@ -303,12 +317,12 @@ mod tests {
 
     #[test]
     fn other_listable_cloudformation_types_resolve_to_cloud_control_kinds() {
-        let volume = Kind::resolve("AWS::EC2::Volume").unwrap();
+        let volume = Kind::resolve("AWS::EC2::VPC").unwrap();
         assert!(volume.spec().is_none());
-        assert_eq!(volume.name(), "AWS::EC2::Volume");
-        assert_eq!(volume.slug(), "aws-ec2-volume");
+        assert_eq!(volume.name(), "AWS::EC2::VPC");
+        assert_eq!(volume.slug(), "aws-ec2-vpc");
         assert_eq!(volume.scope(), KindScope::Regional);
-        assert_eq!(volume.identity(), ["VolumeId"]);
+        assert_eq!(volume.identity(), ["VpcId"]);
         assert!(volume
             .iam_actions()
             .contains(&"cloudformation:ListResources"));
@@ -319,7 +333,7 @@ mod tests {
         assert_eq!(Kind::resolve("AWS::EC2::Instance"), Ok(Kind::Ec2Instance));
         let err = Kind::resolve("AWS::Example::Widget").unwrap_err();
         assert!(err.to_string().contains("AWS::ECS::Cluster"), "{err}");
-        let round: Kind = serde_json::from_str("\"AWS::EC2::Volume\"").unwrap();
+        let round: Kind = serde_json::from_str("\"AWS::EC2::VPC\"").unwrap();
         assert_eq!(round, volume);
     }
 

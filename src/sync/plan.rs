@@ -120,7 +120,7 @@ pub fn plan_units(
     kinds: &[Kind],
     mapper: &Mapper,
 ) -> Vec<Unit> {
-    let mut units = Vec::new();
+    let mut units = organization_units(sync_id, discovery, kinds);
     for target in &discovery.targets {
         for &kind in kinds {
             let unit = |region: &str| Unit {
@@ -131,8 +131,7 @@ pub fn plan_units(
             };
             match kind.scope() {
                 KindScope::Account => units.push(unit(GLOBAL)),
-                // Once per run from the management account, which discovery does not name yet:
-                // no native kind has this scope so far, and none is planned until it does.
+                // Once per run, by `organization_units`.
                 KindScope::Organization => {}
                 KindScope::Regional => units.extend(
                     target
@@ -142,6 +141,32 @@ pub fn plan_units(
                         .map(|r| unit(r)),
                 ),
             }
+        }
+    }
+    units
+}
+
+/// One unit per organization-scoped kind, in the Organizations discovery role's account (region
+/// `global`). Outside Organizations mode (single account, explicit roles) such a kind has no
+/// management account to come from: it is skipped, and said so once.
+fn organization_units(sync_id: &str, discovery: &Discovery, kinds: &[Kind]) -> Vec<Unit> {
+    let organization_kinds = kinds
+        .iter()
+        .copied()
+        .filter(|k| k.scope() == KindScope::Organization);
+    let mut units = Vec::new();
+    for kind in organization_kinds {
+        match &discovery.organization_account {
+            Some(account) => units.push(Unit {
+                sync_id: sync_id.to_owned(),
+                account: account.clone(),
+                region: GLOBAL.to_owned(),
+                kind,
+            }),
+            None => tracing::warn!(
+                kind = %kind,
+                "{kind} is skipped: it is synced only in Organizations mode (ORGANIZATION_ROLE_ARN), once per run from the management account, and this run has none"
+            ),
         }
     }
     units
@@ -174,6 +199,44 @@ mod tests {
                 "111111111111/us-east-1/AWS::ECS::Cluster",
             ]
         );
+    }
+
+    #[test]
+    fn organization_kinds_run_once_in_the_organization_account_only() {
+        let target = |id: &str| AccountTarget {
+            account: Account::bare(id, "aws", None),
+            regions: vec!["eu-west-1".into(), "us-east-1".into()],
+        };
+        let accounts = Kind::parse("AWS::Organizations::Account").unwrap();
+        let mut discovery = Discovery {
+            targets: vec![target("111111111111"), target("222222222222")],
+            ..Default::default()
+        };
+        let kinds = [accounts, Kind::AccountInfo];
+        let labels = |d: &Discovery| -> Vec<String> {
+            plan_units("s1", d, &kinds, &Mapper::builtin())
+                .iter()
+                .map(Unit::label)
+                .collect()
+        };
+        assert_eq!(
+            labels(&discovery),
+            [
+                "111111111111/global/AWS::Account::Info",
+                "222222222222/global/AWS::Account::Info"
+            ],
+            "no organization account: skipped"
+        );
+        let role = "arn:aws:iam::111111111111:role/Discovery";
+        discovery.organization_account =
+            Some(Account::bare("111111111111", "aws", Some(role.into())));
+        let units = plan_units("s1", &discovery, &kinds, &Mapper::builtin());
+        assert_eq!(units.len(), 3);
+        assert_eq!(
+            units[0].label(),
+            "111111111111/global/AWS::Organizations::Account"
+        );
+        assert_eq!(units[0].account.role_arn.as_deref(), Some(role));
     }
 
     #[test]
@@ -218,7 +281,7 @@ resources:
             Scope::from_lists(&[], &s(&["mars-1"]), &[]).unwrap_err(),
             ScopeError::Region("mars-1".into())
         );
-        let err = Scope::from_lists(&[], &[], &s(&["AWS::EC2::Volume"])).unwrap_err();
+        let err = Scope::from_lists(&[], &[], &s(&["AWS::EC2::VPC"])).unwrap_err();
         assert!(err.to_string().contains("AWS::EC2::Instance"), "{err}");
     }
 }

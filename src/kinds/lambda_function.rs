@@ -1,0 +1,178 @@
+//! `AWS::Lambda::Function` (regional): `ListFunctions`, one raw object per function, one page per
+//! API page. Optional `ListTagsAction`: `ListTags` per function, concurrently under the kind's
+//! bound, as `Tags` (a `{key: value}` map).
+//!
+//! `Properties` is the function configuration as the Lambda API returns it (already PascalCase),
+//! with `KMSKeyArn` named `KmsKeyArn` as aws-v3's model does. Fixed aws-v3 bug: a failed
+//! `ListTags` was skipped in a list merged by index, so later functions got their neighbours'
+//! tags; here each function's tags are merged into it, and a denied call is a warning.
+//! Note: `Environment.Variables` reach the catalog when a mapping reads them, as in aws-v3.
+
+use super::{
+    FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
+};
+use futures_util::StreamExt;
+use serde_json::{json, Map, Value};
+
+/// aws-v3's name for the optional `ListTags` call.
+pub const LIST_TAGS_ACTION: &str = "ListTagsAction";
+
+/// The aws-v3 `includeActions` of this kind.
+pub const OPTIONAL_ACTIONS: &[OptionalAction] = &[
+    OptionalAction::always("ListFunctionsAction", &["lambda:ListFunctions"]),
+    OptionalAction::optional(LIST_TAGS_ACTION, &["lambda:ListTags"]),
+];
+
+/// The kind's registry entry.
+pub static SPEC: KindSpec = KindSpec {
+    name: "AWS::Lambda::Function",
+    slug: "lambda-function",
+    scope: KindScope::Regional,
+    service: Some("lambda"),
+    iam_actions: &["lambda:ListFunctions"],
+    optional_actions: OPTIONAL_ACTIONS,
+    identity: &["FunctionArn", "FunctionName"],
+    fetch: |ctx, pages| Box::pin(fetch(ctx, pages)),
+    ..KindSpec::NATIVE
+};
+
+/// `ListFunctions` page size (the API's maximum).
+const PAGE: usize = 50;
+
+/// Fetches every function of the unit's region.
+pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
+    let with_tags = ctx.wants(LIST_TAGS_ACTION);
+    let mut listed = std::pin::pin!(ctx.pages("ListFunctions", json!({"MaxItems": PAGE})));
+    while let Some(page) = listed.next().await {
+        let functions: Vec<Value> = page?["Functions"].as_array().cloned().unwrap_or_default();
+        let objects = ctx
+            .each(functions, |function| async move {
+                let tags = if with_tags {
+                    tags(ctx, &function).await?
+                } else {
+                    None
+                };
+                Ok(ctx.raw(properties(&function, tags)))
+            })
+            .await?;
+        ctx.send(pages, objects).await?;
+    }
+    Ok(ctx.stats())
+}
+
+/// The function's tags; `None` when it is gone or the call is denied.
+async fn tags(ctx: &FetchContext<'_>, function: &Value) -> Result<Option<Value>, FetchError> {
+    let arn = function["FunctionArn"].clone();
+    let item = format!(
+        "Lambda function {}",
+        function["FunctionName"].as_str().unwrap_or_default()
+    );
+    let gone = ["ResourceNotFoundException"];
+    let answer = ctx
+        .optional_call("ListTags", json!({ "Resource": arn }), &gone, &item)
+        .await?;
+    Ok(answer.map(|a| a.get("Tags").cloned().unwrap_or(json!({}))))
+}
+
+/// aws-v3's `Properties` of one function.
+pub fn properties(function: &Value, tags: Option<Value>) -> Value {
+    let mut props: Map<String, Value> = function
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(key, value)| {
+            let key = if key == "KMSKeyArn" { "KmsKeyArn" } else { key };
+            (key.to_owned(), value.clone())
+        })
+        .collect();
+    if let Some(tags) = tags {
+        props.insert("Tags".into(), tags);
+    }
+    Value::Object(props)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::Kind;
+    use crate::test_support::fake_aws::{fetch_pages, FakeAws, Request, Response};
+    use crate::test_support::TestUnit;
+
+    const JSON: &str = "application/json";
+
+    #[test]
+    fn kms_key_arn_takes_aws_v3_casing() {
+        let function = json!({"FunctionName": "f", "KMSKeyArn": "arn:kms", "MemorySize": 128});
+        assert_eq!(
+            properties(&function, Some(json!({"team": "core"}))),
+            json!({"FunctionName": "f", "KmsKeyArn": "arn:kms", "MemorySize": 128,
+                   "Tags": {"team": "core"}})
+        );
+        assert_eq!(properties(&function, None).get("Tags"), None);
+    }
+
+    fn function(name: &str) -> Value {
+        json!({"FunctionName": name, "Runtime": "python3.12",
+               "FunctionArn": format!("arn:aws:lambda:eu-west-1:123456789012:function:{name}")})
+    }
+
+    /// Two pages (`Marker`); `f2`'s tags are denied.
+    fn handler(request: &Request) -> Response {
+        let path = request.target.split('?').next().unwrap_or_default();
+        if path.starts_with("/2015-03-31/functions") {
+            let page = if request.target.contains("Marker=") {
+                json!({"Functions": [function("f3")]})
+            } else {
+                json!({"Functions": [function("f1"), function("f2")], "NextMarker": "m"})
+            };
+            return (200, JSON, page.to_string());
+        }
+        if path.contains("function%3Af2") || path.contains("function:f2") {
+            let error = json!({"__type": "AccessDeniedException", "Message": "no"});
+            return (403, JSON, error.to_string());
+        }
+        let arn = path.rsplit('/').next().unwrap_or_default();
+        (200, JSON, json!({"Tags": {"path": arn}}).to_string())
+    }
+
+    #[tokio::test]
+    async fn tags_merge_into_their_own_function_and_denied_ones_warn() {
+        let server = FakeAws::start(handler);
+        let unit = TestUnit::new(
+            Kind::parse("AWS::Lambda::Function").unwrap(),
+            "eu-west-1",
+            server.sdk_config("eu-west-1"),
+        )
+        .with_actions(&[LIST_TAGS_ACTION]);
+        let (result, pages) = fetch_pages(&unit.ctx()).await;
+        let stats = result.unwrap();
+        assert_eq!((stats.objects, stats.api_calls), (3, 5));
+        assert_eq!(stats.warnings.len(), 1, "{:?}", stats.warnings);
+        assert!(stats.warnings[0].starts_with("Lambda function f2: ListTags failed"));
+        assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1]);
+        let objects: Vec<&Value> = pages.iter().flatten().collect();
+        assert!(objects[0]["Properties"]["Tags"]["path"]
+            .as_str()
+            .unwrap()
+            .contains("f1"));
+        assert!(objects[1]["Properties"].get("Tags").is_none());
+        assert!(objects[2]["Properties"]["Tags"]["path"]
+            .as_str()
+            .unwrap()
+            .contains("f3"));
+        assert!(server.requests()[0].target.contains("MaxItems=50"));
+    }
+
+    #[tokio::test]
+    async fn without_the_action_only_lists() {
+        let server = FakeAws::start(handler);
+        let unit = TestUnit::new(
+            Kind::parse("AWS::Lambda::Function").unwrap(),
+            "eu-west-1",
+            server.sdk_config("eu-west-1"),
+        );
+        let (result, _) = fetch_pages(&unit.ctx()).await;
+        assert_eq!(result.unwrap().api_calls, 2);
+        assert_eq!(server.requests().len(), 2);
+    }
+}
