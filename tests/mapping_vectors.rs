@@ -46,7 +46,6 @@ const PENDING_KINDS: &[&str] = &[
     "ses-configuration-set",
     "ses-email-identity",
     "sns-topic",
-    "sqs-queue",
 ];
 
 fn vector_dirs() -> Vec<String> {

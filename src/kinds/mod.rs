@@ -9,12 +9,14 @@
 
 pub mod account_info;
 pub mod cloud_control;
+pub mod detail;
 pub mod ec2_instance;
 pub mod ecs_cluster;
 pub mod fetch;
 pub mod raw;
 pub mod s3_bucket;
 pub mod spec;
+pub mod sqs_queue;
 pub mod unavailable;
 
 pub use fetch::{
@@ -32,6 +34,7 @@ pub static REGISTRY: &[&KindSpec] = &[
     &s3_bucket::SPEC,
     &ec2_instance::SPEC,
     &ecs_cluster::SPEC,
+    &sqs_queue::SPEC,
 ];
 
 /// A resource kind: a small handle on a native kind of the [`REGISTRY`] or on a Cloud Control
