@@ -77,15 +77,19 @@ fn aws_v3_vectors_map_exactly() {
             &std::fs::read_to_string(dir.join(format!("{name}-expected-output.json"))).unwrap(),
         )
         .unwrap();
-        let out = map(config.to_str().unwrap(), raw.to_str().unwrap());
-        let stderr = String::from_utf8_lossy(&out.stderr);
         if PENDING_KINDS.contains(&name.as_str()) {
+            // Until its file is registered, a kind is unknown or (when Cloud Control can list
+            // its type) a Cloud Control kind, whose raw shape differs from aws-v3's.
+            let raw: Value = serde_json::from_str(&std::fs::read_to_string(&raw).unwrap()).unwrap();
+            let kind = raw["Type"].as_str().unwrap_or_default();
             assert!(
-                !out.status.success() && stderr.contains("unknown kind"),
-                "{name} is mapped now: remove it from PENDING_KINDS. stderr: {stderr}"
+                port_aws_sync::kinds::Kind::parse(kind).is_none(),
+                "{name} is a native kind now: remove it from PENDING_KINDS"
             );
             continue;
         }
+        let out = map(config.to_str().unwrap(), raw.to_str().unwrap());
+        let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{name}: {stderr}");
         let entities = json_lines(&String::from_utf8_lossy(&out.stdout));
         assert_eq!(entities, vec![expected], "{name}");
