@@ -45,7 +45,6 @@ const PENDING_KINDS: &[&str] = &[
     "rds-db-instance",
     "ses-configuration-set",
     "ses-email-identity",
-    "sns-topic",
 ];
 
 fn vector_dirs() -> Vec<String> {

@@ -15,6 +15,7 @@ pub mod ecs_cluster;
 pub mod fetch;
 pub mod raw;
 pub mod s3_bucket;
+pub mod sns_topic;
 pub mod spec;
 pub mod sqs_queue;
 pub mod unavailable;
@@ -35,6 +36,7 @@ pub static REGISTRY: &[&KindSpec] = &[
     &ec2_instance::SPEC,
     &ecs_cluster::SPEC,
     &sqs_queue::SPEC,
+    &sns_topic::SPEC,
 ];
 
 /// A resource kind: a small handle on a native kind of the [`REGISTRY`] or on a Cloud Control
