@@ -41,8 +41,6 @@ const PENDING_KINDS: &[&str] = &[
     "msk-cluster",
     "msk-serverless-cluster",
     "organizations-account",
-    "rds-db-cluster",
-    "rds-db-instance",
     "ses-configuration-set",
     "ses-email-identity",
 ];

@@ -14,6 +14,8 @@ pub mod ec2_instance;
 pub mod ecs_cluster;
 pub mod fetch;
 pub mod raw;
+pub mod rds_db_cluster;
+pub mod rds_db_instance;
 pub mod s3_bucket;
 pub mod sns_topic;
 pub mod spec;
@@ -37,6 +39,8 @@ pub static REGISTRY: &[&KindSpec] = &[
     &ecs_cluster::SPEC,
     &sqs_queue::SPEC,
     &sns_topic::SPEC,
+    &rds_db_instance::SPEC,
+    &rds_db_cluster::SPEC,
 ];
 
 /// A resource kind: a small handle on a native kind of the [`REGISTRY`] or on a Cloud Control
