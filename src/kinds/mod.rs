@@ -10,9 +10,12 @@
 pub mod account_info;
 pub mod cloud_control;
 pub mod detail;
+pub mod dynamodb_table;
 pub mod ec2_instance;
 pub mod ecs_cluster;
+pub mod elasticache_cluster;
 pub mod fetch;
+pub mod memorydb_user;
 pub mod raw;
 pub mod rds_db_cluster;
 pub mod rds_db_instance;
@@ -41,6 +44,9 @@ pub static REGISTRY: &[&KindSpec] = &[
     &sns_topic::SPEC,
     &rds_db_instance::SPEC,
     &rds_db_cluster::SPEC,
+    &dynamodb_table::SPEC,
+    &elasticache_cluster::SPEC,
+    &memorydb_user::SPEC,
 ];
 
 /// A resource kind: a small handle on a native kind of the [`REGISTRY`] or on a Cloud Control
