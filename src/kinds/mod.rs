@@ -9,6 +9,8 @@
 
 pub mod account_info;
 pub mod cloud_control;
+pub mod detail;
+pub mod dynamodb_table;
 pub mod ec2_instance;
 pub mod ec2_volume;
 pub mod ecr_repository;
@@ -16,12 +18,18 @@ pub mod ecs_cluster;
 pub mod ecs_service;
 pub mod ecs_task_definition;
 pub mod eks_cluster;
+pub mod elasticache_cluster;
 pub mod fetch;
 pub mod lambda_function;
+pub mod memorydb_user;
 pub mod organizations_account;
 pub mod raw;
+pub mod rds_db_cluster;
+pub mod rds_db_instance;
 pub mod s3_bucket;
+pub mod sns_topic;
 pub mod spec;
+pub mod sqs_queue;
 pub mod unavailable;
 
 pub use fetch::{
@@ -46,6 +54,13 @@ pub static REGISTRY: &[&KindSpec] = &[
     &eks_cluster::SPEC,
     &ecr_repository::SPEC,
     &lambda_function::SPEC,
+    &sqs_queue::SPEC,
+    &sns_topic::SPEC,
+    &rds_db_instance::SPEC,
+    &rds_db_cluster::SPEC,
+    &dynamodb_table::SPEC,
+    &elasticache_cluster::SPEC,
+    &memorydb_user::SPEC,
 ];
 
 /// A resource kind: a small handle on a native kind of the [`REGISTRY`] or on a Cloud Control

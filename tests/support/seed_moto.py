@@ -262,10 +262,27 @@ def seed_buckets(aws: Aws, account: str, key: str, buckets: list) -> list:
     return [create_bucket(aws, account, bucket) for bucket in buckets]
 
 
+def kind_seeder(kind: str):
+    """The tests/support/kind_seeds seeder of `kind` as a regional seeder (two resources per
+    account and region, whatever the count asked for)."""
+    def seed_kind(aws: Aws, account: str, key: str, region: str, wanted: dict) -> list:
+        from kind_seeds import SEEDERS
+        return SEEDERS[kind](lambda service, account_id, rgn: aws.client(account_id, service, rgn),
+                             account, region)
+    return seed_kind
+
+
 # Kind name -> (spec key, seeder).
 REGIONAL_SEEDERS = {
     "AWS::EC2::Instance": ("ec2_instances", seed_ec2_instances),
     "AWS::ECS::Cluster": ("ecs_clusters", seed_ecs_clusters),
+    "AWS::DynamoDB::Table": ("dynamodb_tables", kind_seeder("AWS::DynamoDB::Table")),
+    "AWS::ElastiCache::Cluster": ("elasticache_clusters", kind_seeder("AWS::ElastiCache::Cluster")),
+    "AWS::MemoryDB::User": ("memorydb_users", kind_seeder("AWS::MemoryDB::User")),
+    "AWS::RDS::DBCluster": ("rds_db_clusters", kind_seeder("AWS::RDS::DBCluster")),
+    "AWS::RDS::DBInstance": ("rds_db_instances", kind_seeder("AWS::RDS::DBInstance")),
+    "AWS::SNS::Topic": ("sns_topics", kind_seeder("AWS::SNS::Topic")),
+    "AWS::SQS::Queue": ("sqs_queues", kind_seeder("AWS::SQS::Queue")),
 }
 ACCOUNT_SEEDERS = {
     "AWS::S3::Bucket": ("buckets", seed_buckets),

@@ -123,32 +123,38 @@ impl ApiError {
 
     /// The caller may not do this (IAM policy, SCP, missing opt-in).
     pub fn is_access_denied(&self) -> bool {
-        self.code().is_some_and(|code| {
-            code.starts_with("AccessDenied")
-                || matches!(
-                    code,
-                    "UnauthorizedOperation"
-                        | "AuthorizationError"
-                        | "AuthorizationErrorException"
-                        | "UnauthorizedException"
-                        | "Forbidden"
-                )
-        })
+        self.code().is_some_and(is_access_denied_code)
     }
 
     /// The named resource does not exist (`ResourceNotFoundException`, `NoSuchEntity`,
     /// `InvalidInstanceID.NotFound`, `DBInstanceNotFound`, SQS's `NonExistentQueue`, ...).
     pub fn is_not_found(&self) -> bool {
-        self.code().is_some_and(|code| {
-            code.ends_with("NotFound")
-                || code.ends_with("NotFoundException")
-                || code.ends_with("NotFoundFault")
-                || code.starts_with("NoSuch")
-                || code.ends_with("DoesNotExist")
-                || code.ends_with("DoesNotExistException")
-                || code.contains("NonExistent")
-        })
+        self.code().is_some_and(is_not_found_code)
     }
+}
+
+/// Error codes that mean the caller may not make the call (IAM policy, SCP, missing opt-in).
+pub fn is_access_denied_code(code: &str) -> bool {
+    code.starts_with("AccessDenied")
+        || matches!(
+            code,
+            "UnauthorizedOperation"
+                | "AuthorizationError"
+                | "AuthorizationErrorException"
+                | "UnauthorizedException"
+                | "Forbidden"
+        )
+}
+
+/// Error codes that mean the named resource does not exist.
+pub fn is_not_found_code(code: &str) -> bool {
+    code.ends_with("NotFound")
+        || code.ends_with("NotFoundException")
+        || code.ends_with("NotFoundFault")
+        || code.starts_with("NoSuch")
+        || code.ends_with("DoesNotExist")
+        || code.ends_with("DoesNotExistException")
+        || code.contains("NonExistent")
 }
 
 /// Error codes that mean "slow down" across AWS services. `LimitExceededException` is a

@@ -1,0 +1,208 @@
+//! `AWS::RDS::DBInstance` (regional): `DescribeDBInstances`, one raw object per instance.
+//!
+//! `Properties` is the instance as RDS returns it, with aws-v3's names for four fields:
+//! `Port` (the endpoint's port), `EnableIAMDatabaseAuthentication` (RDS's
+//! `IAMDatabaseAuthenticationEnabled`), `EnablePerformanceInsights` (`PerformanceInsightsEnabled`)
+//! and `VPCSecurityGroups` (`VpcSecurityGroups`).
+//!
+//! Differences from aws-v3:
+//! - aws-v3 keeps only the fields its model declares (`extra="ignore"`); here every field RDS
+//!   returns is kept, so a new RDS field appears without a code change.
+//! - aws-v3 throws away the `TagList` that `DescribeDBInstances` returns, and fills `Tags` only
+//!   with `ListTagsForResourceAction`, one `ListTagsForResource` call per instance, merged by list
+//!   position (a failed call shifts every later instance's tags). Here `Tags` is the instance's
+//!   own `TagList`, always, with no extra call; the action name is accepted and changes nothing.
+
+use super::detail;
+use super::{
+    FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
+};
+use futures_util::StreamExt;
+use serde_json::{json, Map, Value};
+
+/// The aws-v3 `includeActions` of this kind: tags come with the describe call.
+pub const OPTIONAL_ACTIONS: &[OptionalAction] = &[
+    OptionalAction::always("DescribeDBInstancesAction", &["rds:DescribeDBInstances"]),
+    OptionalAction::always("ListTagsForResourceAction", &[]),
+];
+
+/// The kind's registry entry.
+pub static SPEC: KindSpec = KindSpec {
+    name: "AWS::RDS::DBInstance",
+    slug: "rds-db-instance",
+    scope: KindScope::Regional,
+    service: Some("rds"),
+    iam_actions: &["rds:DescribeDBInstances"],
+    optional_actions: OPTIONAL_ACTIONS,
+    identity: &["DBInstanceArn", "DBInstanceIdentifier"],
+    fetch: |ctx, pages| Box::pin(fetch(ctx, pages)),
+    ..KindSpec::NATIVE
+};
+
+/// `DescribeDBInstances` page size: the API's maximum.
+const PAGE: u32 = 100;
+
+/// RDS's field names that aws-v3 renames.
+const RENAMES: &[(&str, &str)] = &[
+    (
+        "IAMDatabaseAuthenticationEnabled",
+        "EnableIAMDatabaseAuthentication",
+    ),
+    ("PerformanceInsightsEnabled", "EnablePerformanceInsights"),
+    ("VpcSecurityGroups", "VPCSecurityGroups"),
+];
+
+/// Fetches every DB instance of the unit's region, one page of raw objects per API page.
+pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
+    let input = json!({ "MaxRecords": PAGE });
+    let mut stream = std::pin::pin!(ctx.pages("DescribeDBInstances", input));
+    while let Some(page) = stream.next().await {
+        let objects: Vec<Value> = detail::objects(&page?, "DBInstances")
+            .iter()
+            .map(|instance| ctx.raw(properties(instance)))
+            .collect();
+        ctx.send(pages, objects).await?;
+    }
+    Ok(ctx.stats())
+}
+
+/// aws-v3's `Properties` of one instance: RDS's fields, four under aws-v3's names, `Port` from
+/// the endpoint and `Tags` from `TagList`.
+pub fn properties(instance: &Value) -> Value {
+    let mut map: Map<String, Value> = instance.as_object().cloned().unwrap_or_default();
+    for (api, aws_v3) in RENAMES {
+        if let Some(value) = map.remove(*api) {
+            map.insert((*aws_v3).to_owned(), value);
+        }
+    }
+    if let Some(port) = instance["Endpoint"].get("Port") {
+        map.insert("Port".into(), port.clone());
+    }
+    if let Some(tags) = instance.get("TagList") {
+        map.insert("Tags".into(), tags.clone());
+    }
+    Value::Object(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vector() -> Value {
+        let text = include_str!(
+            "../../tests/vectors/aws-v3/rds-db-instance/rds-db-instance-raw-data.json"
+        );
+        serde_json::from_str(text).unwrap()
+    }
+
+    /// The vector's instance as `DescribeDBInstances` returns it: RDS's names, `TagList`, and
+    /// fields aws-v3 does not declare.
+    fn api_instance() -> Value {
+        let mut instance = vector()["Properties"].clone();
+        let map = instance.as_object_mut().unwrap();
+        for (api, aws_v3) in RENAMES {
+            let value = map.remove(*aws_v3).unwrap();
+            map.insert((*api).to_owned(), value);
+        }
+        map.remove("Port");
+        let tags = map.remove("Tags").unwrap();
+        map.insert("TagList".into(), tags);
+        map.insert("DbInstancePort".into(), json!(0));
+        map.insert("StorageVolumeStatus".into(), json!("in-sync"));
+        instance
+    }
+
+    #[test]
+    fn reproduces_the_aws_v3_vector_and_keeps_every_other_field() {
+        let props = properties(&api_instance());
+        let mut expected = vector()["Properties"].clone();
+        let extra = json!({
+            "TagList": [{"Key": "team", "Value": "orders"}],
+            "DbInstancePort": 0,
+            "StorageVolumeStatus": "in-sync"
+        });
+        for (key, value) in extra.as_object().unwrap() {
+            expected[key] = value.clone();
+        }
+        assert_eq!(props, expected);
+    }
+
+    #[test]
+    fn an_instance_without_endpoint_or_tags_has_no_port_or_tags() {
+        let props = properties(&json!({"DBInstanceIdentifier": "creating"}));
+        assert_eq!(props, json!({"DBInstanceIdentifier": "creating"}));
+    }
+}
+
+#[cfg(test)]
+mod fetch_tests {
+    use super::*;
+    use crate::kinds::Kind;
+    use crate::test_support::fake_aws::{fetch_pages, FakeAws, Request, Response};
+    use crate::test_support::TestUnit;
+
+    const XMLNS: &str = "http://rds.amazonaws.com/doc/2014-10-31/";
+
+    fn instance(id: &str) -> String {
+        format!(
+            "<DBInstance><DBInstanceIdentifier>{id}</DBInstanceIdentifier>\
+             <DBInstanceArn>arn:aws:rds:eu-west-1:123456789012:db:{id}</DBInstanceArn>\
+             <Endpoint><Address>{id}.rds.amazonaws.com</Address><Port>5432</Port></Endpoint>\
+             <IAMDatabaseAuthenticationEnabled>false</IAMDatabaseAuthenticationEnabled>\
+             <AllocatedStorage>20</AllocatedStorage>\
+             <VpcSecurityGroups><VpcSecurityGroupMembership><VpcSecurityGroupId>sg-1</VpcSecurityGroupId>\
+             <Status>active</Status></VpcSecurityGroupMembership></VpcSecurityGroups>\
+             <TagList><Tag><Key>team</Key><Value>a</Value></Tag></TagList></DBInstance>"
+        )
+    }
+
+    fn page(instances: &str, marker: &str) -> Response {
+        let body = format!(
+            "<DescribeDBInstancesResponse xmlns=\"{XMLNS}\"><DescribeDBInstancesResult>\
+             <DBInstances>{instances}</DBInstances>{marker}</DescribeDBInstancesResult>\
+             <ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DescribeDBInstancesResponse>"
+        );
+        (200, "text/xml", body)
+    }
+
+    fn handler(request: &Request) -> Response {
+        if request.body.contains("Marker=") {
+            page(&instance("db-3"), "")
+        } else {
+            let two = instance("db-1") + &instance("db-2");
+            page(&two, "<Marker>m2</Marker>")
+        }
+    }
+
+    #[tokio::test]
+    async fn pages_through_every_instance_with_aws_v3_names() {
+        let server = FakeAws::start(handler);
+        let kind = Kind::parse("AWS::RDS::DBInstance").unwrap();
+        let unit = TestUnit::new(kind, "eu-west-1", server.sdk_config("eu-west-1"));
+        let (result, pages) = fetch_pages(&unit.ctx()).await;
+        let stats = result.unwrap();
+        assert_eq!((stats.objects, stats.api_calls), (3, 2));
+        assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1]);
+        let tags = json!([{"Key": "team", "Value": "a"}]);
+        assert_eq!(
+            pages[0][0],
+            json!({
+                "Type": "AWS::RDS::DBInstance",
+                "Properties": {
+                    "DBInstanceIdentifier": "db-1",
+                    "DBInstanceArn": "arn:aws:rds:eu-west-1:123456789012:db:db-1",
+                    "Endpoint": {"Address": "db-1.rds.amazonaws.com", "Port": 5432},
+                    "Port": 5432,
+                    "EnableIAMDatabaseAuthentication": false,
+                    "AllocatedStorage": 20,
+                    "VPCSecurityGroups": [{"VpcSecurityGroupId": "sg-1", "Status": "active"}],
+                    "TagList": tags,
+                    "Tags": tags
+                },
+                "__ExtraContext": {"AccountId": "123456789012", "Region": "eu-west-1", "Partition": "aws"}
+            })
+        );
+        let first = &server.requests()[0].body;
+        assert!(first.contains("MaxRecords=100"), "{first}");
+    }
+}
