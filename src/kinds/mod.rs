@@ -9,6 +9,7 @@
 
 pub mod account_info;
 pub mod cloud_control;
+pub mod codedeploy_application;
 pub mod ec2_instance;
 pub mod ecs_cluster;
 pub mod fetch;
@@ -32,6 +33,7 @@ pub static REGISTRY: &[&KindSpec] = &[
     &s3_bucket::SPEC,
     &ec2_instance::SPEC,
     &ecs_cluster::SPEC,
+    &codedeploy_application::SPEC,
 ];
 
 /// A resource kind: a small handle on a native kind of the [`REGISTRY`] or on a Cloud Control
@@ -348,7 +350,7 @@ mod tests {
         for action in &actions {
             let verb = action.split(':').nth(1).unwrap();
             assert!(
-                ["Describe", "List", "Get"]
+                crate::permissions::READ_ONLY_VERBS
                     .iter()
                     .any(|p| verb.starts_with(p)),
                 "{action} is not a read action"
