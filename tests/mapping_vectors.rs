@@ -20,9 +20,6 @@ fn map(config: &str, input: &str) -> std::process::Output {
 const PENDING_KINDS: &[&str] = &[
     "codebuild-build-run",
     "codebuild-project",
-    "codedeploy-deployment",
-    "codedeploy-deployment-group",
-    "codedeploy-deployment-target",
     "codepipeline-action",
     "codepipeline-action-execution",
     "codepipeline-pipeline",

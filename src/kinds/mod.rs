@@ -10,6 +10,9 @@
 pub mod account_info;
 pub mod cloud_control;
 pub mod codedeploy_application;
+pub mod codedeploy_deployment;
+pub mod codedeploy_deployment_group;
+pub mod codedeploy_deployment_target;
 pub mod ec2_instance;
 pub mod ecs_cluster;
 pub mod fetch;
@@ -34,6 +37,9 @@ pub static REGISTRY: &[&KindSpec] = &[
     &ec2_instance::SPEC,
     &ecs_cluster::SPEC,
     &codedeploy_application::SPEC,
+    &codedeploy_deployment_group::SPEC,
+    &codedeploy_deployment::SPEC,
+    &codedeploy_deployment_target::SPEC,
 ];
 
 /// A resource kind: a small handle on a native kind of the [`REGISTRY`] or on a Cloud Control
