@@ -20,11 +20,6 @@ fn map(config: &str, input: &str) -> std::process::Output {
 const PENDING_KINDS: &[&str] = &[
     "codebuild-build-run",
     "codebuild-project",
-    "codepipeline-action",
-    "codepipeline-action-execution",
-    "codepipeline-pipeline",
-    "codepipeline-pipeline-execution",
-    "codepipeline-stage",
     "dynamodb-table",
     "ec2-volume",
     "ecr-repository",

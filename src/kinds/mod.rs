@@ -13,6 +13,11 @@ pub mod codedeploy_application;
 pub mod codedeploy_deployment;
 pub mod codedeploy_deployment_group;
 pub mod codedeploy_deployment_target;
+pub mod codepipeline_action;
+pub mod codepipeline_action_execution;
+pub mod codepipeline_pipeline;
+pub mod codepipeline_pipeline_execution;
+pub mod codepipeline_stage;
 pub mod ec2_instance;
 pub mod ecs_cluster;
 pub mod fetch;
@@ -40,6 +45,11 @@ pub static REGISTRY: &[&KindSpec] = &[
     &codedeploy_deployment_group::SPEC,
     &codedeploy_deployment::SPEC,
     &codedeploy_deployment_target::SPEC,
+    &codepipeline_pipeline::SPEC,
+    &codepipeline_stage::SPEC,
+    &codepipeline_action::SPEC,
+    &codepipeline_pipeline_execution::SPEC,
+    &codepipeline_action_execution::SPEC,
 ];
 
 /// A resource kind: a small handle on a native kind of the [`REGISTRY`] or on a Cloud Control
