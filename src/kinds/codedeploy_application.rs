@@ -39,7 +39,10 @@ const BATCH: usize = 100;
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
     let mut stream = std::pin::pin!(ctx.pages("ListApplications", json!({})));
     while let Some(page) = stream.next().await {
-        let names = page?["applications"].as_array().cloned().unwrap_or_default();
+        let names = page?["applications"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         for batch in names.chunks(BATCH) {
             let input = json!({ "applicationNames": batch });
             let infos = ctx.call("BatchGetApplications", input).await?;
@@ -190,7 +193,10 @@ mod tests {
         assert!(stats.warnings[0].contains("application:secret"));
         let objects = &pages[0];
         assert_eq!(objects[0]["Properties"]["ApplicationName"], "secret");
-        assert_eq!(objects[0]["Properties"]["CreateTime"], "2026-01-01T00:00:00.500Z");
+        assert_eq!(
+            objects[0]["Properties"]["CreateTime"],
+            "2026-01-01T00:00:00.500Z"
+        );
         assert!(objects[0]["Properties"].get("Tags").is_none());
         assert_eq!(
             objects[1],
@@ -209,6 +215,9 @@ mod tests {
             })
         );
         let batch: Value = serde_json::from_str(&server.requests()[1].body).unwrap();
-        assert_eq!(batch, json!({"applicationNames": ["web", "gone", "secret"]}));
+        assert_eq!(
+            batch,
+            json!({"applicationNames": ["web", "gone", "secret"]})
+        );
     }
 }

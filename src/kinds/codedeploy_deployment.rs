@@ -63,7 +63,10 @@ pub async fn windowed(ctx: &FetchContext<'_>) -> Result<Vec<Value>, FetchError> 
             let answer = ctx
                 .call("BatchGetDeployments", json!({ "deploymentIds": batch }))
                 .await?;
-            Ok(answer["deploymentsInfo"].as_array().cloned().unwrap_or_default())
+            Ok(answer["deploymentsInfo"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default())
         })
         .await?;
     Ok(keep_window(infos, &since, HISTORY_ITEMS_PER_PARENT))
@@ -81,7 +84,10 @@ pub fn keep_window(mut infos: Vec<Value>, since: &str, per_group: usize) -> Vec<
     infos.retain(|d| {
         let group = (
             d["applicationName"].as_str().unwrap_or_default().to_owned(),
-            d["deploymentGroupName"].as_str().unwrap_or_default().to_owned(),
+            d["deploymentGroupName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
         );
         let count = seen.entry(group).or_default();
         *count += 1;
@@ -119,7 +125,10 @@ mod tests {
             deployment("d-s", "stage", "2026-05-01T00:00:00.000Z"),
         ];
         let kept = keep_window(infos, "2026-04-01T00:00:00.000Z", 2);
-        let ids: Vec<&str> = kept.iter().filter_map(|d| d["deploymentId"].as_str()).collect();
+        let ids: Vec<&str> = kept
+            .iter()
+            .filter_map(|d| d["deploymentId"].as_str())
+            .collect();
         assert_eq!(ids, ["d-3", "d-2", "d-s"]);
     }
 
@@ -144,16 +153,22 @@ mod tests {
             - 3600;
         let answer = match target.rsplit('.').next().unwrap_or_default() {
             "ListDeployments" => match body.get("nextToken") {
-                None => json!({"deployments": (0..20).map(|i| format!("d-{i:02}")).collect::<Vec<_>>(), "nextToken": "2"}),
-                Some(_) => json!({"deployments": (20..30).map(|i| format!("d-{i:02}")).collect::<Vec<_>>()}),
+                None => {
+                    json!({"deployments": (0..20).map(|i| format!("d-{i:02}")).collect::<Vec<_>>(), "nextToken": "2"})
+                }
+                Some(_) => {
+                    json!({"deployments": (20..30).map(|i| format!("d-{i:02}")).collect::<Vec<_>>()})
+                }
             },
             "BatchGetDeployments" => {
                 let infos: Vec<Value> = body["deploymentIds"]
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .map(|id| json!({"deploymentId": id, "applicationName": "web",
-                        "deploymentGroupName": "prod", "createTime": recent, "status": "Succeeded"}))
+                    .map(|id| {
+                        json!({"deploymentId": id, "applicationName": "web",
+                        "deploymentGroupName": "prod", "createTime": recent, "status": "Succeeded"})
+                    })
                     .collect();
                 json!({ "deploymentsInfo": infos })
             }
@@ -183,7 +198,12 @@ mod tests {
         assert!((start - week_ago).abs() < 60.0, "{start} vs {week_ago}");
         let batches: Vec<usize> = requests[2..]
             .iter()
-            .map(|r| serde_json::from_str::<Value>(&r.body).unwrap()["deploymentIds"].as_array().unwrap().len())
+            .map(|r| {
+                serde_json::from_str::<Value>(&r.body).unwrap()["deploymentIds"]
+                    .as_array()
+                    .unwrap()
+                    .len()
+            })
             .collect();
         let mut sizes = batches.clone();
         sizes.sort_unstable();

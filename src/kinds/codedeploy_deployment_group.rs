@@ -60,7 +60,12 @@ async fn groups_of(ctx: &FetchContext<'_>, app: String) -> Result<Vec<Value>, Fe
     let input = json!({ "applicationName": app });
     let listed: Result<Vec<Value>, FetchError> = ctx
         .pages("ListDeploymentGroups", input)
-        .map_ok(|p| p["deploymentGroups"].as_array().cloned().unwrap_or_default())
+        .map_ok(|p| {
+            p["deploymentGroups"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
         .try_concat()
         .await;
     let names = match listed {
@@ -77,7 +82,12 @@ async fn groups_of(ctx: &FetchContext<'_>, app: String) -> Result<Vec<Value>, Fe
         if let Some(message) = answer["errorMessage"].as_str().filter(|m| !m.is_empty()) {
             tracing::debug!(region = ctx.region, application = %app, "{message}");
         }
-        infos.extend(answer["deploymentGroupsInfo"].as_array().cloned().unwrap_or_default());
+        infos.extend(
+            answer["deploymentGroupsInfo"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        );
     }
     Ok(infos)
 }
@@ -130,8 +140,12 @@ mod tests {
                 return error("ApplicationDoesNotExistException")
             }
             "ListDeploymentGroups" => match body.get("nextToken") {
-                None => json!({"applicationName": app, "deploymentGroups": ["prod", "gone"], "nextToken": "n"}),
-                Some(_) => json!({"applicationName": app, "deploymentGroups": ["stage"], "nextToken": ""}),
+                None => {
+                    json!({"applicationName": app, "deploymentGroups": ["prod", "gone"], "nextToken": "n"})
+                }
+                Some(_) => {
+                    json!({"applicationName": app, "deploymentGroups": ["stage"], "nextToken": ""})
+                }
             },
             "BatchGetDeploymentGroups" => json!({
                 "deploymentGroupsInfo": [
@@ -180,7 +194,10 @@ mod tests {
             .find(|r| r.body.contains("deploymentGroupNames"))
             .unwrap();
         let batch: Value = serde_json::from_str(&batch.body).unwrap();
-        assert_eq!(batch["deploymentGroupNames"], json!(["prod", "gone", "stage"]));
+        assert_eq!(
+            batch["deploymentGroupNames"],
+            json!(["prod", "gone", "stage"])
+        );
     }
 
     #[tokio::test]
@@ -195,7 +212,13 @@ mod tests {
         let unit = TestUnit::new(kind, "eu-west-1", server.sdk_config("eu-west-1"));
         let (result, pages) = fetch_pages(&unit.ctx()).await;
         assert!(
-            matches!(result, Err(FetchError::Aws { operation: "BatchGetDeploymentGroups", .. })),
+            matches!(
+                result,
+                Err(FetchError::Aws {
+                    operation: "BatchGetDeploymentGroups",
+                    ..
+                })
+            ),
             "{result:?}"
         );
         assert!(pages.is_empty());

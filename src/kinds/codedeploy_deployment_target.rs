@@ -73,11 +73,9 @@ async fn targets_of(ctx: &FetchContext<'_>, id: &str) -> Result<Vec<Value>, Fetc
         .try_concat()
         .await;
     let mut target_ids = match listed {
-        Err(FetchError::Aws { code: Some(code), .. })
-            if code == "DeploymentNotStartedException" =>
-        {
-            return Ok(Vec::new())
-        }
+        Err(FetchError::Aws {
+            code: Some(code), ..
+        }) if code == "DeploymentNotStartedException" => return Ok(Vec::new()),
         other => other?,
     };
     target_ids.truncate(HISTORY_ITEMS_PER_PARENT);
@@ -163,7 +161,8 @@ mod tests {
                 {"deploymentId": "d-2", "applicationName": "a", "deploymentGroupName": "g", "createTime": now}
             ]}),
             "ListDeploymentTargets" if body["deploymentId"] == "d-2" => {
-                let error = json!({"__type": "DeploymentNotStartedException", "message": "not yet"});
+                let error =
+                    json!({"__type": "DeploymentNotStartedException", "message": "not yet"});
                 return (400, JSON, error.to_string());
             }
             "ListDeploymentTargets" => {

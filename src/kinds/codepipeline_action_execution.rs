@@ -45,7 +45,8 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
                 Ok(raw.collect::<Vec<_>>())
             })
             .await?;
-        ctx.send(pages, objects.into_iter().flatten().collect()).await
+        ctx.send(pages, objects.into_iter().flatten().collect())
+            .await
     })
     .await?;
     Ok(ctx.stats())
@@ -94,8 +95,10 @@ mod tests {
             }
             "ListActionExecutions" => {
                 let details: Vec<Value> = (0..48)
-                    .map(|i| json!({"actionExecutionId": format!("a-{i:02}"), "actionName": "Build",
-                        "startTime": now - i * 3600 - 60, "status": "Succeeded"}))
+                    .map(|i| {
+                        json!({"actionExecutionId": format!("a-{i:02}"), "actionName": "Build",
+                        "startTime": now - i * 3600 - 60, "status": "Succeeded"})
+                    })
                     .collect();
                 json!({ "actionExecutionDetails": details })
             }
@@ -116,6 +119,11 @@ mod tests {
         assert_eq!((stats.objects, stats.api_calls), (24, 3));
         assert_eq!(pages[0][0]["Properties"]["PipelineName"], "web");
         assert_eq!(pages[0][23]["Properties"]["ActionExecutionId"], "a-23");
-        assert_eq!(pages[0][0]["Properties"]["StartTime"].as_str().map(str::len), Some(24));
+        assert_eq!(
+            pages[0][0]["Properties"]["StartTime"]
+                .as_str()
+                .map(str::len),
+            Some(24)
+        );
     }
 }

@@ -69,8 +69,11 @@ where
             .filter_map(|p| p["name"].as_str().map(str::to_owned))
             .collect();
         let got = ctx.each(names, |name| get_pipeline(ctx, name)).await?;
-        let made = ctx.each(got.into_iter().flatten().collect(), &objects).await?;
-        ctx.send(pages, made.into_iter().flatten().collect()).await?;
+        let made = ctx
+            .each(got.into_iter().flatten().collect(), &objects)
+            .await?;
+        ctx.send(pages, made.into_iter().flatten().collect())
+            .await?;
     }
     Ok(())
 }
@@ -151,7 +154,9 @@ pub(crate) mod tests {
         let target = request.header("x-amz-target").unwrap_or_default();
         let body: Value = serde_json::from_str(&request.body).unwrap_or(Value::Null);
         let answer = match target.rsplit('.').next().unwrap_or_default() {
-            "ListPipelines" => json!({"pipelines": [{"name": "web", "version": 3}, {"name": "gone"}]}),
+            "ListPipelines" => {
+                json!({"pipelines": [{"name": "web", "version": 3}, {"name": "gone"}]})
+            }
             "GetPipeline" if body["name"] == "gone" => {
                 let error = json!({"__type": "PipelineNotFoundException", "message": "gone"});
                 return (400, JSON, error.to_string());
@@ -174,10 +179,19 @@ pub(crate) mod tests {
         assert_eq!((stats.objects, stats.api_calls), (1, 4));
         let p = &pages[0][0]["Properties"];
         assert_eq!(p["Name"], "web");
-        assert_eq!(p["PipelineArn"], "arn:aws:codepipeline:eu-west-1:123456789012:web");
+        assert_eq!(
+            p["PipelineArn"],
+            "arn:aws:codepipeline:eu-west-1:123456789012:web"
+        );
         assert_eq!(p["Created"], "2026-01-01T00:00:00.000Z");
-        assert_eq!(p["ArtifactStore"], json!({"type": "S3", "location": "artifacts"}));
-        assert_eq!(p["Stages"][1]["actions"][0]["actionTypeId"]["provider"], "CodeBuild");
+        assert_eq!(
+            p["ArtifactStore"],
+            json!({"type": "S3", "location": "artifacts"})
+        );
+        assert_eq!(
+            p["Stages"][1]["actions"][0]["actionTypeId"]["provider"],
+            "CodeBuild"
+        );
         assert_eq!(p["Tags"], json!({"Team": "web"}));
         assert_eq!(p["Version"], 3);
     }

@@ -50,7 +50,8 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
             .await?;
         let pairs: Vec<(String, Value)> = recent.into_iter().flatten().collect();
         let objects = ctx.each(pairs, |(name, s)| detailed(ctx, name, s)).await?;
-        ctx.send(pages, objects.into_iter().flatten().collect()).await
+        ctx.send(pages, objects.into_iter().flatten().collect())
+            .await
     })
     .await?;
     Ok(ctx.stats())
@@ -93,9 +94,13 @@ pub async fn recent(
             Err(err) if is_not_found(&err) => return Ok(Vec::new()),
             other => other?,
         };
-        let items = page.as_object().and_then(|o| o.values().find_map(Value::as_array));
+        let items = page
+            .as_object()
+            .and_then(|o| o.values().find_map(Value::as_array));
         for item in items.into_iter().flatten() {
-            let old = item["startTime"].as_str().is_some_and(|t| t < since.as_str());
+            let old = item["startTime"]
+                .as_str()
+                .is_some_and(|t| t < since.as_str());
             if old || kept.len() == HISTORY_ITEMS_PER_PARENT {
                 return Ok(kept);
             }
@@ -117,7 +122,11 @@ async fn detailed(
     match ctx.call("GetPipelineExecution", input).await {
         Err(err) if is_not_found(&err) => Ok(None),
         Err(err) => Err(err),
-        Ok(got) => Ok(Some(ctx.raw(properties(&name, &summary, &got["pipelineExecution"])))),
+        Ok(got) => Ok(Some(ctx.raw(properties(
+            &name,
+            &summary,
+            &got["pipelineExecution"],
+        )))),
     }
 }
 
@@ -168,8 +177,10 @@ mod tests {
             "ListPipelineExecutions" => {
                 let start: u64 = body["nextToken"].as_str().map_or(0, |t| t.parse().unwrap());
                 let summaries: Vec<Value> = (start..start + 10)
-                    .map(|i| json!({"pipelineExecutionId": format!("e-{i:03}"), "status": "Succeeded",
-                        "startTime": now() - i * 6 * 3600 - 60}))
+                    .map(|i| {
+                        json!({"pipelineExecutionId": format!("e-{i:03}"), "status": "Succeeded",
+                        "startTime": now() - i * 6 * 3600 - 60})
+                    })
                     .collect();
                 json!({"pipelineExecutionSummaries": summaries, "nextToken": (start + 10).to_string()})
             }
