@@ -9,6 +9,15 @@
 
 pub mod account_info;
 pub mod cloud_control;
+pub mod codedeploy_application;
+pub mod codedeploy_deployment;
+pub mod codedeploy_deployment_group;
+pub mod codedeploy_deployment_target;
+pub mod codepipeline_action;
+pub mod codepipeline_action_execution;
+pub mod codepipeline_pipeline;
+pub mod codepipeline_pipeline_execution;
+pub mod codepipeline_stage;
 pub mod detail;
 pub mod dynamodb_table;
 pub mod ec2_instance;
@@ -61,6 +70,15 @@ pub static REGISTRY: &[&KindSpec] = &[
     &dynamodb_table::SPEC,
     &elasticache_cluster::SPEC,
     &memorydb_user::SPEC,
+    &codedeploy_application::SPEC,
+    &codedeploy_deployment_group::SPEC,
+    &codedeploy_deployment::SPEC,
+    &codedeploy_deployment_target::SPEC,
+    &codepipeline_pipeline::SPEC,
+    &codepipeline_stage::SPEC,
+    &codepipeline_action::SPEC,
+    &codepipeline_pipeline_execution::SPEC,
+    &codepipeline_action_execution::SPEC,
 ];
 
 /// A resource kind: a small handle on a native kind of the [`REGISTRY`] or on a Cloud Control
@@ -377,7 +395,7 @@ mod tests {
         for action in &actions {
             let verb = action.split(':').nth(1).unwrap();
             assert!(
-                ["Describe", "List", "Get"]
+                crate::permissions::READ_ONLY_VERBS
                     .iter()
                     .any(|p| verb.starts_with(p)),
                 "{action} is not a read action"

@@ -128,6 +128,27 @@ macro_rules! raw_enum {
     )*};
 }
 
+/// An API member name in PascalCase, as aws-v3 writes top-level `Properties` keys
+/// (`applicationName` → `ApplicationName`).
+pub fn pascal(key: &str) -> String {
+    let mut chars = key.chars();
+    match chars.next() {
+        Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+        None => String::new(),
+    }
+}
+
+/// A JSON-protocol response object with its top-level keys in PascalCase and nested values as the
+/// API returned them (aws-v3's rule for most kinds); anything but an object gives an empty map.
+pub fn pascal_keys(value: &Value) -> Map<String, Value> {
+    value
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(key, value)| (pascal(key), value.clone()))
+        .collect()
+}
+
 /// The Rust field names a [`raw_struct!`] conversion reads.
 pub trait RawFields {
     const FIELDS: &'static [&'static str];
@@ -236,6 +257,16 @@ mod tests {
     fn object_leaves_out_absent_values() {
         let v = object([("A", Some(Value::from(1))), ("B", None)]);
         assert_eq!(v, serde_json::json!({"A": 1}));
+    }
+
+    #[test]
+    fn pascal_keys_recases_the_top_level_only() {
+        let v = serde_json::json!({"applicationName": "a", "deploymentStyle": {"deploymentType": "IN_PLACE"}, "": 1});
+        assert_eq!(
+            Value::Object(pascal_keys(&v)),
+            serde_json::json!({"ApplicationName": "a", "DeploymentStyle": {"deploymentType": "IN_PLACE"}, "": 1})
+        );
+        assert!(pascal_keys(&Value::Null).is_empty());
     }
 
     #[test]
