@@ -148,7 +148,7 @@ mod tests {
     const JSON: &str = "application/x-amz-json-1.1";
 
     #[test]
-    fn details_win_over_the_summary_and_keys_are_pascal_case() {
+    fn details_win_over_the_summary_and_keys_are_pascal() {
         let summary = json!({"pipelineExecutionId": "e-1", "status": "InProgress",
             "startTime": "2026-05-04T10:17:30.000Z", "trigger": {"triggerType": "Webhook"}});
         let execution = json!({"pipelineExecutionId": "e-1", "pipelineName": "web",

@@ -10,7 +10,7 @@
 //! on the wrong repositories: here each result is merged into its own repository, and "no policy"
 //! leaves the field out.
 
-use super::raw::pascal_top_level;
+use super::raw::pascal_keys;
 use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
 };
@@ -127,7 +127,7 @@ async fn details(
 
 /// aws-v3's `Properties` of one repository with its optional fields.
 pub fn properties(repo: &Value, details: Map<String, Value>) -> Value {
-    let mut props = pascal_top_level(repo);
+    let mut props = pascal_keys(repo);
     props.extend(details.into_iter().filter(|(_, v)| !v.is_null()));
     Value::Object(props)
 }

@@ -102,11 +102,7 @@ fn top_level_key(key: &str) -> String {
     if key == "settings" {
         return "ClusterSettings".to_owned();
     }
-    let mut chars = key.chars();
-    match chars.next() {
-        Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
-        None => String::new(),
-    }
+    super::raw::pascal(key)
 }
 
 /// A `DescribeClusters` failure in words.

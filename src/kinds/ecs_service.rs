@@ -9,7 +9,7 @@
 //! field appears without a code change. Fixed aws-v3 bug: `DescribeServices` failures were
 //! ignored; here a failure other than `MISSING` is a warning (the unit then deletes nothing).
 
-use super::raw::pascal_top_level;
+use super::raw::pascal_keys;
 use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
 };
@@ -123,7 +123,7 @@ pub fn exists(service: &Value) -> bool {
 
 /// aws-v3's `Properties` of one service.
 pub fn properties(service: &Value) -> Value {
-    Value::Object(pascal_top_level(service))
+    Value::Object(pascal_keys(service))
 }
 
 #[cfg(test)]

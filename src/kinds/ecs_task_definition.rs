@@ -7,7 +7,7 @@
 //! does not declare (`registeredBy`, `compatibilities`, `runtimePlatform`, ...); they are kept
 //! here, so a new ECS field appears without a code change.
 
-use super::raw::pascal_top_level;
+use super::raw::pascal_keys;
 use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
 };
@@ -66,7 +66,7 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
 
 /// aws-v3's `Properties` of one `DescribeTaskDefinition` response.
 pub fn properties(described: &Value) -> Value {
-    let mut props = pascal_top_level(&described["taskDefinition"]);
+    let mut props = pascal_keys(&described["taskDefinition"]);
     let tags = described.get("tags").cloned().unwrap_or(json!([]));
     props.insert("Tags".into(), tags);
     Value::Object(props)

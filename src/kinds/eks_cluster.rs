@@ -8,7 +8,7 @@
 //! gone, not missing data. Fixed aws-v3 bug: its example mapping's identifier
 //! `.Properties.ARN` never exists; docs/examples/eks-cluster uses `.Properties.Arn`.
 
-use super::raw::pascal_top_level;
+use super::raw::pascal_keys;
 use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
 };
@@ -63,7 +63,7 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
 
 /// aws-v3's `Properties` of one cluster.
 pub fn properties(cluster: &Value) -> Value {
-    Value::Object(pascal_top_level(cluster))
+    Value::Object(pascal_keys(cluster))
 }
 
 #[cfg(test)]

@@ -205,27 +205,6 @@ pub fn assert_covers_all_fields<T: RawFields + std::fmt::Debug>(value: &T) {
     );
 }
 
-/// An API object with its top-level keys in PascalCase (`serviceName` → `ServiceName`), nested
-/// values as the API returned them: aws-v3's `Properties` for camelCase JSON APIs (ECS, EKS, ECR),
-/// where a new API field appears without a code change.
-pub fn pascal_top_level(api_object: &Value) -> Map<String, Value> {
-    api_object
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(key, value)| (pascal_case(key), value.clone()))
-        .collect()
-}
-
-/// `serviceName` → `ServiceName`.
-pub fn pascal_case(key: &str) -> String {
-    let mut chars = key.chars();
-    match chars.next() {
-        Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
-        None => String::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,15 +220,6 @@ mod tests {
         assert_eq!(
             iso8601_millis(&DateTime::from_secs(951_782_400)),
             "2000-02-29T00:00:00.000Z"
-        );
-    }
-
-    #[test]
-    fn pascal_top_level_changes_only_top_level_keys() {
-        let api = serde_json::json!({"serviceName": "web", "deploymentConfiguration": {"maximumPercent": 200}});
-        assert_eq!(
-            Value::Object(pascal_top_level(&api)),
-            serde_json::json!({"ServiceName": "web", "DeploymentConfiguration": {"maximumPercent": 200}})
         );
     }
 
