@@ -12,6 +12,8 @@ pub mod cloud_control;
 pub mod ec2_instance;
 pub mod ecs_cluster;
 pub mod fetch;
+pub mod msk_cluster;
+pub mod msk_serverless_cluster;
 pub mod raw;
 pub mod s3_bucket;
 pub mod spec;
@@ -32,6 +34,8 @@ pub static REGISTRY: &[&KindSpec] = &[
     &s3_bucket::SPEC,
     &ec2_instance::SPEC,
     &ecs_cluster::SPEC,
+    &msk_cluster::SPEC,
+    &msk_serverless_cluster::SPEC,
 ];
 
 /// A resource kind: a small handle on a native kind of the [`REGISTRY`] or on a Cloud Control
