@@ -42,8 +42,6 @@ const PENDING_KINDS: &[&str] = &[
     "organizations-account",
     "rds-db-cluster",
     "rds-db-instance",
-    "ses-configuration-set",
-    "ses-email-identity",
     "sns-topic",
     "sqs-queue",
 ];

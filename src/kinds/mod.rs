@@ -16,6 +16,8 @@ pub mod msk_cluster;
 pub mod msk_serverless_cluster;
 pub mod raw;
 pub mod s3_bucket;
+pub mod ses_configuration_set;
+pub mod ses_email_identity;
 pub mod spec;
 pub mod unavailable;
 
@@ -36,6 +38,8 @@ pub static REGISTRY: &[&KindSpec] = &[
     &ecs_cluster::SPEC,
     &msk_cluster::SPEC,
     &msk_serverless_cluster::SPEC,
+    &ses_email_identity::SPEC,
+    &ses_configuration_set::SPEC,
 ];
 
 /// A resource kind: a small handle on a native kind of the [`REGISTRY`] or on a Cloud Control
