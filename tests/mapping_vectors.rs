@@ -19,8 +19,6 @@ fn map(config: &str, input: &str) -> std::process::Output {
 /// Vector directories whose kind is not a native kind yet. When a kind lands, its directory
 /// leaves this list and its vector is checked exactly.
 const PENDING_KINDS: &[&str] = &[
-    "codebuild-build-run",
-    "codebuild-project",
     "codedeploy-application",
     "codedeploy-deployment",
     "codedeploy-deployment-group",

@@ -9,6 +9,8 @@
 
 pub mod account_info;
 pub mod cloud_control;
+pub mod codebuild_build_run;
+pub mod codebuild_project;
 pub mod ec2_instance;
 pub mod ecs_cluster;
 pub mod fetch;
@@ -40,6 +42,8 @@ pub static REGISTRY: &[&KindSpec] = &[
     &msk_serverless_cluster::SPEC,
     &ses_email_identity::SPEC,
     &ses_configuration_set::SPEC,
+    &codebuild_project::SPEC,
+    &codebuild_build_run::SPEC,
 ];
 
 /// A resource kind: a small handle on a native kind of the [`REGISTRY`] or on a Cloud Control
@@ -356,7 +360,7 @@ mod tests {
         for action in &actions {
             let verb = action.split(':').nth(1).unwrap();
             assert!(
-                ["Describe", "List", "Get"]
+                crate::permissions::READ_ONLY_VERBS
                     .iter()
                     .any(|p| verb.starts_with(p)),
                 "{action} is not a read action"
