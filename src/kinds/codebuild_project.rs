@@ -17,7 +17,7 @@ use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
 };
 use futures_util::StreamExt;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// The aws-v3 `includeActions` of this kind.
 pub const OPTIONAL_ACTIONS: &[OptionalAction] =
@@ -72,6 +72,7 @@ mod tests {
     use crate::kinds::Kind;
     use crate::test_support::fake_aws::{fetch_pages, FakeAws, Request, Response};
     use crate::test_support::TestUnit;
+    use serde_json::Value;
 
     const JSON: &str = "application/x-amz-json-1.1";
 
