@@ -4,6 +4,7 @@
 mod common;
 
 use common::{json_lines, root};
+use port_aws_sync::kinds::Kind;
 use serde_json::Value;
 use std::process::Command;
 
@@ -14,17 +15,6 @@ fn map(config: &str, input: &str) -> std::process::Output {
         .output()
         .unwrap()
 }
-
-/// Vector directories whose kind is not native yet. When a kind lands, its directory leaves this
-/// list and its vector is checked exactly.
-const PENDING_KINDS: &[&str] = &[
-    "codebuild-build-run",
-    "codebuild-project",
-    "msk-cluster",
-    "msk-serverless-cluster",
-    "ses-configuration-set",
-    "ses-email-identity",
-];
 
 fn vector_dirs() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(root().join("tests/vectors/aws-v3"))
@@ -40,13 +30,10 @@ fn vector_dirs() -> Vec<String> {
 #[test]
 fn aws_v3_vectors_map_exactly() {
     let names = vector_dirs();
-    assert!(names.len() >= 4, "{names:?}");
-    for pending in PENDING_KINDS {
-        assert!(
-            names.iter().any(|n| n == pending),
-            "{pending} has no vector directory"
-        );
-    }
+    // Every native kind has its vector (and nothing else does).
+    let mut slugs: Vec<String> = Kind::all().iter().map(|k| k.slug()).collect();
+    slugs.sort();
+    assert_eq!(names, slugs);
     for name in &names {
         let dir = root().join("tests/vectors/aws-v3").join(name);
         let config = dir.join(format!("{name}-mappings.yaml"));
@@ -55,17 +42,6 @@ fn aws_v3_vectors_map_exactly() {
             &std::fs::read_to_string(dir.join(format!("{name}-expected-output.json"))).unwrap(),
         )
         .unwrap();
-        if PENDING_KINDS.contains(&name.as_str()) {
-            // Until its file is registered, a kind is unknown or (when Cloud Control can list
-            // its type) a Cloud Control kind, whose raw shape differs from aws-v3's.
-            let raw: Value = serde_json::from_str(&std::fs::read_to_string(&raw).unwrap()).unwrap();
-            let kind = raw["Type"].as_str().unwrap_or_default();
-            assert!(
-                port_aws_sync::kinds::Kind::parse(kind).is_none(),
-                "{name} is a native kind now: remove it from PENDING_KINDS"
-            );
-            continue;
-        }
         let out = map(config.to_str().unwrap(), raw.to_str().unwrap());
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{name}: {stderr}");

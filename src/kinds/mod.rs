@@ -9,6 +9,8 @@
 
 pub mod account_info;
 pub mod cloud_control;
+pub mod codebuild_build_run;
+pub mod codebuild_project;
 pub mod codedeploy_application;
 pub mod codedeploy_deployment;
 pub mod codedeploy_deployment_group;
@@ -31,11 +33,15 @@ pub mod elasticache_cluster;
 pub mod fetch;
 pub mod lambda_function;
 pub mod memorydb_user;
+pub mod msk_cluster;
+pub mod msk_serverless_cluster;
 pub mod organizations_account;
 pub mod raw;
 pub mod rds_db_cluster;
 pub mod rds_db_instance;
 pub mod s3_bucket;
+pub mod ses_configuration_set;
+pub mod ses_email_identity;
 pub mod sns_topic;
 pub mod spec;
 pub mod sqs_queue;
@@ -79,6 +85,12 @@ pub static REGISTRY: &[&KindSpec] = &[
     &codepipeline_action::SPEC,
     &codepipeline_pipeline_execution::SPEC,
     &codepipeline_action_execution::SPEC,
+    &msk_cluster::SPEC,
+    &msk_serverless_cluster::SPEC,
+    &ses_email_identity::SPEC,
+    &ses_configuration_set::SPEC,
+    &codebuild_project::SPEC,
+    &codebuild_build_run::SPEC,
 ];
 
 /// A resource kind: a small handle on a native kind of the [`REGISTRY`] or on a Cloud Control

@@ -26,6 +26,9 @@ Spec:
     call per instance, so above 100 instances per region the default is one Name per RunInstances batch of 100,
     Name=<key>-<region>-b<k>. Override per region with "ec2_names": "each" | "batch".
   - Optional per region: "ec2_tags"/"ecs_tags" ({k: v}) added to every instance/cluster.
+  - Per region, the aws-v3 kinds seeded by tests/support/kind_seeds (two resources each, whatever the
+    number): "msk_clusters", "msk_serverless_clusters", "ses_email_identities", "ses_configuration_sets",
+    "codebuild_projects", "codebuild_build_runs" (REGIONAL_SEEDERS).
   - Buckets: "encryption" true|"AES256"|"aws:kms"; "public_access_block" true|{...4 flags}; "ownership_controls"
     true|"BucketOwnerEnforced"|"BucketOwnerPreferred"|"ObjectWriter".
 
@@ -66,6 +69,9 @@ os.environ.pop("AWS_PROFILE", None)
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kind_seeds  # noqa: E402
 
 MGMT_ACCOUNT = "123456789012"  # moto's default account
 SEED_ROLE = "OrganizationAccountAccessRole"
@@ -269,6 +275,11 @@ def kind_seeder(kind: str):
         from kind_seeds import SEEDERS
         return SEEDERS[kind](lambda service, account_id, rgn: aws.client(account_id, service, rgn),
                              account, region)
+def _bound(seeder):
+    """A kind_seeds seeder taking `client_factory(service)` for one account and region, as a regional
+    seeder (it makes its two resources whatever the count asked)."""
+    def seed_kind(aws: Aws, account: str, key: str, region: str, wanted: dict) -> list:
+        return seeder(lambda service: aws.client(account, service, region), account, region)
     return seed_kind
 
 
@@ -283,6 +294,12 @@ REGIONAL_SEEDERS = {
     "AWS::RDS::DBInstance": ("rds_db_instances", kind_seeder("AWS::RDS::DBInstance")),
     "AWS::SNS::Topic": ("sns_topics", kind_seeder("AWS::SNS::Topic")),
     "AWS::SQS::Queue": ("sqs_queues", kind_seeder("AWS::SQS::Queue")),
+    "AWS::CodeBuild::BuildRun": ("codebuild_build_runs", _bound(kind_seeds.codebuild.seed_codebuild_build_run)),
+    "AWS::CodeBuild::Project": ("codebuild_projects", _bound(kind_seeds.codebuild.seed_codebuild_project)),
+    "AWS::MSK::Cluster": ("msk_clusters", _bound(kind_seeds.kafka.seed_msk_cluster)),
+    "AWS::MSK::ServerlessCluster": ("msk_serverless_clusters", _bound(kind_seeds.kafka.seed_msk_serverless_cluster)),
+    "AWS::SES::ConfigurationSet": ("ses_configuration_sets", _bound(kind_seeds.sesv2.seed_ses_configuration_set)),
+    "AWS::SES::EmailIdentity": ("ses_email_identities", _bound(kind_seeds.sesv2.seed_ses_email_identity)),
 }
 ACCOUNT_SEEDERS = {
     "AWS::S3::Bucket": ("buckets", seed_buckets),
