@@ -275,6 +275,9 @@ def kind_seeder(kind: str):
         from kind_seeds import SEEDERS
         return SEEDERS[kind](lambda service, account_id, rgn: aws.client(account_id, service, rgn),
                              account, region)
+    return seed_kind
+
+
 def _bound(seeder):
     """A kind_seeds seeder taking `client_factory(service)` for one account and region, as a regional
     seeder (it makes its two resources whatever the count asked)."""
