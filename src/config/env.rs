@@ -6,6 +6,7 @@ use super::coverage;
 use super::port::{self, PortCredentialsSource, Secret};
 use super::region_policy::RegionPolicy;
 use super::runtime::{self, Concurrency};
+use super::state::{self, StateConfig};
 use crate::kinds::Kind;
 use std::collections::BTreeSet;
 
@@ -29,6 +30,8 @@ pub struct Config {
     pub concurrency: Concurrency,
     /// `WORK_QUEUE_URL`: the SQS queue the `fanout` Lambda sends work items to.
     pub work_queue_url: Option<String>,
+    /// `STATE_TABLE`, `STATE_PATH`, `STATE_MAX_AGE_DAYS`.
+    pub state: StateConfig,
 }
 
 /// A variable that is missing, malformed or contradicts another.
@@ -104,6 +107,7 @@ impl Config {
             mapping_config: coverage::mapping_config(&vars)?,
             concurrency: runtime::concurrency(&vars)?,
             work_queue_url: runtime::work_queue_url(&vars)?,
+            state: state::state(&vars)?,
         })
     }
 }
@@ -135,6 +139,8 @@ mod tests {
         assert_eq!(config.kinds, Kind::ALL.to_vec());
         assert_eq!(config.port_credentials, PortCredentialsSource::Missing);
         assert!(config.initialize_port_resources);
+        assert_eq!(config.state.max_age_days, 7);
+        assert_eq!(config.state.table, None);
     }
 
     #[test]
@@ -260,6 +266,13 @@ mod tests {
                 "PORT_CLIENT_SECRET",
                 "client secret",
             ),
+            (
+                &[("STATE_MAX_AGE_DAYS", "91")],
+                "STATE_MAX_AGE_DAYS",
+                "1 to 90",
+            ),
+            (&[("STATE_TABLE", "a b")], "STATE_TABLE", "state table"),
+            (&[("STATE_PATH", "/tmp/")], "STATE_PATH", "SQLite state file"),
             (
                 &[("MAPPING_CONFIG", "s3://bucket-without-key")],
                 "MAPPING_CONFIG",
