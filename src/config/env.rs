@@ -272,7 +272,11 @@ mod tests {
                 "1 to 90",
             ),
             (&[("STATE_TABLE", "a b")], "STATE_TABLE", "state table"),
-            (&[("STATE_PATH", "/tmp/")], "STATE_PATH", "SQLite state file"),
+            (
+                &[("STATE_PATH", "/tmp/")],
+                "STATE_PATH",
+                "SQLite state file",
+            ),
             (
                 &[("MAPPING_CONFIG", "s3://bucket-without-key")],
                 "MAPPING_CONFIG",

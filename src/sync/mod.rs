@@ -8,7 +8,9 @@ pub mod orchestrate;
 pub mod plan;
 pub mod run;
 pub mod sink;
+pub mod state_sync;
 pub mod summary;
+pub mod tracking;
 pub mod unit;
 
 pub use engine::{new_sync_id, Engine};

@@ -284,6 +284,7 @@ pub fn base_env(moto: &Moto) -> Vec<(String, String)> {
         ("AWS_REGION".into(), "us-east-1".into()),
         ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
         ("LOG_LEVEL".into(), "info".into()),
+        ("STATE_PATH".into(), state_path(moto).display().to_string()),
     ];
     for var in ["PATH", "HOME"] {
         if let Ok(v) = std::env::var(var) {
@@ -291,6 +292,15 @@ pub fn base_env(moto: &Moto) -> Vec<(String, String)> {
         }
     }
     env
+}
+
+/// The CLI's SQLite state file of a test: one per moto server, so the runs of one test share
+/// their state and tests never see each other's.
+pub fn state_path(moto: &Moto) -> PathBuf {
+    let port = moto.url.rsplit(':').next().unwrap_or("0");
+    std::env::temp_dir()
+        .join(format!("pas-state-{}-{port}", std::process::id()))
+        .join("state.sqlite")
 }
 
 /// Adds the fake Port's URL and credentials.
