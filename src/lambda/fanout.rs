@@ -12,6 +12,8 @@ use crate::lambda::enqueue::{enqueue, send_batch, SEND_ATTEMPTS};
 use crate::lambda::{diagnostic, Container, InitError};
 use crate::mapping::source::PortIntegration;
 use crate::port::{blueprints, PortClient};
+use crate::sync::state_sync::StateSync;
+use crate::sync::tracking;
 use crate::sync::{start_run, Engine, PortMode, RunStart, Scope, StartError, Unit};
 use lambda_runtime::Diagnostic;
 use serde::{Deserialize, Serialize};
@@ -167,6 +169,7 @@ impl FanoutSummary {
 /// The fan-out function, built once per container.
 pub struct Fanout {
     engine: Arc<Engine>,
+    state: StateSync,
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
     port: PortClient,
@@ -180,6 +183,7 @@ impl Fanout {
             engine,
             port,
             integration,
+            state,
         } = container;
         let queue_url = engine
             .config
@@ -193,6 +197,7 @@ impl Fanout {
         let sqs = aws_sdk_sqs::Client::new(engine.sessions.base());
         Ok(Fanout {
             engine,
+            state,
             sqs,
             queue_url,
             port,
@@ -221,6 +226,10 @@ impl Fanout {
                 StartError::Blueprints(e) => diagnostic("PortBlueprints", e),
             })?;
         let mut summary = FanoutSummary::new(trigger, request.dry_run, &start);
+        if !request.dry_run {
+            let installation = &self.engine.config.integration_identifier;
+            tracking::start(&self.state.store, installation, &start, &scope).await;
+        }
         if request.dry_run {
             summary.plan = start.units.iter().map(Unit::label).collect();
         } else if !start.units.is_empty() {

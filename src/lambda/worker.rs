@@ -10,9 +10,13 @@
 
 use crate::lambda::Container;
 use crate::port::PortClient;
+use crate::state::Timestamp;
+use crate::sync::state_sync::StateSync;
+use crate::sync::tracking;
 use crate::sync::{run_units, Batch, Engine, Sink, Unit, UnitReport};
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,6 +27,7 @@ const BODY_EXCERPT: usize = 200;
 pub struct Worker {
     engine: Arc<Engine>,
     port: PortClient,
+    state: StateSync,
 }
 
 /// What one batch did (logged as one line).
@@ -42,6 +47,7 @@ impl Worker {
         Worker {
             engine: container.engine,
             port: container.port,
+            state: container.state,
         }
     }
 
@@ -78,11 +84,18 @@ impl Worker {
         }
         if !work.is_empty() {
             let config = &self.engine.config;
-            let sink = Arc::new(Sink::port(
-                self.port.clone(),
-                &config.integration_identifier,
-                self.engine.mapper.config(),
-            ));
+            let sink = Arc::new(
+                Sink::port(
+                    self.port.clone(),
+                    &config.integration_identifier,
+                    self.engine.mapper.config(),
+                )
+                .with_state(Some(self.state.clone())),
+            );
+            let sync_ids: HashMap<String, String> = work
+                .iter()
+                .map(|(id, unit)| (id.clone(), unit.sync_id.clone()))
+                .collect();
             let batch = Batch {
                 units: work,
                 policy: config.region_policy.clone(),
@@ -90,6 +103,9 @@ impl Worker {
             };
             let reports = run_units(self.engine.clone(), sink, batch, &|_, _| {}).await;
             for (id, report) in reports {
+                if let Some(sync_id) = sync_ids.get(&id) {
+                    self.track(sync_id, &report).await;
+                }
                 if !tally(&mut summary, &id, &report) {
                     response.add_failure(id);
                 }
@@ -98,6 +114,20 @@ impl Worker {
         summary.failed += summary.malformed;
         log_summary(&summary);
         (response, summary)
+    }
+}
+
+impl Worker {
+    /// Records the unit's outcome in its run; the unit that closes the run emits its metrics.
+    async fn track(&self, sync_id: &str, report: &UnitReport) {
+        let installation = &self.engine.config.integration_identifier;
+        let closed = tracking::record(&self.state.store, installation, sync_id, report).await;
+        if let Some(summary) = closed {
+            println!(
+                "{}",
+                tracking::emf(installation, &summary, Timestamp::now())
+            );
+        }
     }
 }
 
@@ -152,6 +182,7 @@ mod tests {
     use crate::kinds::s3_bucket::fake_aws::{FakeAws, Request, Response};
     use crate::mapping::source::PortIntegration;
     use crate::mapping::Mapper;
+    use crate::state::{StateStore, StoreOptions};
     use aws_lambda_events::sqs::SqsMessage;
     use serde_json::json;
     use std::collections::HashMap;
@@ -229,10 +260,19 @@ mod tests {
         ))
         .unwrap();
         let engine = Engine::with_base(config, mapper, server.sdk_config("us-east-1"));
+        let path = std::env::temp_dir().join(format!(
+            "pas-worker-{}-{:08x}/state.sqlite",
+            std::process::id(),
+            fastrand::u32(..)
+        ));
+        let store = StateStore::sqlite(&path, StoreOptions::default())
+            .await
+            .unwrap();
         let worker = Worker::new(Container {
             engine: Arc::new(engine),
             port: PortClient::new("http://127.0.0.1:9", "id".into(), Secret::new("s"), 1),
             integration: PortIntegration::NotConsulted,
+            state: StateSync::new(store, "port-aws-sync", Duration::from_secs(3600)),
         });
         let mut event = SqsEvent::default();
         for (i, (account, region)) in [

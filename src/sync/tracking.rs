@@ -54,9 +54,16 @@ pub async fn forget_gone_scopes(
     let planned: BTreeSet<String> = start
         .units
         .iter()
-        .map(|u| ScopeKey::new(installation, &u.account.id, &u.region, u.kind.to_string()).index_key())
+        .map(|u| {
+            ScopeKey::new(installation, &u.account.id, &u.region, u.kind.to_string()).index_key()
+        })
         .collect();
-    let unreachable: BTreeSet<&str> = start.discovery.failed.iter().map(|f| f.id.as_str()).collect();
+    let unreachable: BTreeSet<&str> = start
+        .discovery
+        .failed
+        .iter()
+        .map(|f| f.id.as_str())
+        .collect();
     let mut forgotten = 0;
     for summary in store.scopes(installation).await? {
         let key = &summary.scope;
@@ -212,7 +219,11 @@ mod tests {
             assert!(line[name].is_u64(), "{name} has no value");
         }
         assert_eq!(
-            (&line["UnitsFailed"], &line["Upserts"], &line["Installation"]),
+            (
+                &line["UnitsFailed"],
+                &line["Upserts"],
+                &line["Installation"]
+            ),
             (&json!(1), &json!(5), &json!("prod"))
         );
         assert_eq!(line["_aws"]["Timestamp"], 1_000);

@@ -403,3 +403,27 @@ impl FakeCloudControl {
         body["requests"].as_array().cloned().unwrap_or_default()
     }
 }
+
+/// Creates the DynamoDB state table `table` in moto, as the SAM template does.
+pub fn create_state_table(moto: &Moto, table: &str) {
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(&moto.url)
+        .credentials_provider(SharedCredentialsProvider::new(
+            aws_credential_types::Credentials::new("testing", "testing", None, None, "test"),
+        ))
+        .build();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let api = port_aws_sync::aws::api::AwsApi::new(Default::default()).unwrap();
+        let client = api.client("dynamodb", &sdk, "us-east-1").unwrap();
+        port_aws_sync::state::dynamodb::create_table(&client, table)
+            .await
+            .unwrap();
+    });
+}
