@@ -20,6 +20,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Plan(args) => plan(args).await,
         Command::Map(args) => super::playground::map(args).await,
         Command::Validate(args) => super::playground::validate(args).await,
+        Command::Status(args) => super::status::status(args).await,
     }
 }
 

@@ -5,8 +5,9 @@
 mod args;
 mod commands;
 mod playground;
+mod status;
 mod sync;
 
-pub use args::{Cli, Command, MapArgs, ScopeArgs, SyncArgs, ValidateArgs};
+pub use args::{Cli, Command, MapArgs, ScopeArgs, StatusArgs, SyncArgs, ValidateArgs};
 pub use commands::{run, EXIT_CONFIG, EXIT_FAILED};
 pub use playground::read_raw_objects;

@@ -8,6 +8,7 @@ use crate::port::{CredentialsError, PortClient};
 use crate::setup::{PortUse, Setup};
 use crate::sync::state_sync::{open_store, StateSync};
 use crate::sync::tracking;
+use crate::sync::verify::verify_if_needed;
 use crate::sync::{run_units, start_run, Batch, PortMode, RunStart, Sink, Summary, UnitReport};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Write};
@@ -44,7 +45,8 @@ pub(super) async fn sync(args: SyncArgs) -> ExitCode {
         Err(e) => return fail(EXIT_FAILED, e),
     };
     let installation = &setup.engine.config.integration_identifier;
-    if let Some(state) = &state {
+    if let (Some(state), PortMode::Write(client)) = (&state, &mode) {
+        verify_if_needed(&setup.engine, client, state, args.verify).await;
         tracking::start(&state.store, installation, &start, &scope).await;
     }
     let reports = run_with_progress(&setup, &start, sink).await;

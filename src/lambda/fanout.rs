@@ -14,6 +14,7 @@ use crate::mapping::source::PortIntegration;
 use crate::port::{blueprints, PortClient};
 use crate::sync::state_sync::StateSync;
 use crate::sync::tracking;
+use crate::sync::verify::verify_if_needed;
 use crate::sync::{start_run, Engine, PortMode, RunStart, Scope, StartError, Unit};
 use lambda_runtime::Diagnostic;
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,9 @@ pub struct FanoutRequest {
     /// Discover and plan only: nothing is enqueued and Port is not called.
     #[serde(default)]
     pub dry_run: bool,
+    /// Compare the sync state with Port first and repair both ways ([`crate::sync::verify`]).
+    #[serde(default)]
+    pub verify: bool,
 }
 
 /// How the run was started (for logs and the summary).
@@ -228,6 +232,7 @@ impl Fanout {
         let mut summary = FanoutSummary::new(trigger, request.dry_run, &start);
         if !request.dry_run {
             let installation = &self.engine.config.integration_identifier;
+            verify_if_needed(&self.engine, &self.port, &self.state, request.verify).await;
             tracking::start(&self.state.store, installation, &start, &scope).await;
         }
         if request.dry_run {
