@@ -6,7 +6,7 @@ use super::commands::{fail, prepare, EXIT_CONFIG, EXIT_FAILED};
 use crate::deletion::Cleanup;
 use crate::port::{CredentialsError, PortClient};
 use crate::setup::{PortUse, Setup};
-use crate::sync::state_sync::{open_store, StateSync};
+use crate::sync::state_sync::{open_store, StateSync, CLI_LEASE_TTL};
 use crate::sync::tracking;
 use crate::sync::verify::verify_if_needed;
 use crate::sync::{run_units, start_run, Batch, PortMode, RunStart, Sink, Summary, UnitReport};
@@ -76,11 +76,13 @@ async fn open_state(setup: &Setup) -> Result<StateSync, ExitCode> {
         .await
         .map_err(|e| fail(EXIT_CONFIG, e))?;
     tracing::info!(state = %store.location(), "sync state");
-    Ok(StateSync::new(
+    let mut state = StateSync::new(
         store,
         &config.integration_identifier,
         config.state.max_age(),
-    ))
+    );
+    state.lease_ttl = CLI_LEASE_TTL;
+    Ok(state)
 }
 
 /// Where the entities go, and how the run uses Port: Port itself, or JSON lines (with a

@@ -12,16 +12,23 @@ use crate::config::StateConfig;
 use crate::mapping::Entity;
 use crate::port::UpsertOptions;
 use crate::state::{
-    fingerprint, EntityKey, EntityRecord, ExpiryPolicy, Fingerprint, Lease, ScopeChanges, ScopeKey,
-    ScopeState, StateError, StateStore, StoreOptions, Timestamp,
+    fingerprint, EntityKey, EntityRecord, ExpiryPolicy, Fingerprint, Lease, LeaseHeld,
+    ScopeChanges, ScopeKey, ScopeState, StateError, StateStore, StoreOptions, Timestamp,
 };
 use crate::sync::plan::Unit;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Default lease of a scope: longer than the worker Lambda's timeout (15 minutes at most), so a
-/// live holder never loses it; a crashed holder's scope is free again after it.
+/// live holder never loses it even if a renewal fails; a crashed holder's scope is free again
+/// after it.
 pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(20 * 60);
+
+/// The CLI's lease: renewed every 20 s while the unit runs, so a killed run frees its scopes
+/// within a minute.
+pub const CLI_LEASE_TTL: Duration = Duration::from_secs(60);
 
 /// The state store could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -116,13 +123,12 @@ impl StateSync {
         Ok(ScopeSession {
             sync: self.clone(),
             scope,
-            lease,
+            renewal: Renewal::start(self.store.clone(), lease, self.lease_ttl),
             base,
             changes: ScopeChanges::default(),
             unchanged: 0,
             now: Timestamp::now(),
             options: options_text(options),
-            lost: false,
         })
     }
 }
@@ -147,7 +153,7 @@ pub struct Selected {
 pub struct ScopeSession {
     sync: StateSync,
     pub scope: ScopeKey,
-    lease: Lease,
+    renewal: Renewal,
     /// The scope's records as read under the lease.
     pub base: ScopeState,
     /// Port-confirmed upserts and deletions, recorded by [`ScopeSession::finish`].
@@ -156,8 +162,51 @@ pub struct ScopeSession {
     pub unchanged: usize,
     now: Timestamp,
     options: String,
-    /// The lease could not be extended: another worker may own the scope now.
-    lost: bool,
+}
+
+/// Extends a unit's lease every third of its TTL until the unit finishes (or its task is
+/// aborted: the lease then expires on its own).
+#[derive(Debug)]
+struct Renewal {
+    lease: Arc<Mutex<Lease>>,
+    lost: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Renewal {
+    fn start(store: StateStore, lease: Lease, ttl: Duration) -> Renewal {
+        let lease = Arc::new(Mutex::new(lease));
+        let lost = Arc::new(AtomicBool::new(false));
+        let (held, flag) = (lease.clone(), lost.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(ttl / 3).await;
+                let current = held.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                match store.renew_lease(&current, ttl).await {
+                    Ok(renewed) => *held.lock().unwrap_or_else(|p| p.into_inner()) = renewed,
+                    Err(e) => {
+                        tracing::warn!(scope = %current.scope, error = %e, "the scope lease could not be extended: this unit's state will not be recorded");
+                        flag.store(true, Ordering::SeqCst);
+                        return;
+                    }
+                }
+            }
+        });
+        Renewal { lease, lost, task }
+    }
+
+    /// Stops renewing; the lease as last held, or `None` when it was lost.
+    fn stop(&self) -> Option<Lease> {
+        self.task.abort();
+        let lease = self.lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        (!self.lost.load(Ordering::SeqCst)).then_some(lease)
+    }
+}
+
+impl Drop for Renewal {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 impl ScopeSession {
@@ -204,38 +253,20 @@ impl ScopeSession {
         self.changes.removed.extend(keys);
     }
 
-    /// Extends the lease when more than half of it has passed (long CLI units).
-    pub async fn keep_alive(&mut self) -> Result<(), StateError> {
-        let half = self.sync.lease_ttl / 2;
-        if self.lost || Timestamp::now().plus(half) < self.lease.expires_at {
-            return Ok(());
-        }
-        match self
-            .sync
-            .store
-            .renew_lease(&self.lease, self.sync.lease_ttl)
-            .await
-        {
-            Ok(lease) => {
-                self.lease = lease;
-                Ok(())
-            }
-            Err(e) => {
-                self.lost = true;
-                Err(e)
-            }
-        }
-    }
-
     /// Writes the confirmed changes and releases the lease (also when the write failed: the next
     /// run rewrites what is unrecorded and deletes again what is still recorded).
     pub async fn finish(self) -> Result<(), StateError> {
         let store = &self.sync.store;
-        if self.lost {
+        let Some(lease) = self.renewal.stop() else {
             // Another worker may own the scope: what this one wrote is rewritten by a later
             // run rather than recorded over the new holder's state.
-            return Ok(());
-        }
+            return Err(LeaseHeld {
+                scope: self.scope.clone(),
+                owner: None,
+                expires_at: None,
+            }
+            .into());
+        };
         let written = if self.changes.is_empty() {
             Ok(())
         } else {
@@ -243,7 +274,7 @@ impl ScopeSession {
                 .write_scope(&self.scope, &self.base, self.changes.clone())
                 .await
         };
-        if let Err(e) = store.release_lease(&self.lease).await {
+        if let Err(e) = store.release_lease(&lease).await {
             tracing::warn!(scope = %self.scope, error = %e, "releasing the scope lease failed: it expires on its own");
         }
         written

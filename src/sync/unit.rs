@@ -117,13 +117,6 @@ struct Progress<'a> {
 impl Progress<'_> {
     async fn page(&mut self, page: Vec<Value>) {
         self.report.fetched += page.len();
-        if let Some(session) = self.state.as_mut() {
-            if let Err(e) = session.keep_alive().await {
-                self.report.fail(IncompleteReason::Stopped(format!(
-                    "the scope's lease could not be extended, so its state is not recorded: {e}"
-                )));
-            }
-        }
         if self.sink.wants_raw() {
             if let Err(e) = self.sink.write_raw(&page) {
                 self.report.fail(IncompleteReason::Write(format!(
