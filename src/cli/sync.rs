@@ -46,7 +46,7 @@ pub(super) async fn sync(args: SyncArgs) -> ExitCode {
     };
     let installation = &setup.engine.config.integration_identifier;
     if let (Some(state), PortMode::Write(client)) = (&state, &mode) {
-        verify_if_needed(&setup.engine, client, state, args.verify).await;
+        verify_if_needed(&setup.engine, client, state, &start.units, args.verify).await;
         tracking::start(&state.store, installation, &start, &scope).await;
     }
     let reports = run_with_progress(&setup, &start, sink).await;

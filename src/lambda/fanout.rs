@@ -232,7 +232,14 @@ impl Fanout {
         let mut summary = FanoutSummary::new(trigger, request.dry_run, &start);
         if !request.dry_run {
             let installation = &self.engine.config.integration_identifier;
-            verify_if_needed(&self.engine, &self.port, &self.state, request.verify).await;
+            verify_if_needed(
+                &self.engine,
+                &self.port,
+                &self.state,
+                &start.units,
+                request.verify,
+            )
+            .await;
             tracking::start(&self.state.store, installation, &start, &scope).await;
         }
         if request.dry_run {

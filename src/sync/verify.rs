@@ -12,18 +12,22 @@
 //!   it when it produces it, and otherwise deletes it by the normal rules (complete unit,
 //!   confirmation search, `$updatedAt` guard, `entityDeletionThreshold`).
 //!
-//! An entity is placed in its scope by its `$datasource` (account and region) and its blueprint
-//! (the configured kind writing that blueprint in such a region). A blueprint written by two
-//! kinds of the same scope, or computed per object, cannot be placed: such entities are left as
-//! they are and counted in `unplaced`.
+//! Port's search does not answer an entity's `$datasource`, so an unrecorded entity is placed in
+//! its scope by one more search per planned unit whose kind writes its blueprint, limited to the
+//! unrecorded identifiers and the unit's `$datasource` (nothing when every listed entity is
+//! recorded; once per unit on an installation's first run). A blueprint computed per object or
+//! written by two kinds of one scope cannot be placed: such entities are left as they are and
+//! counted in `unplaced`, as are entities of scopes the run does not plan.
 
 use crate::deletion::datasource::owned_cond;
-use crate::kinds::{Kind, KindScope};
+use crate::deletion::from_state::confirmation_query;
+use crate::deletion::per_unit::shared_blueprint;
+use crate::kinds::Kind;
 use crate::port::PortClient;
 use crate::state::{
     EntityKey, EntityRecord, Fingerprint, ScopeChanges, ScopeKey, ScopeState, StateError, Timestamp,
 };
-use crate::sync::plan::GLOBAL;
+use crate::sync::plan::Unit;
 use crate::sync::state_sync::StateSync;
 use crate::sync::Engine;
 use serde::Serialize;
@@ -50,52 +54,51 @@ pub struct VerifyReport {
     pub skipped_scopes: usize,
 }
 
-/// Port's view: scope → entity keys of this installation.
-type PortView = BTreeMap<ScopeKey, BTreeSet<EntityKey>>;
+/// Identifiers of this installation in Port, per blueprint listed.
+type Listed = BTreeMap<String, BTreeSet<String>>;
 
 /// Lists this installation's entities in Port and repairs the state (see the module doc).
 pub async fn verify(
     engine: &Engine,
     client: &PortClient,
     state: &StateSync,
-    kinds: &[Kind],
+    units: &[Unit],
 ) -> Result<VerifyReport, String> {
     let mut report = VerifyReport::default();
-    let placement = placement(engine, kinds);
-    let mut view = PortView::new();
-    let query = owned_cond(&state.installation)
-        .to_query()
-        .unwrap_or(Value::Null);
-    for blueprint in placement.keys() {
-        let found = match client
-            .search_entities(blueprint, query.clone(), &["$identifier", "$datasource"])
-            .await
-        {
-            Ok(found) => found,
-            Err(e) if e.status().is_some_and(|s| s.as_u16() == 404) => continue,
-            Err(e) => return Err(format!("listing the entities of {blueprint} failed: {e}")),
-        };
-        report.listed += found.len();
-        for entity in &found {
-            match place(state, &placement, blueprint, entity) {
-                Some((scope, key)) => {
-                    view.entry(scope).or_default().insert(key);
-                }
-                None => report.unplaced += 1,
-            }
-        }
-    }
-    let known = state
-        .store
+    let kinds = kinds_of(units);
+    let listed = list(client, &state.installation, &placement(engine, &kinds)).await?;
+    report.listed = listed.values().map(BTreeSet::len).sum();
+    let store = &state.store;
+    let known = store
         .scopes(&state.installation)
         .await
         .map_err(|e| e.to_string())?;
+    let mut recorded: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for summary in &known {
+        let base = store
+            .read_scope(&summary.scope)
+            .await
+            .map_err(|e| e.to_string())?;
+        for (blueprint, identifier) in base.records().map(EntityRecord::key) {
+            recorded.entry(blueprint).or_default().insert(identifier);
+        }
+    }
+    let adopt = place_unrecorded(
+        engine,
+        client,
+        state,
+        units,
+        &listed,
+        &recorded,
+        &mut report,
+    )
+    .await;
     let mut scopes: BTreeSet<ScopeKey> = known.into_iter().map(|s| s.scope).collect();
-    scopes.extend(view.keys().cloned());
+    scopes.extend(adopt.keys().cloned());
     let empty = BTreeSet::new();
     for scope in scopes {
-        let in_port = view.get(&scope).unwrap_or(&empty);
-        if let Err(e) = repair_scope(state, &scope, in_port, &placement, &mut report).await {
+        let adopted = adopt.get(&scope).unwrap_or(&empty);
+        if let Err(e) = repair_scope(state, &scope, &listed, adopted, &mut report).await {
             tracing::warn!(scope = %scope, error = %e, "verify: scope not repaired");
             report.skipped_scopes += 1;
         }
@@ -111,7 +114,38 @@ pub async fn verify(
     Ok(report)
 }
 
-/// Blueprint → the kinds that write it, by kind scope; only blueprints known without an object.
+fn kinds_of(units: &[Unit]) -> Vec<Kind> {
+    let kinds: BTreeSet<Kind> = units.iter().map(|u| u.kind).collect();
+    kinds.into_iter().collect()
+}
+
+/// One paginated search per blueprint: this installation's identifiers.
+async fn list(
+    client: &PortClient,
+    installation: &str,
+    placement: &BTreeMap<String, Vec<Kind>>,
+) -> Result<Listed, String> {
+    let query = owned_cond(installation).to_query().unwrap_or(Value::Null);
+    let mut listed = Listed::new();
+    for blueprint in placement.keys() {
+        let found = match client
+            .search_entities(blueprint, query.clone(), &["$identifier"])
+            .await
+        {
+            Ok(found) => found,
+            Err(e) if e.status().is_some_and(|s| s.as_u16() == 404) => Vec::new(),
+            Err(e) => return Err(format!("listing the entities of {blueprint} failed: {e}")),
+        };
+        let ids = found
+            .iter()
+            .filter_map(|e| e.get("identifier")?.as_str().map(str::to_owned))
+            .collect();
+        listed.insert(blueprint.clone(), ids);
+    }
+    Ok(listed)
+}
+
+/// Blueprint → the kinds that write it; only blueprints known without an object.
 fn placement(engine: &Engine, kinds: &[Kind]) -> BTreeMap<String, Vec<Kind>> {
     let mut out: BTreeMap<String, Vec<Kind>> = BTreeMap::new();
     for &kind in kinds {
@@ -122,49 +156,64 @@ fn placement(engine: &Engine, kinds: &[Kind]) -> BTreeMap<String, Vec<Kind>> {
     out
 }
 
-/// The scope of a listed entity, from its `$datasource` and blueprint.
-fn place(
+/// Finds the scope of each listed but unrecorded entity (see the module doc).
+async fn place_unrecorded(
+    engine: &Engine,
+    client: &PortClient,
     state: &StateSync,
-    placement: &BTreeMap<String, Vec<Kind>>,
-    blueprint: &str,
-    entity: &Value,
-) -> Option<(ScopeKey, EntityKey)> {
-    let identifier = entity.get("identifier")?.as_str()?;
-    let datasource = entity.get("datasource")?.as_str()?;
-    let (account, region) = parse_datasource(datasource, &state.installation)?;
-    let wanted = if region == GLOBAL {
-        KindScope::Account
-    } else {
-        KindScope::Regional
-    };
-    let mut kinds = placement
-        .get(blueprint)?
-        .iter()
-        .filter(|k| k.scope() == wanted);
-    let kind = kinds.next()?;
-    if kinds.next().is_some() {
-        return None;
+    units: &[Unit],
+    listed: &Listed,
+    recorded: &BTreeMap<String, BTreeSet<String>>,
+    report: &mut VerifyReport,
+) -> BTreeMap<ScopeKey, BTreeSet<EntityKey>> {
+    let configured = kinds_of(units);
+    let none = BTreeSet::new();
+    let mut adopt: BTreeMap<ScopeKey, BTreeSet<EntityKey>> = BTreeMap::new();
+    for (blueprint, ids) in listed {
+        let known = recorded.get(blueprint).unwrap_or(&none);
+        let mut left: BTreeSet<String> = ids.difference(known).cloned().collect();
+        for unit in units {
+            if left.is_empty() {
+                break;
+            }
+            let mapper = &engine.mapper;
+            let writes = mapper
+                .blueprints(unit.kind)
+                .is_some_and(|b| b.contains(blueprint));
+            if !writes || shared_blueprint(mapper, &configured, unit.kind).is_some() {
+                continue;
+            }
+            let wanted: Vec<String> = left.iter().cloned().collect();
+            let query =
+                confirmation_query(&state.installation, &unit.account.id, &unit.region, &wanted);
+            let found = match client
+                .search_entities(blueprint, query, &["$identifier"])
+                .await
+            {
+                Ok(found) => found,
+                Err(e) => {
+                    tracing::warn!(unit = %unit.label(), blueprint, error = %e, "verify: placing unrecorded entities failed");
+                    continue;
+                }
+            };
+            for id in found.iter().filter_map(|e| e.get("identifier")?.as_str()) {
+                if left.remove(id) {
+                    let key = (blueprint.clone(), id.to_owned());
+                    adopt.entry(state.scope_of(unit)).or_default().insert(key);
+                }
+            }
+        }
+        report.unplaced += left.len();
     }
-    let scope = ScopeKey::new(&state.installation, account, region, kind.to_string());
-    Some((scope, (blueprint.to_owned(), identifier.to_owned())))
-}
-
-/// `(account, region)` of a `$datasource` this installation wrote:
-/// `port-aws-sync/<version> (integration/<id>; account/<account>; region/<region>)`.
-pub fn parse_datasource<'a>(datasource: &'a str, installation: &str) -> Option<(&'a str, &'a str)> {
-    let marker = format!("(integration/{installation}; account/");
-    let rest = &datasource[datasource.find(&marker)? + marker.len()..];
-    let (account, rest) = rest.split_once("; region/")?;
-    let region = rest.strip_suffix(')')?;
-    Some((account, region))
+    adopt
 }
 
 /// Repairs one scope's state under its lease.
 async fn repair_scope(
     state: &StateSync,
     scope: &ScopeKey,
-    in_port: &BTreeSet<EntityKey>,
-    placement: &BTreeMap<String, Vec<Kind>>,
+    listed: &Listed,
+    adopted: &BTreeSet<EntityKey>,
     report: &mut VerifyReport,
 ) -> Result<(), StateError> {
     let store = &state.store;
@@ -172,7 +221,7 @@ async fn repair_scope(
     let lease = store.acquire_lease(scope, &owner, state.lease_ttl).await?;
     let result = async {
         let base = store.read_scope(scope).await?;
-        let changes = compare(&base, in_port, placement);
+        let changes = compare(&base, listed, adopted);
         report.missing_in_port += changes.removed.len();
         report.adopted += changes.upserted.len();
         if !changes.is_empty() {
@@ -185,21 +234,17 @@ async fn repair_scope(
     result
 }
 
-/// The repairs of one scope: records missing in Port removed (only for blueprints the listing
-/// covered), unrecorded entities adopted.
-fn compare(
-    base: &ScopeState,
-    in_port: &BTreeSet<EntityKey>,
-    listed: &BTreeMap<String, Vec<Kind>>,
-) -> ScopeChanges {
+/// The repairs of one scope: records of listed blueprints missing in Port removed, unrecorded
+/// entities found in the scope adopted.
+fn compare(base: &ScopeState, listed: &Listed, adopted: &BTreeSet<EntityKey>) -> ScopeChanges {
     let recorded: BTreeSet<EntityKey> = base.records().map(EntityRecord::key).collect();
     let removed = recorded
         .iter()
-        .filter(|k| listed.contains_key(&k.0) && !in_port.contains(*k))
+        .filter(|(bp, id)| listed.get(bp).is_some_and(|ids| !ids.contains(id)))
         .cloned()
         .collect();
     let never = Timestamp::from_millis(0);
-    let upserted = in_port
+    let upserted = adopted
         .difference(&recorded)
         .filter_map(|(blueprint, identifier)| {
             Some(EntityRecord {
@@ -219,17 +264,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn datasources_of_this_installation_give_account_and_region() {
-        let ds = "port-aws-sync/0.1.0 (integration/prod; account/111111111111; region/eu-west-1)";
-        assert_eq!(
-            parse_datasource(ds, "prod"),
-            Some(("111111111111", "eu-west-1"))
-        );
-        assert_eq!(parse_datasource(ds, "other"), None);
-        assert_eq!(parse_datasource("seed", "prod"), None);
-    }
-
-    #[test]
     fn missing_records_are_removed_and_unrecorded_entities_adopted() {
         let fp = Fingerprint::from_hex("0123456789abcdef0123456789abcdef").unwrap();
         let record = |id: &str| EntityRecord {
@@ -241,9 +275,12 @@ mod tests {
         };
         let base = ScopeState::from_records([record("kept"), record("deleted-by-hand")]);
         let key = |id: &str| ("ec2Instance".to_owned(), id.to_owned());
-        let in_port = BTreeSet::from([key("kept"), key("written-before-state")]);
-        let listed = BTreeMap::from([("ec2Instance".to_owned(), vec![Kind::Ec2Instance])]);
-        let changes = compare(&base, &in_port, &listed);
+        let listed = Listed::from([(
+            "ec2Instance".to_owned(),
+            BTreeSet::from(["kept".to_owned(), "written-before-state".to_owned()]),
+        )]);
+        let adopted = BTreeSet::from([key("written-before-state")]);
+        let changes = compare(&base, &listed, &adopted);
         assert_eq!(changes.removed, vec![key("deleted-by-hand")]);
         assert_eq!(changes.upserted.len(), 1);
         let adopted = &changes.upserted[0];
@@ -260,6 +297,7 @@ pub async fn verify_if_needed(
     engine: &Engine,
     client: &PortClient,
     state: &StateSync,
+    units: &[Unit],
     asked: bool,
 ) -> Option<VerifyReport> {
     let bootstrap = !asked
@@ -274,8 +312,7 @@ pub async fn verify_if_needed(
     if bootstrap {
         tracing::info!("no sync state yet: verifying against Port first (adopting what this installation already wrote)");
     }
-    let kinds = crate::sync::plan::configured_kinds(&engine.config.kinds, &engine.mapper);
-    match verify(engine, client, state, &kinds).await {
+    match verify(engine, client, state, units).await {
         Ok(report) => Some(report),
         Err(e) => {
             tracing::warn!(error = %e, "verify failed: the units work from the state as it is");

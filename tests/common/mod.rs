@@ -75,6 +75,32 @@ impl Drop for Guard {
     }
 }
 
+/// A request without a body but with headers (e.g. `Authorization`); returns the status.
+pub fn http_with_headers(method: &str, url: &str, headers: &[(&str, &str)]) -> u16 {
+    let rest = url.strip_prefix("http://").expect("http url");
+    let (host, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
+    let mut stream = TcpStream::connect(host).expect("connect");
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n{extra}Content-Length: 0\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
 /// Minimal HTTP/1.1 request to a local server (no client dependency in tests).
 pub fn http(method: &str, url: &str, body: Option<&Value>) -> (u16, Value) {
     let rest = url.strip_prefix("http://").expect("http url");
