@@ -20,7 +20,7 @@ pub enum Sink {
         /// `entityDeletionThreshold`.
         deletion_threshold: f64,
         /// The sync state: write only what changed, delete from the state.
-        state: Option<StateSync>,
+        state: Option<Box<StateSync>>,
     },
     /// Dry run: write JSON lines, entities (each with its `blueprint`) or raw objects.
     JsonLines {
@@ -51,7 +51,7 @@ impl Sink {
     /// found by a Port search per unit).
     pub fn with_state(mut self, sync: Option<StateSync>) -> Sink {
         if let Sink::Port { state, .. } = &mut self {
-            *state = sync;
+            *state = sync.map(Box::new);
         }
         self
     }
@@ -63,7 +63,7 @@ impl Sink {
                 state: Some(state),
                 options,
                 ..
-            } => Some((state, *options)),
+            } => Some((&**state, *options)),
             _ => None,
         }
     }

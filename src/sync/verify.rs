@@ -259,6 +259,36 @@ fn compare(base: &ScopeState, listed: &Listed, adopted: &BTreeSet<EntityKey>) ->
     ScopeChanges { upserted, removed }
 }
 
+/// Runs [`verify`] when asked, or when the installation has no state yet (bootstrap); a failed
+/// verify is logged and the run goes on (the units then work from the state as it is).
+pub async fn verify_if_needed(
+    engine: &Engine,
+    client: &PortClient,
+    state: &StateSync,
+    units: &[Unit],
+    asked: bool,
+) -> Option<VerifyReport> {
+    let bootstrap = !asked
+        && state
+            .store
+            .scopes(&state.installation)
+            .await
+            .is_ok_and(|scopes| scopes.is_empty());
+    if !asked && !bootstrap {
+        return None;
+    }
+    if bootstrap {
+        tracing::info!("no sync state yet: verifying against Port first (adopting what this installation already wrote)");
+    }
+    match verify(engine, client, state, units).await {
+        Ok(report) => Some(report),
+        Err(e) => {
+            tracing::warn!(error = %e, "verify failed: the units work from the state as it is");
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,35 +318,5 @@ mod tests {
         // Always written again (or deleted): the record vouches for nothing.
         let state = ScopeState::from_records(changes.upserted.clone());
         assert!(state.needs_write("ec2Instance", "written-before-state", &fp, Timestamp::now()));
-    }
-}
-
-/// Runs [`verify`] when asked, or when the installation has no state yet (bootstrap); a failed
-/// verify is logged and the run goes on (the units then work from the state as it is).
-pub async fn verify_if_needed(
-    engine: &Engine,
-    client: &PortClient,
-    state: &StateSync,
-    units: &[Unit],
-    asked: bool,
-) -> Option<VerifyReport> {
-    let bootstrap = !asked
-        && state
-            .store
-            .scopes(&state.installation)
-            .await
-            .is_ok_and(|scopes| scopes.is_empty());
-    if !asked && !bootstrap {
-        return None;
-    }
-    if bootstrap {
-        tracing::info!("no sync state yet: verifying against Port first (adopting what this installation already wrote)");
-    }
-    match verify(engine, client, state, units).await {
-        Ok(report) => Some(report),
-        Err(e) => {
-            tracing::warn!(error = %e, "verify failed: the units work from the state as it is");
-            None
-        }
     }
 }
