@@ -3,8 +3,9 @@
 //! blueprint, limited to those identifiers and to this installation's `$datasource` in the scope,
 //! confirms they are still ours (an entity another installation took over, or that is gone
 //! already, is only forgotten), and the `$updatedAt` guard keeps what an overlapping run wrote.
-//! `entityDeletionThreshold` applies against the number of recorded entities. A unit with no
-//! candidates makes no Port request. See `docs/deletion.md`.
+//! `entityDeletionThreshold` applies against the entities the state holds for the scope (the
+//! records, and what the unit just wrote). A unit with no candidates makes no Port request. See
+//! `docs/deletion.md`.
 
 use super::cleanup::Cleanup;
 use super::datasource::owned_scope_query;
@@ -32,9 +33,9 @@ pub async fn delete_recorded(
     configured: &[Kind],
     complete: CompleteUnit<'_>,
     base: &ScopeState,
+    owned: usize,
 ) -> FromState {
     let unit = complete.unit();
-    let owned = base.len();
     let candidates = candidates(base, &complete);
     let count: usize = candidates.values().map(Vec::len).sum();
     let mut out = FromState {

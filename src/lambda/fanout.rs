@@ -3,7 +3,7 @@
 //! work item per unit `(account, region, kind)` ([`crate::lambda::enqueue`]).
 //!
 //! Accepted events: the EventBridge "Scheduled Event" envelope, the bare `Input` EventBridge
-//! Scheduler delivers, or a manual payload `{"accounts", "regions", "kinds", "dryRun"}` (all
+//! Scheduler delivers, or a manual payload `{"accounts", "regions", "kinds", "dryRun", "verify"}` (all
 //! optional; `{}` is a full sync).
 
 use crate::deletion::GoneScopeReport;
@@ -52,7 +52,7 @@ pub enum Trigger {
 
 /// An event the fan-out does not accept.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}. Expected an EventBridge scheduled event or {{\"accounts\": [\"123456789012\"], \"regions\": [\"eu-west-1\"], \"kinds\": [\"AWS::EC2::Instance\"], \"dryRun\": false}} (every field optional)")]
+#[error("{0}. Expected an EventBridge scheduled event or {{\"accounts\": [\"123456789012\"], \"regions\": [\"eu-west-1\"], \"kinds\": [\"AWS::EC2::Instance\"], \"dryRun\": false, \"verify\": false}} (every field optional)")]
 pub struct RequestError(String);
 
 /// Reads the event into a request.

@@ -248,6 +248,15 @@ impl ScopeSession {
         }
     }
 
+    /// Entities this installation holds in the scope now: the records read at the start and the
+    /// entities Port confirmed since (the deletion threshold's denominator).
+    pub fn owned(&self) -> usize {
+        let mut keys: std::collections::BTreeSet<EntityKey> =
+            self.base.records().map(EntityRecord::key).collect();
+        keys.extend(self.changes.upserted.iter().map(EntityRecord::key));
+        keys.len()
+    }
+
     /// Records entities Port deleted, or that are no longer this installation's.
     pub fn removed(&mut self, keys: impl IntoIterator<Item = EntityKey>) {
         self.changes.removed.extend(keys);

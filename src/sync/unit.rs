@@ -290,6 +290,7 @@ async fn delete_after(
                         &configured,
                         complete,
                         &session.base,
+                        session.owned(),
                     )
                     .await;
                     session.removed(decided.forget);
