@@ -29,6 +29,8 @@ async fn units_still_running_near_the_deadline_are_reported_failed() {
         ("PORT_BASE_URL", "http://127.0.0.1:9"),
         ("PORT_CLIENT_ID", "id"),
         ("PORT_CLIENT_SECRET", "secret"),
+        // The state table is behind the silent endpoint too: units wait on their lease.
+        ("STATE_TABLE", "port-aws-sync-state"),
         // Given here, the mapping does not need Port (which is unreachable in this test).
         (
             "MAPPING_CONFIG",

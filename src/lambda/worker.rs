@@ -102,10 +102,8 @@ impl Worker {
                 deadline,
             };
             let reports = run_units(self.engine.clone(), sink, batch, &|_, _| {}).await;
+            self.track_all(&sync_ids, &reports).await;
             for (id, report) in reports {
-                if let Some(sync_id) = sync_ids.get(&id) {
-                    self.track(sync_id, &report).await;
-                }
                 if !tally(&mut summary, &id, &report) {
                     response.add_failure(id);
                 }
@@ -117,7 +115,30 @@ impl Worker {
     }
 }
 
+/// How long recording a batch's outcomes may take after its units: within the margin the units'
+/// budget leaves at the template's 300 s timeout (20 s, see [`super::work_budget`]).
+const TRACKING_BUDGET: Duration = Duration::from_secs(5);
+
 impl Worker {
+    /// Records the outcomes of a batch's units, within [`TRACKING_BUDGET`]; what is not recorded
+    /// only leaves its run open (`status` shows it).
+    async fn track_all(
+        &self,
+        sync_ids: &HashMap<String, String>,
+        reports: &[(String, UnitReport)],
+    ) {
+        let all = async {
+            for (id, report) in reports {
+                if let Some(sync_id) = sync_ids.get(id) {
+                    self.track(sync_id, report).await;
+                }
+            }
+        };
+        if tokio::time::timeout(TRACKING_BUDGET, all).await.is_err() {
+            tracing::warn!("recording the units' outcomes took too long: their run stays open");
+        }
+    }
+
     /// Records the unit's outcome in its run; the unit that closes the run emits its metrics.
     async fn track(&self, sync_id: &str, report: &UnitReport) {
         let installation = &self.engine.config.integration_identifier;
