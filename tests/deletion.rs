@@ -175,14 +175,16 @@ fn port_errors_during_upsert_delete_nothing_in_that_unit() {
     let env = single_env(&moto, &port);
     let before = first_sync("upsert-errors", &env, &port);
 
+    // A new instance is the unit's only write (the others are unchanged) and Port refuses it.
     let east = strs(&seeded["resources"]["mgmt"]["ec2_instances"]["us-east-1"]);
     moto.ops(&json!([
         {"op": "terminate_instances", "account": ACCOUNT, "region": "us-east-1", "ids": [east[0]]},
+        {"op": "run_instances", "account": ACCOUNT, "region": "us-east-1", "count": 1},
         {"op": "delete_bucket", "account": ACCOUNT, "name": "east-b"},
     ]));
     port.control(
         "config",
-        &json!({"entity_failures": [{"identifier_regex": format!("^{}$", east[1]), "status": 422,
+        &json!({"entity_failures": [{"identifier_regex": "^i-", "status": 422,
                 "error": "invalid_property", "message": "injected refusal"}]}),
     );
     let (out, summary) = sync("upsert-errors", &[], &env);
@@ -206,7 +208,7 @@ fn port_errors_during_upsert_delete_nothing_in_that_unit() {
     );
     assert!(
         log.contains(&format!(
-            "{unit}: upserted 1, owned 0, deleted 0, kept 0: the unit did not complete cleanly"
+            "{unit}: upserted 0, owned 0, deleted 0, kept 0: the unit did not complete cleanly"
         )),
         "{log}"
     );

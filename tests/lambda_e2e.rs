@@ -135,6 +135,8 @@ fn estate(seed: &Value, extra_env: &[(&str, &str)]) -> (Estate, Value) {
     env.push(("PORT_BASE_URL".into(), port.url.clone()));
     env.push(("PORT_CREDENTIALS_SECRET_ARN".into(), secret_arn));
     env.push(("WORK_QUEUE_URL".into(), queue_url.clone()));
+    create_state_table(&moto, "port-aws-sync-state");
+    env.push(("STATE_TABLE".into(), "port-aws-sync-state".into()));
     for (k, v) in extra_env {
         env.push(((*k).into(), (*v).into()));
     }

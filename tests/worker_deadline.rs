@@ -35,6 +35,8 @@ async fn units_still_running_near_the_deadline_are_reported_failed() {
             "ACCOUNT_ROLE_ARNS",
             r#"["arn:aws:iam::123456789012:role/PortAwsSyncReadRole"]"#,
         ),
+        // The state table is behind the silent endpoint too: units wait on their lease.
+        ("STATE_TABLE", "port-aws-sync-state"),
         // Given here, the mapping does not need Port (which is unreachable in this test).
         (
             "MAPPING_CONFIG",

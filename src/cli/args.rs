@@ -28,6 +28,15 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the read-only IAM policy a member account's role needs for the mapping.
     Permissions(PermissionsArgs),
+    /// Print the latest runs and their failed units, from the sync state (STATE_TABLE or the SQLite file).
+    Status(StatusArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// How many runs to show, newest first.
+    #[arg(long, default_value_t = 5)]
+    pub limit: usize,
 }
 
 #[derive(Args, Debug, Default)]
@@ -59,6 +68,11 @@ pub struct SyncArgs {
     /// Also write the summary as JSON to this file.
     #[arg(long)]
     pub summary_json: Option<PathBuf>,
+    /// First compare the sync state with Port (one listing per blueprint) and repair both ways:
+    /// entities missing in Port are written again, unrecorded ones adopted (rewritten, or
+    /// deleted by the normal rules).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub verify: bool,
 }
 
 #[derive(Args, Debug)]

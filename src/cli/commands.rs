@@ -21,6 +21,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Map(args) => super::playground::map(args).await,
         Command::Validate(args) => super::playground::validate(args).await,
         Command::Permissions(args) => super::permissions::permissions(args).await,
+        Command::Status(args) => super::status::status(args).await,
     }
 }
 

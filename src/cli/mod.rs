@@ -7,10 +7,12 @@ mod args;
 mod commands;
 mod permissions;
 mod playground;
+mod status;
 mod sync;
 
 pub use args::{
-    Cli, Command, MapArgs, PermissionsArgs, PermissionsFormat, ScopeArgs, SyncArgs, ValidateArgs,
+    Cli, Command, MapArgs, PermissionsArgs, PermissionsFormat, ScopeArgs, StatusArgs, SyncArgs,
+    ValidateArgs,
 };
 pub use commands::{run, EXIT_CONFIG, EXIT_FAILED};
 pub use playground::read_raw_objects;

@@ -6,6 +6,9 @@ use super::commands::{fail, prepare, EXIT_CONFIG, EXIT_FAILED};
 use crate::deletion::Cleanup;
 use crate::port::{CredentialsError, PortClient};
 use crate::setup::{PortUse, Setup};
+use crate::sync::state_sync::{open_store, StateSync, CLI_LEASE_TTL};
+use crate::sync::tracking;
+use crate::sync::verify::verify_if_needed;
 use crate::sync::{run_units, start_run, Batch, PortMode, RunStart, Sink, Summary, UnitReport};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Write};
@@ -24,15 +27,34 @@ pub(super) async fn sync(args: SyncArgs) -> ExitCode {
         Ok(prepared) => prepared,
         Err(code) => return code,
     };
+    // A dry run neither reads nor writes the sync state.
+    let state = match args.dry_run {
+        true => None,
+        false => match open_state(&setup).await {
+            Ok(state) => Some(state),
+            Err(code) => return code,
+        },
+    };
     let (sink, mode) = match sink(&args, &setup) {
         Ok(sink) => sink,
         Err(code) => return code,
     };
+    let sink = sink.with_state(state.clone());
     let start = match start_run(&setup.engine, &setup.integration, &scope, &mode).await {
         Ok(start) => start,
         Err(e) => return fail(EXIT_FAILED, e),
     };
+    let installation = &setup.engine.config.integration_identifier;
+    if let (Some(state), PortMode::Write(client)) = (&state, &mode) {
+        verify_if_needed(&setup.engine, client, state, &start.units, args.verify).await;
+        tracking::start(&state.store, installation, &start, &scope).await;
+    }
     let reports = run_with_progress(&setup, &start, sink).await;
+    if let Some(state) = &state {
+        for report in &reports {
+            tracking::record(&state.store, installation, &start.sync_id, report).await;
+        }
+    }
     let mut summary = Summary::new(
         &start.sync_id,
         args.dry_run,
@@ -45,6 +67,22 @@ pub(super) async fn sync(args: SyncArgs) -> ExitCode {
         summary.port = Some(client.stats().into());
     }
     finish(&args, &summary)
+}
+
+/// The sync state of a real run: `STATE_TABLE`, else the SQLite file.
+async fn open_state(setup: &Setup) -> Result<StateSync, ExitCode> {
+    let config = &setup.engine.config;
+    let store = open_store(&config.state, setup.engine.sessions.base())
+        .await
+        .map_err(|e| fail(EXIT_CONFIG, e))?;
+    tracing::info!(state = %store.location(), "sync state");
+    let mut state = StateSync::new(
+        store,
+        &config.integration_identifier,
+        config.state.max_age(),
+    );
+    state.lease_ttl = CLI_LEASE_TTL;
+    Ok(state)
 }
 
 /// Where the entities go, and how the run uses Port: Port itself, or JSON lines (with a

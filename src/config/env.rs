@@ -6,6 +6,7 @@ use super::coverage;
 use super::port::{self, PortCredentialsSource, Secret};
 use super::region_policy::RegionPolicy;
 use super::runtime::{self, Concurrency};
+use super::state::{self, StateConfig};
 use crate::kinds::Kind;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -32,6 +33,8 @@ pub struct Config {
     pub unit_timeout: Duration,
     /// `WORK_QUEUE_URL`: the SQS queue the `fanout` Lambda sends work items to.
     pub work_queue_url: Option<String>,
+    /// `STATE_TABLE`, `STATE_PATH`, `STATE_MAX_AGE_DAYS`.
+    pub state: StateConfig,
 }
 
 /// A variable that is missing, malformed or contradicts another.
@@ -108,6 +111,7 @@ impl Config {
             concurrency: runtime::concurrency(&vars)?,
             unit_timeout: runtime::unit_timeout(&vars)?,
             work_queue_url: runtime::work_queue_url(&vars)?,
+            state: state::state(&vars)?,
         })
     }
 }
@@ -142,6 +146,8 @@ mod tests {
         assert_eq!(config.unit_timeout, Duration::from_secs(900));
         let short = load(&[("UNIT_TIMEOUT_SECONDS", "3")]).unwrap();
         assert_eq!(short.unit_timeout, Duration::from_secs(3));
+        assert_eq!(config.state.max_age_days, 7);
+        assert_eq!(config.state.table, None);
     }
 
     #[test]
@@ -276,6 +282,17 @@ mod tests {
                 &[("PORT_CLIENT_ID", "id")],
                 "PORT_CLIENT_SECRET",
                 "client secret",
+            ),
+            (
+                &[("STATE_MAX_AGE_DAYS", "91")],
+                "STATE_MAX_AGE_DAYS",
+                "1 to 90",
+            ),
+            (&[("STATE_TABLE", "a b")], "STATE_TABLE", "state table"),
+            (
+                &[("STATE_PATH", "/tmp/")],
+                "STATE_PATH",
+                "SQLite state file",
             ),
             (
                 &[("MAPPING_CONFIG", "s3://bucket-without-key")],

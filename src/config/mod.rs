@@ -4,7 +4,8 @@
 //!
 //! One file per group of variables: [`port`] (Port API, credentials, installation id),
 //! [`accounts`] (which accounts and how to reach them), [`coverage`] (regions, kinds, mapping),
-//! [`runtime`] (concurrency, Port resources, work queue); [`env`](self::env) puts them together.
+//! [`runtime`] (concurrency, Port resources, work queue), [`state`] (sync state); [`env`](self::env)
+//! puts them together.
 
 pub mod accounts;
 pub mod coverage;
@@ -12,6 +13,7 @@ pub mod env;
 pub mod port;
 mod region_policy;
 pub mod runtime;
+pub mod state;
 
 pub use accounts::AccountsMode;
 pub use coverage::{parse_kinds, parse_region_policy};
@@ -21,3 +23,4 @@ pub use port::{
 };
 pub use region_policy::{is_known_region, RegionPolicy, KNOWN_REGIONS};
 pub use runtime::Concurrency;
+pub use state::StateConfig;

@@ -19,6 +19,7 @@
 
 pub mod cleanup;
 pub mod datasource;
+pub mod from_state;
 pub mod gone_scope_classes;
 pub mod gone_scope_facts;
 pub mod gone_scopes;

@@ -3,7 +3,7 @@
 //! work item per unit `(account, region, kind)` ([`crate::lambda::enqueue`]).
 //!
 //! Accepted events: the EventBridge "Scheduled Event" envelope, the bare `Input` EventBridge
-//! Scheduler delivers, or a manual payload `{"accounts", "regions", "kinds", "dryRun"}` (all
+//! Scheduler delivers, or a manual payload `{"accounts", "regions", "kinds", "dryRun", "verify"}` (all
 //! optional; `{}` is a full sync).
 
 use crate::deletion::GoneScopeReport;
@@ -12,6 +12,9 @@ use crate::lambda::enqueue::{enqueue, send_batch, SEND_ATTEMPTS};
 use crate::lambda::{diagnostic, Container, InitError};
 use crate::mapping::source::PortIntegration;
 use crate::port::{blueprints, PortClient};
+use crate::sync::state_sync::StateSync;
+use crate::sync::tracking;
+use crate::sync::verify::verify_if_needed;
 use crate::sync::{start_run, Engine, PortMode, RunStart, Scope, StartError, Unit};
 use lambda_runtime::Diagnostic;
 use serde::{Deserialize, Serialize};
@@ -32,6 +35,9 @@ pub struct FanoutRequest {
     /// Discover and plan only: nothing is enqueued and Port is not called.
     #[serde(default)]
     pub dry_run: bool,
+    /// Compare the sync state with Port first and repair both ways ([`crate::sync::verify`]).
+    #[serde(default)]
+    pub verify: bool,
 }
 
 /// How the run was started (for logs and the summary).
@@ -46,7 +52,7 @@ pub enum Trigger {
 
 /// An event the fan-out does not accept.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}. Expected an EventBridge scheduled event or {{\"accounts\": [\"123456789012\"], \"regions\": [\"eu-west-1\"], \"kinds\": [\"AWS::EC2::Instance\"], \"dryRun\": false}} (every field optional)")]
+#[error("{0}. Expected an EventBridge scheduled event or {{\"accounts\": [\"123456789012\"], \"regions\": [\"eu-west-1\"], \"kinds\": [\"AWS::EC2::Instance\"], \"dryRun\": false, \"verify\": false}} (every field optional)")]
 pub struct RequestError(String);
 
 /// Reads the event into a request.
@@ -167,6 +173,7 @@ impl FanoutSummary {
 /// The fan-out function, built once per container.
 pub struct Fanout {
     engine: Arc<Engine>,
+    state: StateSync,
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
     port: PortClient,
@@ -180,6 +187,7 @@ impl Fanout {
             engine,
             port,
             integration,
+            state,
         } = container;
         let queue_url = engine
             .config
@@ -193,6 +201,7 @@ impl Fanout {
         let sqs = aws_sdk_sqs::Client::new(engine.sessions.base());
         Ok(Fanout {
             engine,
+            state,
             sqs,
             queue_url,
             port,
@@ -221,6 +230,18 @@ impl Fanout {
                 StartError::Blueprints(e) => diagnostic("PortBlueprints", e),
             })?;
         let mut summary = FanoutSummary::new(trigger, request.dry_run, &start);
+        if !request.dry_run {
+            let installation = &self.engine.config.integration_identifier;
+            verify_if_needed(
+                &self.engine,
+                &self.port,
+                &self.state,
+                &start.units,
+                request.verify,
+            )
+            .await;
+            tracking::start(&self.state.store, installation, &start, &scope).await;
+        }
         if request.dry_run {
             summary.plan = start.units.iter().map(Unit::label).collect();
         } else if !start.units.is_empty() {

@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::mapping::source::PortIntegration;
 use crate::port::{CredentialsError, PortClient};
 use crate::setup::{self, PortUse, SetupError};
+use crate::sync::state_sync::{open_store, OpenStateError, StateSync};
 use crate::sync::Engine;
 use lambda_runtime::Diagnostic;
 use std::sync::Arc;
@@ -15,6 +16,8 @@ use std::sync::Arc;
 pub enum InitError {
     #[error(transparent)]
     Setup(#[from] SetupError),
+    #[error(transparent)]
+    State(#[from] OpenStateError),
     #[error("{var} must be set for the {function} function ({fix})")]
     Missing {
         var: &'static str,
@@ -31,6 +34,8 @@ pub struct Container {
     pub port: PortClient,
     /// The installation's integration in Port, as found when the mapping was resolved.
     pub integration: PortIntegration,
+    /// The sync state (`STATE_TABLE`, required by both functions).
+    pub state: StateSync,
 }
 
 /// Reads the configuration, the Port credentials and the mapping (`MAPPING_CONFIG`, else the
@@ -41,11 +46,31 @@ pub async fn load() -> Result<Container, InitError> {
     let port = setup
         .port
         .ok_or(SetupError::Credentials(CredentialsError::Missing))?;
+    let state = open_state(&setup.engine).await?;
     Ok(Container {
         engine: setup.engine,
         port,
         integration: setup.integration,
+        state,
     })
+}
+
+/// The DynamoDB state table `STATE_TABLE` (a Lambda has no disk to keep an SQLite file on).
+async fn open_state(engine: &Engine) -> Result<StateSync, InitError> {
+    let config = &engine.config;
+    if config.state.table.is_none() {
+        return Err(InitError::Missing {
+            var: "STATE_TABLE",
+            function: "Lambda",
+            fix: "the DynamoDB table of the sync state; the SAM template creates it and sets the variable",
+        });
+    }
+    let store = open_store(&config.state, engine.sessions.base()).await?;
+    Ok(StateSync::new(
+        store,
+        &config.integration_identifier,
+        config.state.max_age(),
+    ))
 }
 
 /// A Lambda error response with a stable `errorType`.

@@ -14,9 +14,13 @@ use crate::discovery::Directory;
 use crate::lambda::work_item::{self, quoted, CheckError, WorkItem};
 use crate::lambda::Container;
 use crate::port::PortClient;
+use crate::state::Timestamp;
+use crate::sync::state_sync::StateSync;
+use crate::sync::tracking;
 use crate::sync::{run_units, Batch, Engine, Sink, Unit, UnitReport};
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,6 +33,7 @@ pub struct Worker {
     port: PortClient,
     /// The accounts work items may name, from this function's own configuration.
     directory: Directory,
+    state: StateSync,
 }
 
 /// What one batch did (logged as one line).
@@ -50,6 +55,7 @@ impl Worker {
             engine: container.engine,
             port: container.port,
             directory: Directory::new(),
+            state: container.state,
         }
     }
 
@@ -87,17 +93,25 @@ impl Worker {
         }
         if !work.is_empty() {
             let config = &self.engine.config;
-            let sink = Arc::new(Sink::port(
-                self.port.clone(),
-                &config.integration_identifier,
-                self.engine.mapper.config(),
-            ));
+            let sink = Arc::new(
+                Sink::port(
+                    self.port.clone(),
+                    &config.integration_identifier,
+                    self.engine.mapper.config(),
+                )
+                .with_state(Some(self.state.clone())),
+            );
+            let sync_ids: HashMap<String, String> = work
+                .iter()
+                .map(|(id, unit)| (id.clone(), unit.sync_id.clone()))
+                .collect();
             let batch = Batch {
                 units: work,
                 deadline,
                 unit_timeout: Some(config.unit_timeout),
             };
             let reports = run_units(self.engine.clone(), sink, batch, &|_, _| {}).await;
+            self.track_all(&sync_ids, &reports).await;
             for (id, report) in reports {
                 if !tally(&mut summary, &id, &report) {
                     response.add_failure(id);
@@ -168,6 +182,43 @@ fn tally(summary: &mut BatchSummary, id: &str, report: &UnitReport) -> bool {
     }
 }
 
+/// How long recording a batch's outcomes may take after its units: within the margin the units'
+/// budget leaves at the template's 300 s timeout (20 s, see [`super::work_budget`]).
+const TRACKING_BUDGET: Duration = Duration::from_secs(5);
+
+impl Worker {
+    /// Records the outcomes of a batch's units, within [`TRACKING_BUDGET`]; what is not recorded
+    /// only leaves its run open (`status` shows it).
+    async fn track_all(
+        &self,
+        sync_ids: &HashMap<String, String>,
+        reports: &[(String, UnitReport)],
+    ) {
+        let all = async {
+            for (id, report) in reports {
+                if let Some(sync_id) = sync_ids.get(id) {
+                    self.track(sync_id, report).await;
+                }
+            }
+        };
+        if tokio::time::timeout(TRACKING_BUDGET, all).await.is_err() {
+            tracing::warn!("recording the units' outcomes took too long: their run stays open");
+        }
+    }
+
+    /// Records the unit's outcome in its run; the unit that closes the run emits its metrics.
+    async fn track(&self, sync_id: &str, report: &UnitReport) {
+        let installation = &self.engine.config.integration_identifier;
+        let closed = tracking::record(&self.state.store, installation, sync_id, report).await;
+        if let Some(summary) = closed {
+            println!(
+                "{}",
+                tracking::emf(installation, &summary, Timestamp::now())
+            );
+        }
+    }
+}
+
 fn log_summary(summary: &BatchSummary) {
     tracing::info!(
         messages = summary.messages,
@@ -186,6 +237,7 @@ mod tests {
     use crate::config::{Config, Secret};
     use crate::mapping::source::PortIntegration;
     use crate::mapping::Mapper;
+    use crate::state::{StateStore, StoreOptions};
     use crate::test_support::fake_aws::{FakeAws, Request, Response};
     use aws_lambda_events::sqs::SqsMessage;
     use serde_json::json;
@@ -269,10 +321,19 @@ mod tests {
         ))
         .unwrap();
         let engine = Engine::with_base(config, mapper, server.sdk_config("us-east-1"));
+        let path = std::env::temp_dir().join(format!(
+            "pas-worker-{}-{:08x}/state.sqlite",
+            std::process::id(),
+            fastrand::u32(..)
+        ));
+        let store = StateStore::sqlite(&path, StoreOptions::default())
+            .await
+            .unwrap();
         let worker = Worker::new(Container {
             engine: Arc::new(engine),
             port: PortClient::new("http://127.0.0.1:9", "id".into(), Secret::new("s"), 1),
             integration: PortIntegration::NotConsulted,
+            state: StateSync::new(store, "port-aws-sync", Duration::from_secs(3600)),
         });
         let mut event = SqsEvent::default();
         for (i, (account, region)) in [

@@ -8,8 +8,11 @@ pub mod orchestrate;
 pub mod plan;
 pub mod run;
 pub mod sink;
+pub mod state_sync;
 pub mod summary;
+pub mod tracking;
 pub mod unit;
+pub mod verify;
 
 pub use engine::{new_sync_id, Engine};
 pub use orchestrate::{start_run, PortMode, RunStart, StartError};

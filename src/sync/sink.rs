@@ -4,6 +4,7 @@ use crate::deletion::Cleanup;
 use crate::mapping::{Entity, PortAppConfig};
 use crate::port::{user_agent, PortClient, UpsertOptions, UpsertReport};
 use crate::sync::plan::Unit;
+use crate::sync::state_sync::StateSync;
 use serde_json::Value;
 use std::io::Write;
 use std::sync::Mutex;
@@ -18,6 +19,8 @@ pub enum Sink {
         delete_dependents: bool,
         /// `entityDeletionThreshold`.
         deletion_threshold: f64,
+        /// The sync state: write only what changed, delete from the state.
+        state: Option<Box<StateSync>>,
     },
     /// Dry run: write JSON lines, entities (each with its `blueprint`) or raw objects.
     JsonLines {
@@ -40,6 +43,28 @@ impl Sink {
             integration: integration.to_owned(),
             delete_dependents: app.delete_dependent_entities,
             deletion_threshold: app.entity_deletion_threshold,
+            state: None,
+        }
+    }
+
+    /// The Port sink keeping the sync state (`None`: every entity written, stale entities
+    /// found by a Port search per unit).
+    pub fn with_state(mut self, sync: Option<StateSync>) -> Sink {
+        if let Sink::Port { state, .. } = &mut self {
+            *state = sync.map(Box::new);
+        }
+        self
+    }
+
+    /// The sync state and the upsert options it fingerprints; `None` without state.
+    pub fn state(&self) -> Option<(&StateSync, UpsertOptions)> {
+        match self {
+            Sink::Port {
+                state: Some(state),
+                options,
+                ..
+            } => Some((&**state, *options)),
+            _ => None,
         }
     }
 

@@ -2,18 +2,21 @@
 //! then (Port only, and only after a clean unit) delete this scope's stale entities.
 
 use crate::aws::in_region;
+use crate::deletion::from_state::delete_recorded;
 use crate::deletion::per_unit::{delete_stale, kept_incomplete};
-use crate::deletion::{CompleteUnit, Completeness, Deletion, IncompleteReason};
+use crate::deletion::{Cleanup, CompleteUnit, Completeness, Deletion, IncompleteReason};
 use crate::kinds::{self, FetchContext, FetchError, Kind, UnitParts};
 use crate::mapping::{Entity, MapError};
 use crate::port::EntityFailure;
+use crate::state::StateError;
 use crate::sync::engine::Engine;
 use crate::sync::plan::{configured_kinds, Unit, GLOBAL};
 use crate::sync::sink::Sink;
+use crate::sync::state_sync::ScopeSession;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 use tokio::sync::mpsc;
 
 /// Detailed failures kept per unit (counts are always complete).
@@ -35,6 +38,8 @@ pub struct UnitReport {
     pub entities: BTreeMap<String, usize>,
     /// Entities written (upserted to Port, or written by a dry run).
     pub upserted: usize,
+    /// Entities not written because the sync state vouches for them (unchanged, not expired).
+    pub unchanged: usize,
     pub port_failure_count: usize,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub port_failures: Vec<EntityFailure>,
@@ -59,6 +64,7 @@ impl UnitReport {
             fetched: 0,
             entities: BTreeMap::new(),
             upserted: 0,
+            unchanged: 0,
             port_failure_count: 0,
             port_failures: Vec::new(),
             map_error_count: 0,
@@ -103,6 +109,8 @@ struct Progress<'a> {
     sink: &'a Sink,
     report: UnitReport,
     produced: BTreeMap<String, BTreeSet<String>>,
+    /// The scope's sync state, under its lease (a Port sink with state).
+    state: Option<ScopeSession>,
 }
 
 impl Progress<'_> {
@@ -138,25 +146,44 @@ impl Progress<'_> {
                 .entry(blueprint.clone())
                 .or_default()
                 .extend(entities.iter().map(|e| e.identifier.clone()));
-            match self
-                .sink
-                .write_entities(self.unit, &blueprint, &entities)
-                .await
-            {
-                Ok(written) => {
-                    self.report.upserted += written.upserted.len();
-                    self.report.port_failure_count += written.failed.len();
-                    for f in written.failed {
-                        tracing::warn!(unit = %self.unit.label(), blueprint = %f.blueprint, identifier = %f.identifier, status = ?f.status, message = %f.message, "Port did not accept an entity");
-                        if self.report.port_failures.len() < MAX_DETAILS {
-                            self.report.port_failures.push(f);
-                        }
+            self.write(&blueprint, entities).await;
+        }
+    }
+
+    /// Writes one blueprint's entities of a page; with the sync state, only those whose record
+    /// does not vouch for them (the rest make no request).
+    async fn write(&mut self, blueprint: &str, entities: Vec<Entity>) {
+        let (entities, selected) = match self.state.as_mut() {
+            None => (entities, None),
+            Some(session) => {
+                let mut selected = session.select(blueprint, entities);
+                if selected.to_write.is_empty() {
+                    return;
+                }
+                (std::mem::take(&mut selected.to_write), Some(selected))
+            }
+        };
+        match self
+            .sink
+            .write_entities(self.unit, blueprint, &entities)
+            .await
+        {
+            Ok(written) => {
+                if let (Some(session), Some(selected)) = (self.state.as_mut(), &selected) {
+                    session.confirmed(blueprint, &written.upserted, selected);
+                }
+                self.report.upserted += written.upserted.len();
+                self.report.port_failure_count += written.failed.len();
+                for f in written.failed {
+                    tracing::warn!(unit = %self.unit.label(), blueprint = %f.blueprint, identifier = %f.identifier, status = ?f.status, message = %f.message, "Port did not accept an entity");
+                    if self.report.port_failures.len() < MAX_DETAILS {
+                        self.report.port_failures.push(f);
                     }
                 }
-                Err(e) => self.report.fail(IncompleteReason::Write(format!(
-                    "writing entities failed: {e}"
-                ))),
             }
+            Err(e) => self.report.fail(IncompleteReason::Write(format!(
+                "writing entities failed: {e}"
+            ))),
         }
     }
 }
@@ -164,12 +191,21 @@ impl Progress<'_> {
 /// Runs one unit to completion and reports what it did. Never panics on AWS or Port errors.
 pub async fn run_unit(engine: &Engine, unit: &Unit, sink: &Sink) -> UnitReport {
     let started = Instant::now();
+    // Sync state: the scope's lease and state, before anything is fetched.
+    let state = match sink.state() {
+        None => None,
+        Some((sync, options)) => match sync.begin(unit, options).await {
+            Ok(session) => Some(session),
+            Err(e) => return state_failed(unit, e, started),
+        },
+    };
     let mut progress = Progress {
         engine,
         unit,
         sink,
         report: UnitReport::new(unit),
         produced: BTreeMap::new(),
+        state,
     };
     let fetched = fetch_into(&mut progress).await;
     let mut report = progress.report;
@@ -193,34 +229,89 @@ pub async fn run_unit(engine: &Engine, unit: &Unit, sink: &Sink) -> UnitReport {
     if report.port_failure_count > 0 {
         report.fail(IncompleteReason::Refused(report.port_failure_count));
     }
+    let mut state = progress.state;
     if let Some(cleanup) = sink.cleanup() {
         // When the unit started on Port's clock (which stamps `$updatedAt`): read now, when
         // Port has answered this unit's writes, less the time the unit took.
         let started_at = sink.now() - started.elapsed();
-        let deletion = match CompleteUnit::prove(
-            &report.outcome,
+        let deletion = delete_after(
+            engine,
             unit,
+            &cleanup,
+            &report.outcome,
             &progress.produced,
             started_at,
-        ) {
-            Ok(complete) => {
-                let configured = configured_kinds(&engine.config.kinds, &engine.mapper);
-                delete_stale(&cleanup, &engine.mapper, &configured, complete).await
-            }
-            Err(_) if report.outcome.skipped().is_some() => Deletion::kept(
-                &cleanup,
-                "the unit was skipped, so nothing was deleted".to_owned(),
-            ),
-            Err(reasons) => {
-                let kept = kept_incomplete(&cleanup, reasons);
-                tracing::info!(unit = %unit.label(), reason = kept.kept_reason.as_deref().unwrap_or(""), "stale entities kept");
-                kept
-            }
-        };
+            state.as_mut(),
+        )
+        .await;
         report.deletion = Some(deletion);
+    }
+    // Sync state: record what Port confirmed, release the lease.
+    if let Some(session) = state {
+        report.unchanged = session.unchanged;
+        if let Err(e) = session.finish().await {
+            tracing::warn!(unit = %unit.label(), error = %e, "recording the sync state failed: the next run writes again");
+            report.fail(IncompleteReason::Write(format!(
+                "recording the sync state failed: {e}"
+            )));
+        }
     }
     report.duration_ms = started.elapsed().as_millis() as u64;
     report
+}
+
+/// A unit that could not take its scope's lease or read its state: nothing was fetched.
+fn state_failed(unit: &Unit, e: StateError, started: Instant) -> UnitReport {
+    tracing::warn!(unit = %unit.label(), error = %e, "unit not run: the sync state is not available");
+    let mut report = UnitReport::failed(
+        unit,
+        IncompleteReason::Stopped(format!("the unit did not run: {e}")),
+    );
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    report
+}
+
+/// Stale-entity deletion after the unit: from the sync state when there is one, else by
+/// searching Port; only with the proof of a complete unit.
+async fn delete_after(
+    engine: &Engine,
+    unit: &Unit,
+    cleanup: &Cleanup,
+    outcome: &Completeness,
+    produced: &BTreeMap<String, BTreeSet<String>>,
+    started_at: SystemTime,
+    state: Option<&mut ScopeSession>,
+) -> Deletion {
+    match CompleteUnit::prove(outcome, unit, produced, started_at) {
+        Ok(complete) => {
+            let configured = configured_kinds(&engine.config.kinds, &engine.mapper);
+            match state {
+                Some(session) => {
+                    let decided = delete_recorded(
+                        cleanup,
+                        &engine.mapper,
+                        &configured,
+                        complete,
+                        &session.base,
+                        session.owned(),
+                    )
+                    .await;
+                    session.removed(decided.forget);
+                    decided.deletion
+                }
+                None => delete_stale(cleanup, &engine.mapper, &configured, complete).await,
+            }
+        }
+        Err(_) if outcome.skipped().is_some() => Deletion::kept(
+            cleanup,
+            "the unit was skipped, so nothing was deleted".to_owned(),
+        ),
+        Err(reasons) => {
+            let kept = kept_incomplete(cleanup, reasons);
+            tracing::info!(unit = %unit.label(), reason = kept.kept_reason.as_deref().unwrap_or(""), "stale entities kept");
+            kept
+        }
+    }
 }
 
 async fn fetch_into(progress: &mut Progress<'_>) -> Result<kinds::FetchStats, FetchFailure> {

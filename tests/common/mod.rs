@@ -75,6 +75,32 @@ impl Drop for Guard {
     }
 }
 
+/// A request without a body but with headers (e.g. `Authorization`); returns the status.
+pub fn http_with_headers(method: &str, url: &str, headers: &[(&str, &str)]) -> u16 {
+    let rest = url.strip_prefix("http://").expect("http url");
+    let (host, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
+    let mut stream = TcpStream::connect(host).expect("connect");
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n{extra}Content-Length: 0\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
 /// Minimal HTTP/1.1 request to a local server (no client dependency in tests).
 pub fn http(method: &str, url: &str, body: Option<&Value>) -> (u16, Value) {
     let rest = url.strip_prefix("http://").expect("http url");
@@ -284,6 +310,7 @@ pub fn base_env(moto: &Moto) -> Vec<(String, String)> {
         ("AWS_REGION".into(), "us-east-1".into()),
         ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
         ("LOG_LEVEL".into(), "info".into()),
+        ("STATE_PATH".into(), state_path(moto).display().to_string()),
     ];
     for var in ["PATH", "HOME"] {
         if let Ok(v) = std::env::var(var) {
@@ -291,6 +318,15 @@ pub fn base_env(moto: &Moto) -> Vec<(String, String)> {
         }
     }
     env
+}
+
+/// The CLI's SQLite state file of a test: one per moto server, so the runs of one test share
+/// their state and tests never see each other's.
+pub fn state_path(moto: &Moto) -> PathBuf {
+    let port = moto.url.rsplit(':').next().unwrap_or("0");
+    std::env::temp_dir()
+        .join(format!("pas-state-{}-{port}", std::process::id()))
+        .join("state.sqlite")
 }
 
 /// Adds the fake Port's URL and credentials.
@@ -392,4 +428,28 @@ impl FakeCloudControl {
         assert_eq!(status, 200);
         body["requests"].as_array().cloned().unwrap_or_default()
     }
+}
+
+/// Creates the DynamoDB state table `table` in moto, as the SAM template does.
+pub fn create_state_table(moto: &Moto, table: &str) {
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(&moto.url)
+        .credentials_provider(SharedCredentialsProvider::new(
+            aws_credential_types::Credentials::new("testing", "testing", None, None, "test"),
+        ))
+        .build();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let api = port_aws_sync::aws::api::AwsApi::new(Default::default()).unwrap();
+        let client = api.client("dynamodb", &sdk, "us-east-1").unwrap();
+        port_aws_sync::state::dynamodb::create_table(&client, table)
+            .await
+            .unwrap();
+    });
 }

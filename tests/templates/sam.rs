@@ -850,6 +850,13 @@ fn functions_get_only_the_actions_they_call() {
         "sts:AssumeRole",
         "s3:GetObject",
         "ssm:GetParameter",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:TransactWriteItems",
     ];
     let fanout: BTreeSet<String> = common
         .iter()
@@ -1018,6 +1025,8 @@ fn parameters_reach_the_functions_environment() {
         ("KINDS", "Kinds"),
         ("MAPPING_CONFIG", "MappingConfig"),
         ("LOG_LEVEL", "LogLevel"),
+        ("STATE_TABLE", "StateTable"),
+        ("STATE_MAX_AGE_DAYS", "StateMaxAgeDays"),
     ] {
         assert_eq!(env[var], json!({"Ref": param}), "{var}");
     }
@@ -1070,4 +1079,77 @@ fn parameters_reach_the_functions_environment() {
     ] {
         assert!(outputs.contains_key(output), "output {output} missing");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sync state
+// ---------------------------------------------------------------------------------------------
+
+/// The DynamoDB calls of `src/state/dynamodb`.
+const STATE_ACTIONS: [&str; 7] = [
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:TransactWriteItems",
+];
+
+#[test]
+fn the_state_table_is_on_demand_encrypted_with_ttl_and_only_the_functions_use_it() {
+    let template = load(SAM);
+    for (params, kms) in [
+        (single_account(), false),
+        (
+            with(
+                single_account(),
+                &[("KmsKeyArn", KMS_KEY), ("StatePointInTimeRecovery", "true")],
+            ),
+            true,
+        ),
+    ] {
+        let stack = Stack::accepted(&template, &params);
+        let table = stack.resource("StateTable").expect("StateTable");
+        assert_eq!(table["BillingMode"], "PAY_PER_REQUEST");
+        assert_eq!(
+            table["KeySchema"],
+            json!([{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+        );
+        assert_eq!(
+            table["TimeToLiveSpecification"],
+            json!({"AttributeName": "ttl", "Enabled": true})
+        );
+        assert_eq!(table["SSESpecification"]["SSEEnabled"], true);
+        assert_eq!(
+            table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+            kms
+        );
+        if kms {
+            assert_eq!(table["SSESpecification"]["SSEType"], "KMS");
+            assert_eq!(table["SSESpecification"]["KMSMasterKeyId"], KMS_KEY);
+        } else {
+            assert!(table["SSESpecification"].get("KMSMasterKeyId").is_none());
+        }
+        for role in ["FanoutRole", "WorkerRole"] {
+            let statements = statements(&stack, role);
+            let state = statement(&stack, role, "SyncState").expect("SyncState statement");
+            let want: BTreeSet<String> = STATE_ACTIONS.iter().map(|a| a.to_string()).collect();
+            assert_eq!(action_list(&state), want, "{role}");
+            assert_eq!(
+                resources(&state),
+                vec!["<StateTable.Arn>".to_owned()],
+                "{role}"
+            );
+            for action in STATE_ACTIONS {
+                assert_eq!(
+                    granting(&statements, action).len(),
+                    1,
+                    "{role}: {action} granted once"
+                );
+            }
+        }
+    }
+    let env = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(env["STATE_TABLE"], json!({"Ref": "StateTable"}));
 }
