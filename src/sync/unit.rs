@@ -246,18 +246,23 @@ pub async fn run_unit(engine: &Engine, unit: &Unit, sink: &Sink) -> UnitReport {
         .await;
         report.deletion = Some(deletion);
     }
-    // Sync state: record what Port confirmed, release the lease.
     if let Some(session) = state {
-        report.unchanged = session.unchanged;
-        if let Err(e) = session.finish().await {
-            tracing::warn!(unit = %unit.label(), error = %e, "recording the sync state failed: the next run writes again");
-            report.fail(IncompleteReason::Write(format!(
-                "recording the sync state failed: {e}"
-            )));
-        }
+        record_state(session, &mut report).await;
     }
     report.duration_ms = started.elapsed().as_millis() as u64;
     report
+}
+
+/// Sync state after the unit: records what Port confirmed and releases the lease; a failure to
+/// record fails the unit (the next run writes again).
+async fn record_state(session: ScopeSession, report: &mut UnitReport) {
+    report.unchanged = session.unchanged;
+    if let Err(e) = session.finish().await {
+        tracing::warn!(unit = %report.label(), error = %e, "recording the sync state failed: the next run writes again");
+        report.fail(IncompleteReason::Write(format!(
+            "recording the sync state failed: {e}"
+        )));
+    }
 }
 
 /// A unit that could not take its scope's lease or read its state: nothing was fetched.
