@@ -13,6 +13,7 @@ tests/support/fake_cicd_gaps.py); each has a `KINDS` table, gathered in `CICD_SE
 from . import (
     dynamodb,
     ec2,
+    ec2_network,
     ecr,
     ecs,
     eks,
