@@ -33,6 +33,8 @@ pub mod ecs_service;
 pub mod ecs_task_definition;
 pub mod eks_cluster;
 pub mod elasticache_cluster;
+pub mod elbv2_load_balancer;
+pub mod elbv2_target_group;
 pub mod fetch;
 pub mod lambda_function;
 pub mod memorydb_user;
@@ -97,6 +99,8 @@ pub static REGISTRY: &[&KindSpec] = &[
     &ec2_vpc::SPEC,
     &ec2_subnet::SPEC,
     &ec2_security_group::SPEC,
+    &elbv2_load_balancer::SPEC,
+    &elbv2_target_group::SPEC,
 ];
 
 /// A resource kind: a small handle on a native kind of the [`REGISTRY`] or on a Cloud Control

@@ -14,6 +14,7 @@ from . import (
     dynamodb,
     ec2,
     ec2_network,
+    elbv2,
     ecr,
     ecs,
     eks,
