@@ -362,8 +362,8 @@ fn manual_payloads_narrow_the_scope_and_bad_payloads_are_refused() {
             "unknown field `acounts`",
         ),
         (
-            json!({"kinds": ["AWS::EC2::VPC"]}),
-            "unknown kind `AWS::EC2::VPC`",
+            json!({"kinds": ["AWS::EC2::InternetGateway"]}),
+            "unknown kind `AWS::EC2::InternetGateway`",
         ),
         (json!({"regions": ["mars-1"]}), "unknown region `mars-1`"),
     ] {

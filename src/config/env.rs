@@ -238,9 +238,9 @@ mod tests {
                 "alow",
             ),
             (
-                &[("KINDS", "AWS::EC2::Instance,AWS::EC2::VPC")],
+                &[("KINDS", "AWS::EC2::Instance,AWS::EC2::InternetGateway")],
                 "KINDS",
-                "AWS::EC2::VPC",
+                "AWS::EC2::InternetGateway",
             ),
             (
                 &[("PORT_BASE_URL", "api.getport.io")],

@@ -23,13 +23,18 @@ pub mod codepipeline_stage;
 pub mod detail;
 pub mod dynamodb_table;
 pub mod ec2_instance;
+pub mod ec2_security_group;
+pub mod ec2_subnet;
 pub mod ec2_volume;
+pub mod ec2_vpc;
 pub mod ecr_repository;
 pub mod ecs_cluster;
 pub mod ecs_service;
 pub mod ecs_task_definition;
 pub mod eks_cluster;
 pub mod elasticache_cluster;
+pub mod elbv2_load_balancer;
+pub mod elbv2_target_group;
 pub mod fetch;
 pub mod lambda_function;
 pub mod memorydb_user;
@@ -91,6 +96,11 @@ pub static REGISTRY: &[&KindSpec] = &[
     &ses_configuration_set::SPEC,
     &codebuild_project::SPEC,
     &codebuild_build_run::SPEC,
+    &ec2_vpc::SPEC,
+    &ec2_subnet::SPEC,
+    &ec2_security_group::SPEC,
+    &elbv2_load_balancer::SPEC,
+    &elbv2_target_group::SPEC,
 ];
 
 /// A resource kind: a small handle on a native kind of the [`REGISTRY`] or on a Cloud Control
@@ -304,7 +314,7 @@ mod tests {
         for &kind in Kind::all() {
             assert_eq!(Kind::parse(kind.name()), Some(kind));
         }
-        assert_eq!(Kind::parse("AWS::EC2::VPC"), None);
+        assert_eq!(Kind::parse("AWS::EC2::InternetGateway"), None);
         assert_eq!(Kind::parse("aws::ec2::instance"), None);
     }
 
@@ -362,12 +372,12 @@ mod tests {
 
     #[test]
     fn other_listable_cloudformation_types_resolve_to_cloud_control_kinds() {
-        let volume = Kind::resolve("AWS::EC2::VPC").unwrap();
+        let volume = Kind::resolve("AWS::EC2::InternetGateway").unwrap();
         assert!(volume.spec().is_none());
-        assert_eq!(volume.name(), "AWS::EC2::VPC");
-        assert_eq!(volume.slug(), "aws-ec2-vpc");
+        assert_eq!(volume.name(), "AWS::EC2::InternetGateway");
+        assert_eq!(volume.slug(), "aws-ec2-internetgateway");
         assert_eq!(volume.scope(), KindScope::Regional);
-        assert_eq!(volume.identity(), ["VpcId"]);
+        assert_eq!(volume.identity(), ["InternetGatewayId"]);
         assert!(volume
             .iam_actions()
             .contains(&"cloudformation:ListResources"));
@@ -378,7 +388,7 @@ mod tests {
         assert_eq!(Kind::resolve("AWS::EC2::Instance"), Ok(Kind::Ec2Instance));
         let err = Kind::resolve("AWS::Example::Widget").unwrap_err();
         assert!(err.to_string().contains("AWS::ECS::Cluster"), "{err}");
-        let round: Kind = serde_json::from_str("\"AWS::EC2::VPC\"").unwrap();
+        let round: Kind = serde_json::from_str("\"AWS::EC2::InternetGateway\"").unwrap();
         assert_eq!(round, volume);
     }
 

@@ -281,7 +281,7 @@ resources:
             Scope::from_lists(&[], &s(&["mars-1"]), &[]).unwrap_err(),
             ScopeError::Region("mars-1".into())
         );
-        let err = Scope::from_lists(&[], &[], &s(&["AWS::EC2::VPC"])).unwrap_err();
+        let err = Scope::from_lists(&[], &[], &s(&["AWS::EC2::InternetGateway"])).unwrap_err();
         assert!(err.to_string().contains("AWS::EC2::Instance"), "{err}");
     }
 }

@@ -28,7 +28,9 @@ Spec:
   - Optional per region: "ec2_tags"/"ecs_tags" ({k: v}) added to every instance/cluster.
   - Per region, the aws-v3 kinds seeded by tests/support/kind_seeds (two resources each, whatever the
     number): "msk_clusters", "msk_serverless_clusters", "ses_email_identities", "ses_configuration_sets",
-    "codebuild_projects", "codebuild_build_runs" (REGIONAL_SEEDERS).
+    "codebuild_projects", "codebuild_build_runs", "ec2_vpcs", "ec2_subnets", "ec2_security_groups",
+    "elbv2_load_balancers", "elbv2_target_groups"
+    (REGIONAL_SEEDERS; the EC2 network ones return every id of the region, moto's defaults included).
   - Buckets: "encryption" true|"AES256"|"aws:kms"; "public_access_block" true|{...4 flags}; "ownership_controls"
     true|"BucketOwnerEnforced"|"BucketOwnerPreferred"|"ObjectWriter".
 
@@ -303,6 +305,11 @@ REGIONAL_SEEDERS = {
     "AWS::MSK::ServerlessCluster": ("msk_serverless_clusters", _bound(kind_seeds.kafka.seed_msk_serverless_cluster)),
     "AWS::SES::ConfigurationSet": ("ses_configuration_sets", _bound(kind_seeds.sesv2.seed_ses_configuration_set)),
     "AWS::SES::EmailIdentity": ("ses_email_identities", _bound(kind_seeds.sesv2.seed_ses_email_identity)),
+    "AWS::EC2::VPC": ("ec2_vpcs", _bound(kind_seeds.ec2_network.seed_vpc)),
+    "AWS::EC2::Subnet": ("ec2_subnets", _bound(kind_seeds.ec2_network.seed_subnet)),
+    "AWS::EC2::SecurityGroup": ("ec2_security_groups", _bound(kind_seeds.ec2_network.seed_security_group)),
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": ("elbv2_load_balancers", _bound(kind_seeds.elbv2.seed_load_balancer)),
+    "AWS::ElasticLoadBalancingV2::TargetGroup": ("elbv2_target_groups", _bound(kind_seeds.elbv2.seed_target_group)),
 }
 ACCOUNT_SEEDERS = {
     "AWS::S3::Bucket": ("buckets", seed_buckets),

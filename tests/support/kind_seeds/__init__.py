@@ -13,6 +13,8 @@ tests/support/fake_cicd_gaps.py); each has a `KINDS` table, gathered in `CICD_SE
 from . import (
     dynamodb,
     ec2,
+    ec2_network,
+    elbv2,
     ecr,
     ecs,
     eks,

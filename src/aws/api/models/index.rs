@@ -12,6 +12,7 @@ const MODELS: &[(&str, &str)] = &[
     ("ecs", include_str!("ecs.json")),
     ("eks", include_str!("eks.json")),
     ("elasticache", include_str!("elasticache.json")),
+    ("elbv2", include_str!("elbv2.json")),
     ("iam", include_str!("iam.json")),
     ("kafka", include_str!("kafka.json")),
     ("lambda", include_str!("lambda.json")),
