@@ -31,6 +31,7 @@ pub mod ecs_task_definition;
 pub mod eks_cluster;
 pub mod elasticache_cluster;
 pub mod fetch;
+pub mod kms_key;
 pub mod lambda_function;
 pub mod memorydb_user;
 pub mod msk_cluster;
@@ -91,6 +92,7 @@ pub static REGISTRY: &[&KindSpec] = &[
     &ses_configuration_set::SPEC,
     &codebuild_project::SPEC,
     &codebuild_build_run::SPEC,
+    &kms_key::SPEC,
 ];
 
 /// A resource kind: a small handle on a native kind of the [`REGISTRY`] or on a Cloud Control

@@ -28,7 +28,7 @@ Spec:
   - Optional per region: "ec2_tags"/"ecs_tags" ({k: v}) added to every instance/cluster.
   - Per region, the aws-v3 kinds seeded by tests/support/kind_seeds (two resources each, whatever the
     number): "msk_clusters", "msk_serverless_clusters", "ses_email_identities", "ses_configuration_sets",
-    "codebuild_projects", "codebuild_build_runs" (REGIONAL_SEEDERS).
+    "codebuild_projects", "codebuild_build_runs", "kms_keys" (REGIONAL_SEEDERS).
   - Buckets: "encryption" true|"AES256"|"aws:kms"; "public_access_block" true|{...4 flags}; "ownership_controls"
     true|"BucketOwnerEnforced"|"BucketOwnerPreferred"|"ObjectWriter".
 
@@ -303,6 +303,7 @@ REGIONAL_SEEDERS = {
     "AWS::MSK::ServerlessCluster": ("msk_serverless_clusters", _bound(kind_seeds.kafka.seed_msk_serverless_cluster)),
     "AWS::SES::ConfigurationSet": ("ses_configuration_sets", _bound(kind_seeds.sesv2.seed_ses_configuration_set)),
     "AWS::SES::EmailIdentity": ("ses_email_identities", _bound(kind_seeds.sesv2.seed_ses_email_identity)),
+    "AWS::KMS::Key": ("kms_keys", _bound(kind_seeds.kms.seed_kms_key)),
 }
 ACCOUNT_SEEDERS = {
     "AWS::S3::Bucket": ("buckets", seed_buckets),

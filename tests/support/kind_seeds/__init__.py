@@ -7,7 +7,9 @@ docs/examples/<slug>/<slug>-mappings.yaml). `SEEDERS` maps the aws-v3 kind name 
 
 The CI/CD and messaging modules (codebuild, codedeploy, codepipeline, kafka, sesv2) take
 `client_factory(service)` already bound to one account and region (they are exercised through
-tests/support/fake_cicd_gaps.py); each has a `KINDS` table, gathered in `CICD_SEEDERS`.
+tests/support/fake_cicd_gaps.py); each has a `KINDS` table, gathered in `CICD_SEEDERS`. The
+platform modules (kms) take the same bound factory and have a `KINDS` table too; moto serves them
+without gaps (tests/kinds_platform.rs).
 """
 
 from . import (
@@ -22,6 +24,7 @@ from . import (
     codedeploy,
     codepipeline,
     kafka,
+    kms,
     sesv2,
     memorydb,
     organizations,

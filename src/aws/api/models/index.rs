@@ -14,6 +14,7 @@ const MODELS: &[(&str, &str)] = &[
     ("elasticache", include_str!("elasticache.json")),
     ("iam", include_str!("iam.json")),
     ("kafka", include_str!("kafka.json")),
+    ("kms", include_str!("kms.json")),
     ("lambda", include_str!("lambda.json")),
     ("memorydb", include_str!("memorydb.json")),
     ("organizations", include_str!("organizations.json")),
