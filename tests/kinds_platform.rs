@@ -1,4 +1,4 @@
-//! The platform kinds beyond aws-v3 (KMS keys, ...) end to end: moto seeded in two accounts and
+//! The platform kinds beyond aws-v3 (KMS keys, Secrets Manager secrets, ...) end to end: moto seeded in two accounts and
 //! two regions, the `port-aws-sync` binary's real fetch path (`sync --dry-run --raw`), then `map`
 //! with the example mappings of `docs/examples/`. Asserts every raw object's identifier, title and
 //! `__ExtraContext`, unit by unit.
@@ -27,15 +27,29 @@ struct KindCase {
     calls_per_unit: usize,
 }
 
-const KINDS: &[KindCase] = &[KindCase {
-    name: "AWS::KMS::Key",
-    slug: "kms-key",
-    spec_key: "kms_keys",
-    id_key: "Arn",
-    title_key: "KeyId",
-    blueprint: "kmsKey",
-    calls_per_unit: 5, // ListKeys, 2 DescribeKey, 2 ListResourceTags
-}];
+const KINDS: &[KindCase] = &[
+    KindCase {
+        name: "AWS::KMS::Key",
+        slug: "kms-key",
+        spec_key: "kms_keys",
+        id_key: "Arn",
+        title_key: "KeyId",
+        blueprint: "kmsKey",
+        calls_per_unit: 5, // ListKeys, 2 DescribeKey, 2 ListResourceTags
+    },
+    KindCase {
+        name: "AWS::SecretsManager::Secret",
+        slug: "secretsmanager-secret",
+        spec_key: "secretsmanager_secrets",
+        id_key: "ARN",
+        title_key: "Name",
+        blueprint: "secretsManagerSecret",
+        calls_per_unit: 1, // ListSecrets
+    },
+];
+
+/// The value every seeded secret holds (tests/support/kind_seeds/secretsmanager.py).
+const SECRET_VALUE: &str = "seeded-secret-value-never-synced";
 
 /// The example mappings of the kinds, as one port-app-config.
 fn mapping() -> String {
@@ -169,6 +183,7 @@ fn platform_kinds_come_from_every_account_and_region() {
         assert_eq!(got, expected(&seeded, case.spec_key), "{}", case.name);
     }
     assert_kms_tags(&raw);
+    assert_secrets_are_metadata_only(&dir, &raw);
     assert_entities(&dir, &raw);
 }
 
@@ -187,6 +202,32 @@ fn assert_kms_tags(raw: &[Value]) {
             json!([])
         };
         assert_eq!(p["Tags"], tags, "{key}");
+    }
+}
+
+/// Secrets carry their tags and names, and no secret value reaches the raw output.
+fn assert_secrets_are_metadata_only(dir: &std::path::Path, raw: &[Value]) {
+    let text = std::fs::read_to_string(dir.join("raw.jsonl")).unwrap();
+    assert!(!text.contains(SECRET_VALUE), "a secret value was synced");
+    let secrets: Vec<&Value> = raw
+        .iter()
+        .filter(|o| o["Type"] == "AWS::SecretsManager::Secret")
+        .collect();
+    assert_eq!(secrets.len(), 8);
+    for secret in secrets {
+        let p = &secret["Properties"];
+        let tags = if p["Name"] == "orders/db" {
+            json!([{"Key": "team", "Value": "orders"}])
+        } else {
+            assert_eq!(p["Name"], "ci/token", "{secret}");
+            json!([])
+        };
+        assert_eq!(
+            p.get("Tags").cloned().unwrap_or(json!([])),
+            tags,
+            "{secret}"
+        );
+        assert!(p.get("SecretVersionsToStages").is_none(), "{secret}");
     }
 }
 

@@ -41,6 +41,7 @@ pub mod raw;
 pub mod rds_db_cluster;
 pub mod rds_db_instance;
 pub mod s3_bucket;
+pub mod secretsmanager_secret;
 pub mod ses_configuration_set;
 pub mod ses_email_identity;
 pub mod sns_topic;
@@ -93,6 +94,7 @@ pub static REGISTRY: &[&KindSpec] = &[
     &codebuild_project::SPEC,
     &codebuild_build_run::SPEC,
     &kms_key::SPEC,
+    &secretsmanager_secret::SPEC,
 ];
 
 /// A resource kind: a small handle on a native kind of the [`REGISTRY`] or on a Cloud Control

@@ -28,7 +28,8 @@ Spec:
   - Optional per region: "ec2_tags"/"ecs_tags" ({k: v}) added to every instance/cluster.
   - Per region, the aws-v3 kinds seeded by tests/support/kind_seeds (two resources each, whatever the
     number): "msk_clusters", "msk_serverless_clusters", "ses_email_identities", "ses_configuration_sets",
-    "codebuild_projects", "codebuild_build_runs", "kms_keys" (REGIONAL_SEEDERS).
+    "codebuild_projects", "codebuild_build_runs", "kms_keys",
+    "secretsmanager_secrets" (REGIONAL_SEEDERS).
   - Buckets: "encryption" true|"AES256"|"aws:kms"; "public_access_block" true|{...4 flags}; "ownership_controls"
     true|"BucketOwnerEnforced"|"BucketOwnerPreferred"|"ObjectWriter".
 
@@ -304,6 +305,8 @@ REGIONAL_SEEDERS = {
     "AWS::SES::ConfigurationSet": ("ses_configuration_sets", _bound(kind_seeds.sesv2.seed_ses_configuration_set)),
     "AWS::SES::EmailIdentity": ("ses_email_identities", _bound(kind_seeds.sesv2.seed_ses_email_identity)),
     "AWS::KMS::Key": ("kms_keys", _bound(kind_seeds.kms.seed_kms_key)),
+    "AWS::SecretsManager::Secret": ("secretsmanager_secrets",
+                                    _bound(kind_seeds.secretsmanager.seed_secretsmanager_secret)),
 }
 ACCOUNT_SEEDERS = {
     "AWS::S3::Bucket": ("buckets", seed_buckets),

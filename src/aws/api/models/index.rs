@@ -20,6 +20,7 @@ const MODELS: &[(&str, &str)] = &[
     ("organizations", include_str!("organizations.json")),
     ("rds", include_str!("rds.json")),
     ("route53", include_str!("route53.json")),
+    ("secretsmanager", include_str!("secretsmanager.json")),
     ("sesv2", include_str!("sesv2.json")),
     ("sns", include_str!("sns.json")),
     ("sqs", include_str!("sqs.json")),
