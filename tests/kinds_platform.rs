@@ -1,6 +1,7 @@
-//! The platform kinds beyond aws-v3 (KMS keys, Secrets Manager secrets, ...) end to end: moto seeded in two accounts and
-//! two regions, the `port-aws-sync` binary's real fetch path (`sync --dry-run --raw`), then `map`
-//! with the example mappings of `docs/examples/`. Asserts every raw object's identifier, title and
+//! The platform kinds beyond aws-v3 (KMS keys, Secrets Manager secrets, Step Functions state
+//! machines) end to end: moto seeded in two accounts and two regions, the `port-aws-sync`
+//! binary's real fetch path (`sync --dry-run --raw`), then `map` with the example mappings of
+//! `docs/examples/`. Asserts every raw object's identifier, title and
 //! `__ExtraContext`, unit by unit.
 
 mod common;
@@ -45,6 +46,15 @@ const KINDS: &[KindCase] = &[
         title_key: "Name",
         blueprint: "secretsManagerSecret",
         calls_per_unit: 1, // ListSecrets
+    },
+    KindCase {
+        name: "AWS::StepFunctions::StateMachine",
+        slug: "stepfunctions-state-machine",
+        spec_key: "stepfunctions_state_machines",
+        id_key: "stateMachineArn",
+        title_key: "name",
+        blueprint: "stepFunctionsStateMachine",
+        calls_per_unit: 5, // ListStateMachines, 2 DescribeStateMachine, 2 ListTagsForResource
     },
 ];
 

@@ -47,6 +47,7 @@ pub mod ses_email_identity;
 pub mod sns_topic;
 pub mod spec;
 pub mod sqs_queue;
+pub mod stepfunctions_state_machine;
 pub mod unavailable;
 
 pub use fetch::{
@@ -95,6 +96,7 @@ pub static REGISTRY: &[&KindSpec] = &[
     &codebuild_build_run::SPEC,
     &kms_key::SPEC,
     &secretsmanager_secret::SPEC,
+    &stepfunctions_state_machine::SPEC,
 ];
 
 /// A resource kind: a small handle on a native kind of the [`REGISTRY`] or on a Cloud Control

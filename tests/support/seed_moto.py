@@ -29,7 +29,7 @@ Spec:
   - Per region, the aws-v3 kinds seeded by tests/support/kind_seeds (two resources each, whatever the
     number): "msk_clusters", "msk_serverless_clusters", "ses_email_identities", "ses_configuration_sets",
     "codebuild_projects", "codebuild_build_runs", "kms_keys",
-    "secretsmanager_secrets" (REGIONAL_SEEDERS).
+    "secretsmanager_secrets", "stepfunctions_state_machines" (REGIONAL_SEEDERS).
   - Buckets: "encryption" true|"AES256"|"aws:kms"; "public_access_block" true|{...4 flags}; "ownership_controls"
     true|"BucketOwnerEnforced"|"BucketOwnerPreferred"|"ObjectWriter".
 
@@ -307,6 +307,8 @@ REGIONAL_SEEDERS = {
     "AWS::KMS::Key": ("kms_keys", _bound(kind_seeds.kms.seed_kms_key)),
     "AWS::SecretsManager::Secret": ("secretsmanager_secrets",
                                     _bound(kind_seeds.secretsmanager.seed_secretsmanager_secret)),
+    "AWS::StepFunctions::StateMachine": ("stepfunctions_state_machines",
+                                         _bound(kind_seeds.stepfunctions.seed_stepfunctions_state_machine)),
 }
 ACCOUNT_SEEDERS = {
     "AWS::S3::Bucket": ("buckets", seed_buckets),

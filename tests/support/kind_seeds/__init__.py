@@ -7,9 +7,10 @@ docs/examples/<slug>/<slug>-mappings.yaml). `SEEDERS` maps the aws-v3 kind name 
 
 The CI/CD and messaging modules (codebuild, codedeploy, codepipeline, kafka, sesv2) take
 `client_factory(service)` already bound to one account and region (they are exercised through
-tests/support/fake_cicd_gaps.py); each has a `KINDS` table, gathered in `CICD_SEEDERS`. The
-platform modules (kms, secretsmanager) take the same bound factory and have a `KINDS` table too; moto serves them
-without gaps (tests/kinds_platform.rs).
+tests/support/fake_cicd_gaps.py); each has a `KINDS` table, gathered in `CICD_SEEDERS`.
+
+The platform modules (kms, secretsmanager, stepfunctions) take the same bound factory and have a
+`KINDS` table too; moto serves them without gaps (tests/kinds_platform.rs).
 """
 
 from . import (
@@ -32,6 +33,7 @@ from . import (
     secretsmanager,
     sns,
     sqs,
+    stepfunctions,
 )
 
 SEEDERS = {

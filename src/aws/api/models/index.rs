@@ -24,4 +24,5 @@ const MODELS: &[(&str, &str)] = &[
     ("sesv2", include_str!("sesv2.json")),
     ("sns", include_str!("sns.json")),
     ("sqs", include_str!("sqs.json")),
+    ("stepfunctions", include_str!("stepfunctions.json")),
 ];
