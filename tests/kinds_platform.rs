@@ -1,5 +1,5 @@
 //! The platform kinds beyond aws-v3 (KMS keys, Secrets Manager secrets, Step Functions state
-//! machines) end to end: moto seeded in two accounts and two regions, the `port-aws-sync`
+//! machines, IAM roles per account) end to end: moto seeded in two accounts and two regions, the `port-aws-sync`
 //! binary's real fetch path (`sync --dry-run --raw`), then `map` with the example mappings of
 //! `docs/examples/`. Asserts every raw object's identifier, title and
 //! `__ExtraContext`, unit by unit.
@@ -58,13 +58,29 @@ const KINDS: &[KindCase] = &[
     },
 ];
 
+/// The account-scoped IAM role kind: one unit per account, one `ListRoles` call.
+const IAM_ROLE: KindCase = KindCase {
+    name: "AWS::IAM::Role",
+    slug: "iam-role",
+    spec_key: "iam_roles",
+    id_key: "Arn",
+    title_key: "RoleName",
+    blueprint: "iamRole",
+    calls_per_unit: 1,
+};
+
+/// Every kind of this file.
+fn all_kinds() -> impl Iterator<Item = &'static KindCase> {
+    KINDS.iter().chain(std::iter::once(&IAM_ROLE))
+}
+
 /// The value every seeded secret holds (tests/support/kind_seeds/secretsmanager.py).
 const SECRET_VALUE: &str = "seeded-secret-value-never-synced";
 
 /// The example mappings of the kinds, as one port-app-config.
 fn mapping() -> String {
     let mut config = String::from("resources:\n");
-    for case in KINDS {
+    for case in all_kinds() {
         let slug = case.slug;
         let path = root().join(format!("docs/examples/{slug}/{slug}-mappings.yaml"));
         let text = std::fs::read_to_string(&path).unwrap();
@@ -90,7 +106,10 @@ fn seed_spec() -> Value {
         "organization": false,
         "role_name": "Reader",
         "accounts": [{"key": "a", "id": ACCOUNTS[0]}, {"key": "b", "id": ACCOUNTS[1]}],
-        "resources": {"a": {"regions": regions}, "b": {"regions": regions}}
+        "resources": {
+            "a": {"regions": regions, "iam_roles": true},
+            "b": {"regions": regions, "iam_roles": true}
+        }
     })
 }
 
@@ -123,7 +142,7 @@ fn run_sync(moto: &Moto, dir: &std::path::Path) -> Vec<Value> {
         "REGION_POLICY".into(),
         json!({"allow": REGIONS}).to_string(),
     ));
-    let kinds: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
+    let kinds: Vec<&str> = all_kinds().map(|k| k.name).collect();
     env.push(("KINDS".into(), kinds.join(",")));
     env.push(("MAPPING_CONFIG".into(), mapping()));
     let summary = dir.join("summary.json");
@@ -142,7 +161,7 @@ fn run_sync(moto: &Moto, dir: &std::path::Path) -> Vec<Value> {
     let log = stderr(&out);
     assert!(out.status.success(), "{log}");
     let summary: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
-    let units = KINDS.len() * ACCOUNTS.len() * REGIONS.len();
+    let units = (KINDS.len() * REGIONS.len() + 1) * ACCOUNTS.len();
     assert_eq!(summary["unitsTotal"], units, "{summary:#}");
     assert_eq!(summary["unitsOk"], units, "{summary:#}");
     assert!(
@@ -150,7 +169,7 @@ fn run_sync(moto: &Moto, dir: &std::path::Path) -> Vec<Value> {
         "{summary:#}"
     );
     let calls: usize = KINDS.iter().map(|k| k.calls_per_unit).sum();
-    let calls = calls * ACCOUNTS.len() * REGIONS.len();
+    let calls = (calls * REGIONS.len() + IAM_ROLE.calls_per_unit) * ACCOUNTS.len();
     assert_eq!(summary["awsApiCalls"], calls, "{summary:#}");
     json_lines(&std::fs::read_to_string(&raw).unwrap())
 }
@@ -192,9 +211,40 @@ fn platform_kinds_come_from_every_account_and_region() {
         }
         assert_eq!(got, expected(&seeded, case.spec_key), "{}", case.name);
     }
+    assert_iam_roles(&seeded, &raw);
     assert_kms_tags(&raw);
     assert_secrets_are_metadata_only(&dir, &raw);
     assert_entities(&dir, &raw);
+}
+
+/// Every account's roles, once, in region `global`: the two seeded ones and the role the sync
+/// assumes (`Reader`), with their trust policies as objects.
+fn assert_iam_roles(seeded: &Value, raw: &[Value]) {
+    let mut got: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for role in raw.iter().filter(|o| o["Type"] == IAM_ROLE.name) {
+        let extra = &role["__ExtraContext"];
+        assert_eq!(extra["Region"], "global", "{role}");
+        assert_eq!(extra["Partition"], "aws", "{role}");
+        let account = extra["AccountId"].as_str().unwrap().to_owned();
+        let arn = role["Properties"]["Arn"].as_str().unwrap().to_owned();
+        assert!(
+            arn.starts_with(&format!("arn:aws:iam::{account}:role/")),
+            "{role}"
+        );
+        let trust = &role["Properties"]["AssumeRolePolicyDocument"];
+        assert!(trust["Statement"].is_array(), "{role}");
+        assert!(got.entry(account).or_default().insert(arn), "{role} twice");
+    }
+    let mut want: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (key, account) in [("a", ACCOUNTS[0]), ("b", ACCOUNTS[1])] {
+        let mut arns: BTreeSet<String> = strs(&seeded["resources"][key][IAM_ROLE.spec_key])
+            .into_iter()
+            .collect();
+        assert_eq!(arns.len(), 2, "roles seeded in {account}");
+        arns.insert(format!("arn:aws:iam::{account}:role/Reader"));
+        want.insert(account.to_owned(), arns);
+    }
+    assert_eq!(got, want);
 }
 
 /// The tagged seeded key carries its tags as KMS gives them; the untagged one an empty list.
@@ -261,7 +311,7 @@ fn assert_entities(dir: &std::path::Path, raw: &[Value]) {
     assert_eq!(entities.len(), raw.len());
     for (object, entity) in raw.iter().zip(&entities) {
         let p = &object["Properties"];
-        let case = KINDS.iter().find(|k| object["Type"] == k.name).unwrap();
+        let case = all_kinds().find(|k| object["Type"] == k.name).unwrap();
         assert_eq!(entity["blueprint"], case.blueprint, "{entity}");
         assert_eq!(entity["identifier"], p[case.id_key], "{entity}");
         assert_eq!(entity["title"], p[case.title_key], "{entity}");

@@ -31,6 +31,7 @@ pub mod ecs_task_definition;
 pub mod eks_cluster;
 pub mod elasticache_cluster;
 pub mod fetch;
+pub mod iam_role;
 pub mod kms_key;
 pub mod lambda_function;
 pub mod memorydb_user;
@@ -97,6 +98,7 @@ pub static REGISTRY: &[&KindSpec] = &[
     &kms_key::SPEC,
     &secretsmanager_secret::SPEC,
     &stepfunctions_state_machine::SPEC,
+    &iam_role::SPEC,
 ];
 
 /// A resource kind: a small handle on a native kind of the [`REGISTRY`] or on a Cloud Control

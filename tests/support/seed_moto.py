@@ -30,6 +30,7 @@ Spec:
     number): "msk_clusters", "msk_serverless_clusters", "ses_email_identities", "ses_configuration_sets",
     "codebuild_projects", "codebuild_build_runs", "kms_keys",
     "secretsmanager_secrets", "stepfunctions_state_machines" (REGIONAL_SEEDERS).
+  - Per account, "iam_roles": true seeds two IAM roles (tests/support/kind_seeds/iam.py).
   - Buckets: "encryption" true|"AES256"|"aws:kms"; "public_access_block" true|{...4 flags}; "ownership_controls"
     true|"BucketOwnerEnforced"|"BucketOwnerPreferred"|"ObjectWriter".
 
@@ -310,8 +311,14 @@ REGIONAL_SEEDERS = {
     "AWS::StepFunctions::StateMachine": ("stepfunctions_state_machines",
                                          _bound(kind_seeds.stepfunctions.seed_stepfunctions_state_machine)),
 }
+def seed_iam_roles(aws: Aws, account: str, key: str, wanted) -> list:
+    """The kind_seeds IAM role seeder, once per account (two roles whatever the count asked)."""
+    return kind_seeds.iam.seed_iam_role(lambda service: aws.client(account, service), account, "global")
+
+
 ACCOUNT_SEEDERS = {
     "AWS::S3::Bucket": ("buckets", seed_buckets),
+    "AWS::IAM::Role": ("iam_roles", seed_iam_roles),
 }
 
 

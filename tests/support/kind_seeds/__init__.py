@@ -9,7 +9,7 @@ The CI/CD and messaging modules (codebuild, codedeploy, codepipeline, kafka, ses
 `client_factory(service)` already bound to one account and region (they are exercised through
 tests/support/fake_cicd_gaps.py); each has a `KINDS` table, gathered in `CICD_SEEDERS`.
 
-The platform modules (kms, secretsmanager, stepfunctions) take the same bound factory and have a
+The platform modules (iam, kms, secretsmanager, stepfunctions) take the same bound factory and have a
 `KINDS` table too; moto serves them without gaps (tests/kinds_platform.rs).
 """
 
@@ -24,6 +24,7 @@ from . import (
     codebuild,
     codedeploy,
     codepipeline,
+    iam,
     kafka,
     kms,
     sesv2,
