@@ -36,6 +36,8 @@ pub mod elasticache_cluster;
 pub mod elbv2_load_balancer;
 pub mod elbv2_target_group;
 pub mod fetch;
+pub mod iam_role;
+pub mod kms_key;
 pub mod lambda_function;
 pub mod memorydb_user;
 pub mod msk_cluster;
@@ -45,11 +47,13 @@ pub mod raw;
 pub mod rds_db_cluster;
 pub mod rds_db_instance;
 pub mod s3_bucket;
+pub mod secretsmanager_secret;
 pub mod ses_configuration_set;
 pub mod ses_email_identity;
 pub mod sns_topic;
 pub mod spec;
 pub mod sqs_queue;
+pub mod stepfunctions_state_machine;
 pub mod unavailable;
 
 pub use fetch::{
@@ -101,6 +105,10 @@ pub static REGISTRY: &[&KindSpec] = &[
     &ec2_security_group::SPEC,
     &elbv2_load_balancer::SPEC,
     &elbv2_target_group::SPEC,
+    &kms_key::SPEC,
+    &secretsmanager_secret::SPEC,
+    &stepfunctions_state_machine::SPEC,
+    &iam_role::SPEC,
 ];
 
 /// A resource kind: a small handle on a native kind of the [`REGISTRY`] or on a Cloud Control

@@ -186,7 +186,9 @@ mod tests {
             }],
             ..Default::default()
         };
-        let units = plan_units("s1", &discovery, Kind::all(), &Mapper::builtin());
+        let mapper = Mapper::builtin();
+        let kinds = configured_kinds(Kind::all(), &mapper);
+        let units = plan_units("s1", &discovery, &kinds, &mapper);
         let labels: Vec<String> = units.iter().map(Unit::label).collect();
         assert_eq!(
             labels,

@@ -29,8 +29,10 @@ Spec:
   - Per region, the aws-v3 kinds seeded by tests/support/kind_seeds (two resources each, whatever the
     number): "msk_clusters", "msk_serverless_clusters", "ses_email_identities", "ses_configuration_sets",
     "codebuild_projects", "codebuild_build_runs", "ec2_vpcs", "ec2_subnets", "ec2_security_groups",
-    "elbv2_load_balancers", "elbv2_target_groups"
+    "elbv2_load_balancers", "elbv2_target_groups", "kms_keys", "secretsmanager_secrets",
+    "stepfunctions_state_machines"
     (REGIONAL_SEEDERS; the EC2 network ones return every id of the region, moto's defaults included).
+  - Per account, "iam_roles": true seeds two IAM roles (tests/support/kind_seeds/iam.py).
   - Buckets: "encryption" true|"AES256"|"aws:kms"; "public_access_block" true|{...4 flags}; "ownership_controls"
     true|"BucketOwnerEnforced"|"BucketOwnerPreferred"|"ObjectWriter".
 
@@ -310,9 +312,20 @@ REGIONAL_SEEDERS = {
     "AWS::EC2::SecurityGroup": ("ec2_security_groups", _bound(kind_seeds.ec2_network.seed_security_group)),
     "AWS::ElasticLoadBalancingV2::LoadBalancer": ("elbv2_load_balancers", _bound(kind_seeds.elbv2.seed_load_balancer)),
     "AWS::ElasticLoadBalancingV2::TargetGroup": ("elbv2_target_groups", _bound(kind_seeds.elbv2.seed_target_group)),
+    "AWS::KMS::Key": ("kms_keys", _bound(kind_seeds.kms.seed_kms_key)),
+    "AWS::SecretsManager::Secret": ("secretsmanager_secrets",
+                                    _bound(kind_seeds.secretsmanager.seed_secretsmanager_secret)),
+    "AWS::StepFunctions::StateMachine": ("stepfunctions_state_machines",
+                                         _bound(kind_seeds.stepfunctions.seed_stepfunctions_state_machine)),
 }
+def seed_iam_roles(aws: Aws, account: str, key: str, wanted) -> list:
+    """The kind_seeds IAM role seeder, once per account (two roles whatever the count asked)."""
+    return kind_seeds.iam.seed_iam_role(lambda service: aws.client(account, service), account, "global")
+
+
 ACCOUNT_SEEDERS = {
     "AWS::S3::Bucket": ("buckets", seed_buckets),
+    "AWS::IAM::Role": ("iam_roles", seed_iam_roles),
 }
 
 

@@ -8,6 +8,9 @@ docs/examples/<slug>/<slug>-mappings.yaml). `SEEDERS` maps the aws-v3 kind name 
 The CI/CD and messaging modules (codebuild, codedeploy, codepipeline, kafka, sesv2) take
 `client_factory(service)` already bound to one account and region (they are exercised through
 tests/support/fake_cicd_gaps.py); each has a `KINDS` table, gathered in `CICD_SEEDERS`.
+
+The platform modules (iam, kms, secretsmanager, stepfunctions) take the same bound factory and have a
+`KINDS` table too; moto serves them without gaps (tests/kinds_platform.rs).
 """
 
 from . import (
@@ -23,13 +26,17 @@ from . import (
     codebuild,
     codedeploy,
     codepipeline,
+    iam,
     kafka,
+    kms,
     sesv2,
     memorydb,
     organizations,
     rds,
+    secretsmanager,
     sns,
     sqs,
+    stepfunctions,
 )
 
 SEEDERS = {
