@@ -6,7 +6,6 @@
 //! by its `GroupId` (what instances and load balancers name) and relates it to its VPC.
 
 use super::{FetchContext, FetchError, FetchStats, KindScope, KindSpec, PageSender};
-use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 /// The kind's registry entry.
@@ -27,16 +26,14 @@ const PAGE: u32 = 1000;
 /// Fetches every security group of the unit's region.
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
     let input = json!({"MaxResults": PAGE});
-    let mut listed = std::pin::pin!(ctx.pages("DescribeSecurityGroups", input));
-    while let Some(page) = listed.next().await {
-        let groups = page?["SecurityGroups"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let objects = groups.iter().map(|g| ctx.raw(properties(g))).collect();
-        ctx.send(pages, objects).await?;
-    }
-    Ok(ctx.stats())
+    ctx.send_listed(
+        pages,
+        "DescribeSecurityGroups",
+        input,
+        "SecurityGroups",
+        properties,
+    )
+    .await
 }
 
 /// aws-v3-style `Properties` of one security group: the API object as it is.

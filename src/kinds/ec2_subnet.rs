@@ -6,7 +6,6 @@
 //! balancers and Auto Scaling groups name) and relates it to its VPC by `VpcId`.
 
 use super::{FetchContext, FetchError, FetchStats, KindScope, KindSpec, PageSender};
-use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 /// The kind's registry entry.
@@ -26,13 +25,9 @@ const PAGE: u32 = 1000;
 
 /// Fetches every subnet of the unit's region.
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
-    let mut listed = std::pin::pin!(ctx.pages("DescribeSubnets", json!({"MaxResults": PAGE})));
-    while let Some(page) = listed.next().await {
-        let subnets = page?["Subnets"].as_array().cloned().unwrap_or_default();
-        let objects = subnets.iter().map(|s| ctx.raw(properties(s))).collect();
-        ctx.send(pages, objects).await?;
-    }
-    Ok(ctx.stats())
+    let input = json!({"MaxResults": PAGE});
+    ctx.send_listed(pages, "DescribeSubnets", input, "Subnets", properties)
+        .await
 }
 
 /// aws-v3-style `Properties` of one subnet: the API object as it is.

@@ -6,7 +6,6 @@
 //! groups relate to.
 
 use super::{FetchContext, FetchError, FetchStats, KindScope, KindSpec, PageSender};
-use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 /// The kind's registry entry.
@@ -26,13 +25,9 @@ const PAGE: u32 = 1000;
 
 /// Fetches every VPC of the unit's region.
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
-    let mut listed = std::pin::pin!(ctx.pages("DescribeVpcs", json!({"MaxResults": PAGE})));
-    while let Some(page) = listed.next().await {
-        let vpcs = page?["Vpcs"].as_array().cloned().unwrap_or_default();
-        let objects = vpcs.iter().map(|v| ctx.raw(properties(v))).collect();
-        ctx.send(pages, objects).await?;
-    }
-    Ok(ctx.stats())
+    let input = json!({"MaxResults": PAGE});
+    ctx.send_listed(pages, "DescribeVpcs", input, "Vpcs", properties)
+        .await
 }
 
 /// aws-v3-style `Properties` of one VPC: the API object as it is.

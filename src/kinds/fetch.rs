@@ -308,6 +308,31 @@ impl<'a> FetchContext<'a> {
         })
     }
 
+    /// The whole fetch of a kind whose list call returns complete objects: every page of
+    /// `operation`, the objects under `key` each through `properties`, one page of raw objects
+    /// sent per API page.
+    pub async fn send_listed(
+        &self,
+        pages: &PageSender,
+        operation: &'static str,
+        input: Value,
+        key: &str,
+        properties: fn(&Value) -> Value,
+    ) -> Result<FetchStats, FetchError> {
+        let mut listed = std::pin::pin!(self.pages(operation, input));
+        while let Some(page) = listed.next().await {
+            let page = page?;
+            let objects = page[key]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|item| self.raw(properties(item)))
+                .collect();
+            self.send(pages, objects).await?;
+        }
+        Ok(self.stats())
+    }
+
     /// Runs `f` on every item, at most [`FetchContext::concurrency`] at once, results in the
     /// items' order; the first error ends it.
     pub async fn each<T, R, F, Fut>(&self, items: Vec<T>, f: F) -> Result<Vec<R>, FetchError>

@@ -7,9 +7,7 @@
 //! role does), so they are not fetched: an account holds hundreds of roles and IAM's request rate
 //! is low. The trust policy is what a catalog needs to answer "who can assume this role".
 
-use super::detail;
 use super::{FetchContext, FetchError, FetchStats, KindScope, KindSpec, PageSender};
-use futures_util::StreamExt;
 use serde_json::json;
 
 /// The kind's registry entry.
@@ -29,16 +27,14 @@ const PAGE: u32 = 1000;
 
 /// Fetches every role of the unit's account.
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
-    let mut listed = std::pin::pin!(ctx.pages("ListRoles", json!({ "MaxItems": PAGE })));
-    while let Some(page) = listed.next().await {
-        let page = page?;
-        let objects = detail::objects(&page, "Roles")
-            .iter()
-            .map(|role| ctx.raw(role.clone()))
-            .collect();
-        ctx.send(pages, objects).await?;
-    }
-    Ok(ctx.stats())
+    ctx.send_listed(
+        pages,
+        "ListRoles",
+        json!({ "MaxItems": PAGE }),
+        "Roles",
+        serde_json::Value::clone,
+    )
+    .await
 }
 
 #[cfg(test)]

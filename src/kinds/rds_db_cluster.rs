@@ -11,11 +11,9 @@
 //! `Tags` is the cluster's own `TagList`, always, with no extra call; the action name is accepted
 //! and changes nothing.
 
-use super::detail;
 use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
 };
-use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 /// The aws-v3 `includeActions` of this kind: tags come with the describe call.
@@ -42,16 +40,14 @@ const PAGE: u32 = 100;
 
 /// Fetches every DB cluster of the unit's region, one page of raw objects per API page.
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
-    let input = json!({ "MaxRecords": PAGE });
-    let mut stream = std::pin::pin!(ctx.pages("DescribeDBClusters", input));
-    while let Some(page) = stream.next().await {
-        let objects: Vec<Value> = detail::objects(&page?, "DBClusters")
-            .iter()
-            .map(|cluster| ctx.raw(properties(cluster)))
-            .collect();
-        ctx.send(pages, objects).await?;
-    }
-    Ok(ctx.stats())
+    ctx.send_listed(
+        pages,
+        "DescribeDBClusters",
+        json!({ "MaxRecords": PAGE }),
+        "DBClusters",
+        properties,
+    )
+    .await
 }
 
 /// aws-v3's `Properties` of one cluster: RDS's fields, and `Tags` from `TagList`.

@@ -13,11 +13,9 @@
 //!   position (a failed call shifts every later instance's tags). Here `Tags` is the instance's
 //!   own `TagList`, always, with no extra call; the action name is accepted and changes nothing.
 
-use super::detail;
 use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
 };
-use futures_util::StreamExt;
 use serde_json::{json, Map, Value};
 
 /// The aws-v3 `includeActions` of this kind: tags come with the describe call.
@@ -54,16 +52,14 @@ const RENAMES: &[(&str, &str)] = &[
 
 /// Fetches every DB instance of the unit's region, one page of raw objects per API page.
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
-    let input = json!({ "MaxRecords": PAGE });
-    let mut stream = std::pin::pin!(ctx.pages("DescribeDBInstances", input));
-    while let Some(page) = stream.next().await {
-        let objects: Vec<Value> = detail::objects(&page?, "DBInstances")
-            .iter()
-            .map(|instance| ctx.raw(properties(instance)))
-            .collect();
-        ctx.send(pages, objects).await?;
-    }
-    Ok(ctx.stats())
+    ctx.send_listed(
+        pages,
+        "DescribeDBInstances",
+        json!({ "MaxRecords": PAGE }),
+        "DBInstances",
+        properties,
+    )
+    .await
 }
 
 /// aws-v3's `Properties` of one instance: RDS's fields, four under aws-v3's names, `Port` from

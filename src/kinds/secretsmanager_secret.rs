@@ -9,9 +9,7 @@
 //! nothing a catalog needs, so keeping them would rewrite the entity at each rotation. Secrets
 //! scheduled for deletion are listed as Secrets Manager lists them by default (not at all).
 
-use super::detail;
 use super::{FetchContext, FetchError, FetchStats, KindScope, KindSpec, PageSender};
-use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 /// The kind's registry entry.
@@ -34,16 +32,14 @@ const LEFT_OUT: &[&str] = &["SecretVersionsToStages"];
 
 /// Fetches every secret's metadata in the unit's region.
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
-    let mut listed = std::pin::pin!(ctx.pages("ListSecrets", json!({ "MaxResults": PAGE })));
-    while let Some(page) = listed.next().await {
-        let page = page?;
-        let objects = detail::objects(&page, "SecretList")
-            .iter()
-            .map(|secret| ctx.raw(properties(secret)))
-            .collect();
-        ctx.send(pages, objects).await?;
-    }
-    Ok(ctx.stats())
+    ctx.send_listed(
+        pages,
+        "ListSecrets",
+        json!({ "MaxResults": PAGE }),
+        "SecretList",
+        properties,
+    )
+    .await
 }
 
 /// The `Properties` of one secret: its list entry without the version ids.
