@@ -186,4 +186,34 @@ mod tests {
             .collect();
         assert!(calls.iter().all(|c| c.contains("Attribute=autoEnableIO")));
     }
+
+    #[tokio::test]
+    async fn an_unauthorized_attribute_call_is_a_warning_not_a_failure() {
+        // EC2 says UnauthorizedOperation (HTTP 403) where JSON services say AccessDenied.
+        let server = FakeAws::start(|request: &Request| {
+            if request.body.contains("Action=DescribeVolumeAttribute&")
+                && request.body.contains("VolumeId=vol-2")
+            {
+                let error = "<Response><Errors><Error><Code>UnauthorizedOperation</Code>\
+                             <Message>You are not authorized to perform this operation.</Message>\
+                             </Error></Errors><RequestID>x</RequestID></Response>";
+                return (403, "text/xml", error.to_owned());
+            }
+            handler(request)
+        });
+        let unit = TestUnit::new(
+            Kind::parse("AWS::EC2::Volume").unwrap(),
+            "eu-west-1",
+            server.sdk_config("eu-west-1"),
+        )
+        .with_actions(&[DESCRIBE_VOLUME_ATTRIBUTE_ACTION]);
+        let (result, pages) = fetch_pages(&unit.ctx()).await;
+        let stats = result.expect("a denied optional call does not fail the fetch");
+        let objects: Vec<Value> = pages.into_iter().flatten().collect();
+        assert_eq!(stats.objects, 2);
+        assert_eq!(stats.warnings.len(), 1, "{:?}", stats.warnings);
+        assert!(stats.warnings[0].contains("DescribeVolumeAttribute"));
+        assert_eq!(objects[0]["Properties"]["AutoEnableIO"], false);
+        assert!(objects[1]["Properties"].get("AutoEnableIO").is_none());
+    }
 }

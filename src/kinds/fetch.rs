@@ -10,6 +10,7 @@
 
 use super::unavailable::{self, Unavailable};
 use super::Kind;
+use crate::aws::api::error::is_access_denied_code;
 use crate::aws::api::{ApiError, AwsApi, ServiceClient};
 use crate::config::{Config, RegionPolicy};
 use crate::discovery::Account;
@@ -120,9 +121,6 @@ pub fn raw_object(kind: Kind, properties: Value, extra: Map<String, Value>) -> V
 /// Which regions' objects an account-scoped fetch keeps: the configured policy, and the regions
 /// the mapping's `selector.regionPolicy` wants for the kind.
 pub type RegionFilter = dyn Fn(&str) -> bool + Send + Sync;
-
-/// Error codes of a denied call (the optional data is left out with a warning).
-const ACCESS_DENIED: &[&str] = &["AccessDenied", "AccessDeniedException"];
 
 /// The default `selector.historyDays` of history kinds.
 pub const DEFAULT_HISTORY_DAYS: u32 = 7;
@@ -384,7 +382,7 @@ impl<'a> FetchContext<'a> {
                 code: Some(code),
                 message,
                 ..
-            }) if ACCESS_DENIED.contains(&code.as_str()) => {
+            }) if is_access_denied_code(&code) => {
                 self.warn(format!("{item}: {operation} failed: {message}"));
                 Ok(None)
             }
