@@ -33,6 +33,8 @@ Spec:
     "stepfunctions_state_machines"
     (REGIONAL_SEEDERS; the EC2 network ones return every id of the region, moto's defaults included).
   - Per account, "iam_roles": true seeds two IAM roles (tests/support/kind_seeds/iam.py).
+  - Per region, "autoscaling_groups", "cloudformation_stacks", "apigateway_rest_apis"; per account,
+    "route53_hosted_zones": true, "cloudfront_distributions": true (tests/support/kind_seeds/edge.py).
   - Buckets: "encryption" true|"AES256"|"aws:kms"; "public_access_block" true|{...4 flags}; "ownership_controls"
     true|"BucketOwnerEnforced"|"BucketOwnerPreferred"|"ObjectWriter".
 
@@ -317,15 +319,28 @@ REGIONAL_SEEDERS = {
                                     _bound(kind_seeds.secretsmanager.seed_secretsmanager_secret)),
     "AWS::StepFunctions::StateMachine": ("stepfunctions_state_machines",
                                          _bound(kind_seeds.stepfunctions.seed_stepfunctions_state_machine)),
+    "AWS::AutoScaling::AutoScalingGroup": ("autoscaling_groups", _bound(kind_seeds.edge.seed_autoscaling_group)),
+    "AWS::CloudFormation::Stack": ("cloudformation_stacks", _bound(kind_seeds.edge.seed_cloudformation_stack)),
+    "AWS::ApiGateway::RestApi": ("apigateway_rest_apis", _bound(kind_seeds.edge.seed_apigateway_rest_api)),
 }
 def seed_iam_roles(aws: Aws, account: str, key: str, wanted) -> list:
     """The kind_seeds IAM role seeder, once per account (two roles whatever the count asked)."""
     return kind_seeds.iam.seed_iam_role(lambda service: aws.client(account, service), account, "global")
 
 
+def _per_account(seeder):
+    """A kind_seeds seeder of a global kind, once per account (two resources whatever the count asked)."""
+    def seed_kind(aws: Aws, account: str, key: str, wanted) -> list:
+        return seeder(lambda service: aws.client(account, service), account, "global")
+    return seed_kind
+
+
 ACCOUNT_SEEDERS = {
     "AWS::S3::Bucket": ("buckets", seed_buckets),
     "AWS::IAM::Role": ("iam_roles", seed_iam_roles),
+    "AWS::Route53::HostedZone": ("route53_hosted_zones", _per_account(kind_seeds.edge.seed_route53_hosted_zone)),
+    "AWS::CloudFront::Distribution": ("cloudfront_distributions",
+                                      _per_account(kind_seeds.edge.seed_cloudfront_distribution)),
 }
 
 
