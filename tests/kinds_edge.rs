@@ -2,8 +2,9 @@
 //! region; Route 53 hosted zones and CloudFront distributions per account) end to end: moto seeded
 //! by `tests/support/kind_seeds/edge.py` in two accounts and two regions, the `port-aws-sync`
 //! binary's real sync into the strict fake Port with the kinds' `docs/examples/` mappings and
-//! blueprints (`INITIALIZE_PORT_RESOURCES`). The subnet and target group kinds are synced too, so
-//! an Auto Scaling group's relations point at entities of the catalog. Asserted: the catalog holds
+//! blueprints (`INITIALIZE_PORT_RESOURCES`). The network kinds and EC2 instances (one per region) are
+//! synced too, so the relations of an Auto Scaling group (subnets) and of an instance (subnet, VPC,
+//! security groups) point at entities of the catalog. Asserted: the catalog holds
 //! exactly the seeded resources of every kind with the example's identifier, account relation and
 //! tags, the stacks' resources (`ListStackResourcesAction`) and the distributions' tags
 //! (`ListTagsForResourceAction`) as the examples ask for them.
@@ -58,8 +59,15 @@ const KINDS: &[EdgeKind] = &[
     },
 ];
 
-/// Kinds synced alongside, as the targets of the Auto Scaling groups' relations.
-const RELATED: [&str; 2] = ["ec2-subnet", "elbv2-target-group"];
+/// Regional kinds synced alongside: the targets of the Auto Scaling groups' and instances'
+/// relations, and the instances.
+const RELATED: [&str; 5] = [
+    "ec2-subnet",
+    "ec2-vpc",
+    "ec2-security-group",
+    "elbv2-target-group",
+    "ec2-instance",
+];
 
 fn example(slug: &str) -> (Value, String) {
     let path = root().join(format!("docs/examples/{slug}/{slug}-mappings.yaml"));
@@ -74,11 +82,13 @@ fn example(slug: &str) -> (Value, String) {
 }
 
 fn seed_spec() -> Value {
-    let region: serde_json::Map<String, Value> = KINDS
+    let mut region: serde_json::Map<String, Value> = KINDS
         .iter()
         .filter(|k| !k.per_account)
         .map(|k| (k.spec_key.into(), json!(2)))
         .collect();
+    region.insert("ec2_instances".into(), json!(1));
+    region.insert("ec2_default_security_group".into(), json!(true));
     let regions: serde_json::Map<String, Value> = REGIONS
         .iter()
         .map(|r| ((*r).to_owned(), Value::Object(region.clone())))
@@ -141,6 +151,7 @@ fn edge_kinds_reach_the_catalog_from_two_accounts_and_two_regions() {
     let moto = Moto::start();
     let seed = moto.seed(&seed_spec());
     let port = FakePort::start();
+    adopt_instance_example(&port);
     let summary = std::env::temp_dir().join(format!("pas-kinds-edge-{}.json", std::process::id()));
     let out = run_cli(
         &["sync", "--summary-json", summary.to_str().unwrap()],
@@ -150,8 +161,8 @@ fn edge_kinds_reach_the_catalog_from_two_accounts_and_two_regions() {
     assert!(out.status.success(), "{log}");
     assert!(!log.contains("WARN"), "no unit may warn: {log}");
     let summary: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
-    // Per account: 5 regional kinds in 2 regions, 2 global kinds.
-    let units = (5 * REGIONS.len() + 2) * ACCOUNTS.len();
+    // Per account: 3 + 5 regional kinds in 2 regions, 2 global kinds.
+    let units = ((3 + RELATED.len()) * REGIONS.len() + 2) * ACCOUNTS.len();
     assert_eq!(summary["unitsTotal"], units, "{summary:#}");
     assert_eq!(summary["unitsOk"], units, "{summary:#}");
     port.assert_no_schema_violations();
@@ -173,6 +184,72 @@ fn edge_kinds_reach_the_catalog_from_two_accounts_and_two_regions() {
             "{}",
             kind.name
         );
+    }
+    check_instances(&seed, &port);
+}
+
+/// The EC2 instance kind is a seed kind: `INITIALIZE_PORT_RESOURCES` would create its built-in
+/// blueprint, which has no network relations. The catalog here has the example's (a user who
+/// adopted the example), with the blueprints its relations point at.
+fn adopt_instance_example(port: &FakePort) {
+    let file = |slug: &str| {
+        let path = root().join(format!("docs/examples/{slug}/{slug}-blueprint.json"));
+        serde_json::from_str::<Value>(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let defaults = std::fs::read_to_string(root().join("src/port/default_blueprints.json"));
+    let defaults: Value = serde_json::from_str(&defaults.unwrap()).unwrap();
+    let account = defaults
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["identifier"] == "awsAccount")
+        .unwrap()
+        .clone();
+    let mut blueprints = vec![account];
+    blueprints.extend(
+        [
+            "ec2-vpc",
+            "ec2-subnet",
+            "ec2-security-group",
+            "ec2-instance",
+        ]
+        .map(file),
+    );
+    port.control("seed", &json!({ "blueprints": blueprints }));
+}
+
+/// Every seeded instance relates to its subnet, VPC and security groups, all in the catalog.
+fn check_instances(seed: &Value, port: &FakePort) {
+    let catalog = |slug: &str| port.entities(&example(slug).1);
+    let (subnets, vpcs, groups) = (
+        catalog("ec2-subnet"),
+        catalog("ec2-vpc"),
+        catalog("ec2-security-group"),
+    );
+    let instances = catalog("ec2-instance");
+    let mut seeded = BTreeSet::new();
+    for key in ["a", "b"] {
+        for region in REGIONS {
+            seeded.extend(strs(&seed["resources"][key]["ec2_instances"][region]));
+        }
+    }
+    assert_eq!(seeded.len(), 4, "{seed}");
+    assert_eq!(instances.keys().cloned().collect::<BTreeSet<_>>(), seeded);
+    for (id, instance) in &instances {
+        let relations = &instance["relations"];
+        let subnet = relations["subnet"].as_str().unwrap_or_default();
+        assert!(subnets.contains_key(subnet), "{id}: subnet {relations}");
+        let vpc = relations["vpc"].as_str().unwrap_or_default();
+        assert!(vpcs.contains_key(vpc), "{id}: VPC {relations}");
+        assert_eq!(
+            subnets[subnet]["relations"]["vpc"], vpc,
+            "{id}: {relations}"
+        );
+        let sgs = strs(&relations["securityGroups"]);
+        assert!(!sgs.is_empty(), "{id}: {relations}");
+        for sg in sgs {
+            assert!(groups.contains_key(&sg), "{id}: security group {sg}");
+        }
     }
 }
 
