@@ -18,9 +18,11 @@ use std::collections::BTreeSet;
 /// The verbs of read-only IAM actions: a generated policy grants nothing else.
 pub const READ_ONLY_VERBS: [&str; 4] = ["BatchGet", "Describe", "Get", "List"];
 
-/// Whether `action` (`service:Verb...`) is a read-only call by its verb.
+/// Whether `action` (`service:Verb...`) is a read-only call by its verb. API Gateway's
+/// management actions are HTTP methods: of those, only `apigateway:GET` reads.
 pub fn is_read_only(action: &str) -> bool {
     match action.split_once(':') {
+        Some(("apigateway", verb)) => verb == "GET",
         Some((service, verb)) => {
             !service.is_empty()
                 && !verb.contains('*')
@@ -234,6 +236,7 @@ mod tests {
             "s3:ListAllMyBuckets",
             "s3:GetBucketTagging",
             "dynamodb:BatchGetItem",
+            "apigateway:GET",
         ] {
             assert!(is_read_only(action), "{action}");
         }
@@ -246,6 +249,8 @@ mod tests {
             "DescribeInstances",
             ":GetThing",
             "s3:DeleteBucket",
+            "apigateway:POST",
+            "apigateway:Get",
         ] {
             assert!(!is_read_only(action), "{action}");
         }

@@ -8,7 +8,11 @@
 //! `{"Type", "Properties", "__ExtraContext"}` with the API's own field names.
 
 pub mod account_info;
+pub mod apigateway_rest_api;
+pub mod autoscaling_group;
 pub mod cloud_control;
+pub mod cloudformation_stack;
+pub mod cloudfront_distribution;
 pub mod codebuild_build_run;
 pub mod codebuild_project;
 pub mod codedeploy_application;
@@ -46,6 +50,7 @@ pub mod organizations_account;
 pub mod raw;
 pub mod rds_db_cluster;
 pub mod rds_db_instance;
+pub mod route53_hosted_zone;
 pub mod s3_bucket;
 pub mod secretsmanager_secret;
 pub mod ses_configuration_set;
@@ -109,6 +114,11 @@ pub static REGISTRY: &[&KindSpec] = &[
     &secretsmanager_secret::SPEC,
     &stepfunctions_state_machine::SPEC,
     &iam_role::SPEC,
+    &autoscaling_group::SPEC,
+    &cloudformation_stack::SPEC,
+    &route53_hosted_zone::SPEC,
+    &cloudfront_distribution::SPEC,
+    &apigateway_rest_api::SPEC,
 ];
 
 /// A resource kind: a small handle on a native kind of the [`REGISTRY`] or on a Cloud Control
@@ -423,11 +433,8 @@ mod tests {
         sorted.dedup();
         assert_eq!(actions, sorted);
         for action in &actions {
-            let verb = action.split(':').nth(1).unwrap();
             assert!(
-                crate::permissions::READ_ONLY_VERBS
-                    .iter()
-                    .any(|p| verb.starts_with(p)),
+                crate::permissions::is_read_only(action),
                 "{action} is not a read action"
             );
         }

@@ -33,6 +33,10 @@ Spec:
     "stepfunctions_state_machines"
     (REGIONAL_SEEDERS; the EC2 network ones return every id of the region, moto's defaults included).
   - Per account, "iam_roles": true seeds two IAM roles (tests/support/kind_seeds/iam.py).
+  - Per region, "ec2_default_security_group": true launches the "ec2_instances" in the default VPC's
+    `default` security group.
+  - Per region, "autoscaling_groups", "cloudformation_stacks", "apigateway_rest_apis"; per account,
+    "route53_hosted_zones": true, "cloudfront_distributions": true (tests/support/kind_seeds/edge.py).
   - Buckets: "encryption" true|"AES256"|"aws:kms"; "public_access_block" true|{...4 flags}; "ownership_controls"
     true|"BucketOwnerEnforced"|"BucketOwnerPreferred"|"ObjectWriter".
 
@@ -145,7 +149,7 @@ class Aws:
 # Resource helpers (shared by the spec and the ops).
 # ----------------------------------------------------------------------------------------------
 def run_instances(aws: Aws, account: str, region: str, count: int, name_prefix: str | None = None,
-                  tags: dict | None = None, names: str = "auto") -> list:
+                  tags: dict | None = None, names: str = "auto", security_group_ids: list | None = None) -> list:
     """RunInstances in batches of up to 100. With name_prefix, names="each" tags every instance
     Name=<prefix>-<n> (1-based; one CreateTags call per instance, ~10 ms each in moto), names="batch" gives all
     instances of the k-th RunInstances call Name=<prefix>-b<k> (free), "auto" = each up to 100 instances."""
@@ -162,6 +166,8 @@ def run_instances(aws: Aws, account: str, region: str, count: int, name_prefix: 
         if name_prefix and names == "batch":
             tag_map["Name"] = f"{name_prefix}-b{batch}"
         kwargs = {"ImageId": ami, "MinCount": n, "MaxCount": n, "InstanceType": "t3.micro"}
+        if security_group_ids:
+            kwargs["SecurityGroupIds"] = security_group_ids
         if tag_map:
             kwargs["TagSpecifications"] = [{"ResourceType": "instance",
                                             "Tags": [{"Key": k, "Value": str(v)} for k, v in tag_map.items()]}]
@@ -257,9 +263,14 @@ def stable_account_id(key: str) -> str:
 
 
 def seed_ec2_instances(aws: Aws, account: str, key: str, region: str, wanted: dict) -> list:
+    groups = None
+    if wanted.get("ec2_default_security_group"):  # as AWS does when RunInstances names none
+        ec2 = aws.client(account, "ec2", region)
+        found = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["default"]}])
+        groups = [g["GroupId"] for g in found["SecurityGroups"] if g.get("VpcId")][:1]
     return run_instances(aws, account, region, int(wanted["ec2_instances"]), name_prefix=f"{key}-{region}",
                          tags={"seed-account": key, **(wanted.get("ec2_tags") or {})},
-                         names=wanted.get("ec2_names", "auto"))
+                         names=wanted.get("ec2_names", "auto"), security_group_ids=groups)
 
 
 def seed_ecs_clusters(aws: Aws, account: str, key: str, region: str, wanted: dict) -> list:
@@ -317,15 +328,28 @@ REGIONAL_SEEDERS = {
                                     _bound(kind_seeds.secretsmanager.seed_secretsmanager_secret)),
     "AWS::StepFunctions::StateMachine": ("stepfunctions_state_machines",
                                          _bound(kind_seeds.stepfunctions.seed_stepfunctions_state_machine)),
+    "AWS::AutoScaling::AutoScalingGroup": ("autoscaling_groups", _bound(kind_seeds.edge.seed_autoscaling_group)),
+    "AWS::CloudFormation::Stack": ("cloudformation_stacks", _bound(kind_seeds.edge.seed_cloudformation_stack)),
+    "AWS::ApiGateway::RestApi": ("apigateway_rest_apis", _bound(kind_seeds.edge.seed_apigateway_rest_api)),
 }
 def seed_iam_roles(aws: Aws, account: str, key: str, wanted) -> list:
     """The kind_seeds IAM role seeder, once per account (two roles whatever the count asked)."""
     return kind_seeds.iam.seed_iam_role(lambda service: aws.client(account, service), account, "global")
 
 
+def _per_account(seeder):
+    """A kind_seeds seeder of a global kind, once per account (two resources whatever the count asked)."""
+    def seed_kind(aws: Aws, account: str, key: str, wanted) -> list:
+        return seeder(lambda service: aws.client(account, service), account, "global")
+    return seed_kind
+
+
 ACCOUNT_SEEDERS = {
     "AWS::S3::Bucket": ("buckets", seed_buckets),
     "AWS::IAM::Role": ("iam_roles", seed_iam_roles),
+    "AWS::Route53::HostedZone": ("route53_hosted_zones", _per_account(kind_seeds.edge.seed_route53_hosted_zone)),
+    "AWS::CloudFront::Distribution": ("cloudfront_distributions",
+                                      _per_account(kind_seeds.edge.seed_cloudfront_distribution)),
 }
 
 

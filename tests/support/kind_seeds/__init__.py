@@ -10,11 +10,13 @@ The CI/CD and messaging modules (codebuild, codedeploy, codepipeline, kafka, ses
 tests/support/fake_cicd_gaps.py); each has a `KINDS` table, gathered in `CICD_SEEDERS`.
 
 The platform modules (iam, kms, secretsmanager, stepfunctions) take the same bound factory and have a
-`KINDS` table too; moto serves them without gaps (tests/kinds_platform.rs).
+`KINDS` table too; moto serves them without gaps (tests/kinds_platform.rs). So do the edge and stack
+kinds of `edge` (tests/kinds_edge.rs).
 """
 
 from . import (
     dynamodb,
+    edge,
     ec2,
     ec2_network,
     elbv2,

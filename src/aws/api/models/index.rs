@@ -2,7 +2,11 @@
 
 /// Each service's trimmed model (JSON), by botocore service name, sorted.
 const MODELS: &[(&str, &str)] = &[
+    ("apigateway", include_str!("apigateway.json")),
+    ("autoscaling", include_str!("autoscaling.json")),
     ("cloudcontrol", include_str!("cloudcontrol.json")),
+    ("cloudformation", include_str!("cloudformation.json")),
+    ("cloudfront", include_str!("cloudfront.json")),
     ("codebuild", include_str!("codebuild.json")),
     ("codedeploy", include_str!("codedeploy.json")),
     ("codepipeline", include_str!("codepipeline.json")),
