@@ -57,7 +57,8 @@ impl Body {
 pub struct LiveEvent {
     /// The event's `id` (empty when absent).
     pub id: String,
-    /// The account the event comes from: `account`, else CloudTrail's `recipientAccountId`.
+    /// The account the event comes from: `account`, else CloudTrail's `recipientAccountId`,
+    /// else the account of the first resource ARN.
     pub account: String,
     /// `region`, else CloudTrail's `awsRegion`.
     pub region: String,
@@ -78,10 +79,15 @@ impl LiveEvent {
             return Err(malformed("detail object"));
         }
         let text = |pointer: &str| raw.pointer(pointer).and_then(Value::as_str);
+        let arn_account = live::resource_arns(&raw)
+            .first()
+            .and_then(|arn| arn.split(':').nth(4).map(str::to_owned))
+            .filter(|a| !a.is_empty());
         let account = text("/account")
             .or_else(|| text("/detail/recipientAccountId"))
-            .ok_or_else(|| malformed("account"))?
-            .to_owned();
+            .map(str::to_owned)
+            .or(arn_account)
+            .ok_or_else(|| malformed("account"))?;
         let region = text("/region")
             .or_else(|| text("/detail/awsRegion"))
             .ok_or_else(|| malformed("region"))?
@@ -267,6 +273,14 @@ mod tests {
             event.account, "111111111111",
             "CloudTrail's recipient account"
         );
+        let state_change = json!({"id": "e-2", "detail-type": "EC2 Instance State-change Notification",
+            "source": "aws.ec2", "region": "us-east-1",
+            "resources": ["arn:aws:ec2:us-east-1:333333333333:instance/i-1"],
+            "detail": {"instance-id": "i-1", "state": "running"}});
+        let Ok(Body::Event(event)) = Body::parse(&state_change.to_string()) else {
+            panic!("an event");
+        };
+        assert_eq!(event.account, "333333333333", "the resource's account");
         for bad in [
             "not json",
             "[]",
