@@ -8,9 +8,10 @@
 //! resources: the worker re-reads them from AWS with the configured role and believes only
 //! that.
 
-use super::{Kind, LiveSpec};
+use super::{FetchContext, FetchError, Kind, LiveSpec, PageSender, Refreshed};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
+use std::future::Future;
 
 /// The `detail-type` of CloudTrail API-call events.
 pub const API_CALL: &str = "AWS API Call via CloudTrail";
@@ -209,6 +210,65 @@ pub fn identity_properties(pairs: &[(&str, &str)]) -> Value {
         map.insert((*key).to_owned(), Value::String((*value).to_owned()));
     }
     Value::Object(map)
+}
+
+/// What re-reading one resource by id found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Found {
+    /// It exists: its raw object.
+    Exists(Value),
+    /// AWS reports it gone: its raw object when AWS still describes it (INACTIVE, DELETING),
+    /// else `None` (not found).
+    Gone(Option<Value>),
+    /// Nothing to do (e.g. outside the region policy).
+    Skip,
+}
+
+impl Found {
+    /// `Exists` for `Some`, `Gone(None)` for `None` (the describe answered "not found").
+    pub fn from_described(raw: Option<Value>) -> Found {
+        raw.map_or(Found::Gone(None), Found::Exists)
+    }
+}
+
+/// The refresh of a kind whose resources are read one by one: `one` per id (at most the
+/// context's concurrency at once); a gone resource without an object gets `identity(id)`.
+pub async fn refresh_each<'c, F, Fut>(
+    ctx: &'c FetchContext<'_>,
+    ids: &[String],
+    pages: &PageSender,
+    one: F,
+    identity: impl Fn(&str) -> Value,
+) -> Result<Refreshed, FetchError>
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = Result<Found, FetchError>> + 'c,
+{
+    let found = ctx.each(ids.to_vec(), one).await?;
+    let mut objects = Vec::new();
+    let mut gone = Vec::new();
+    for (id, found) in ids.iter().zip(found) {
+        match found {
+            Found::Exists(raw) => objects.push(raw),
+            Found::Gone(raw) => gone.push(raw.unwrap_or_else(|| identity(id))),
+            Found::Skip => {}
+        }
+    }
+    ctx.send(pages, objects).await?;
+    Ok(Refreshed {
+        stats: ctx.stats(),
+        gone,
+    })
+}
+
+/// The ARN of a resource of the unit's account and region: `arn:<partition>:<service>:<region>:<account>:<rest>`.
+pub fn unit_arn(ctx: &FetchContext<'_>, service: &str, rest: &str) -> String {
+    format!(
+        "arn:{}:{service}:{}:{}:{rest}",
+        ctx.partition(),
+        ctx.region,
+        ctx.account_id()
+    )
 }
 
 #[cfg(test)]
