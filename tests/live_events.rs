@@ -201,11 +201,12 @@ fn an_instance_is_created_changed_and_deleted_through_its_events() {
             ec2_event("ignored-ec2-describe-instances.json", &other),
             ec2_event("ignored-outside-account.json", &other),
             sample("ignored-unknown-source.json"),
+            sample("lambda-create-function.json"),
             json!({"source": "aws.ec2", "detail-type": "AWS API Call via CloudTrail", "detail": "x"})
                 .to_string(),
         ],
     );
-    assert_eq!(failed, ["m-3"], "only the malformed body fails");
+    assert_eq!(failed, ["m-4"], "only the malformed body fails");
     assert_eq!(estate.port.state()["entities"].to_string(), catalog);
     assert_eq!(
         estate.describes(),
@@ -214,6 +215,10 @@ fn an_instance_is_created_changed_and_deleted_through_its_events() {
     );
     let log = std::fs::read_to_string(&worker.log).unwrap();
     assert!(log.contains(r#""ignored_outside":1"#), "counted: {log}");
+    assert!(
+        log.contains(r#""ignored_unmapped":1"#),
+        "Lambda is not in the built-in mapping: {log}"
+    );
     estate.port.assert_no_schema_violations();
 }
 
@@ -324,4 +329,32 @@ fn the_generated_pattern_routes_exactly_the_followed_samples_through_eventbridge
         "{:?}",
         estate.instances()
     );
+}
+
+/// Every sample names a kind that follows it and at least one resource; the `ignored-` ones
+/// route to no kind, or (the outside account) to one the configuration then refuses.
+#[test]
+fn every_sample_routes_to_its_kind_with_ids() {
+    use port_aws_sync::kinds::{live, Kind};
+    let mut kinds_seen = BTreeSet::new();
+    for entry in std::fs::read_dir(root().join("events/live")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let event: Value = serde_json::from_str(&sample(&name)).unwrap();
+        let kinds = live::kinds_for(&event, Kind::all());
+        if name.starts_with("ignored-") && name != "ignored-outside-account.json" {
+            assert!(kinds.is_empty(), "{name}: {kinds:?}");
+            continue;
+        }
+        assert_eq!(kinds.len(), 1, "{name}: {kinds:?}");
+        let live = kinds[0].spec().unwrap().live.unwrap();
+        assert!(!(live.ids)(&event).is_empty(), "{name}: no ids");
+        let prefix = kinds[0].slug().split('-').next().unwrap().to_owned();
+        assert!(
+            name.starts_with(&prefix) || name.starts_with("ignored-"),
+            "{name}: {prefix}"
+        );
+        kinds_seen.insert(kinds[0]);
+    }
+    let live_kinds: BTreeSet<Kind> = live::live_kinds().map(|(k, _)| k).collect();
+    assert_eq!(kinds_seen, live_kinds, "a sample for every live kind");
 }
