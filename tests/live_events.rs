@@ -222,6 +222,76 @@ fn an_instance_is_created_changed_and_deleted_through_its_events() {
     estate.port.assert_no_schema_violations();
 }
 
+/// An account-scoped kind: bucket events of any region refresh the account's `global` scope,
+/// and a bucket in a region outside `REGION_POLICY` is left alone.
+#[test]
+fn a_bucket_is_created_tagged_and_deleted_through_its_events() {
+    let estate = estate();
+    let worker = Function::start(env!("CARGO_BIN_EXE_worker"), &estate.env);
+    let name = "sample-live-bucket";
+    let bucket_event = |sample_name: &str, region: &str| {
+        sample(sample_name).replace("\"us-east-1\"", &format!("\"{region}\""))
+    };
+    estate.moto.ops(
+        &json!([{"op": "create_bucket", "account": ACCOUNT, "name": name,
+        "region": "eu-west-1"}]),
+    );
+    let failed = deliver(
+        &worker,
+        &[bucket_event("s3-create-bucket.json", "eu-west-1")],
+    );
+    assert!(failed.is_empty(), "{failed:?}");
+    let arn = format!("arn:aws:s3:::{name}");
+    let buckets = estate.port.entities("s3Bucket");
+    assert_eq!(buckets.keys().collect::<Vec<_>>(), [&arn], "{buckets:?}");
+    let datasource = buckets[&arn]["datasource"].as_str().unwrap().to_owned();
+    assert!(
+        datasource.contains(&format!("account/{ACCOUNT}; region/global)")),
+        "the account scope's datasource: {datasource}"
+    );
+
+    estate.moto.ops(
+        &json!([{"op": "put_bucket_tagging", "account": ACCOUNT, "name": name,
+        "region": "eu-west-1", "tags": {"team": "payments"}}]),
+    );
+    let failed = deliver(
+        &worker,
+        &[bucket_event("s3-put-bucket-tagging.json", "eu-west-1")],
+    );
+    assert!(failed.is_empty(), "{failed:?}");
+    let bucket = estate.port.entities("s3Bucket")[&arn].to_string();
+    assert!(bucket.contains("payments"), "{bucket}");
+
+    // Still there: the delete event deletes nothing.
+    let failed = deliver(
+        &worker,
+        &[bucket_event("s3-delete-bucket.json", "eu-west-1")],
+    );
+    assert!(failed.is_empty(), "{failed:?}");
+    assert!(estate.port.entities("s3Bucket").contains_key(&arn));
+
+    estate
+        .moto
+        .ops(&json!([{"op": "delete_bucket", "account": ACCOUNT, "name": name}]));
+    let failed = deliver(
+        &worker,
+        &[bucket_event("s3-delete-bucket.json", "eu-west-1")],
+    );
+    assert!(failed.is_empty(), "{failed:?}");
+    assert!(estate.port.entities("s3Bucket").is_empty());
+
+    // A bucket in a region REGION_POLICY leaves out is not written.
+    estate.moto.ops(
+        &json!([{"op": "create_bucket", "account": ACCOUNT, "name": "far-bucket",
+        "region": "ap-south-1"}]),
+    );
+    let far = sample("s3-create-bucket.json").replace(name, "far-bucket");
+    let failed = deliver(&worker, &[far]);
+    assert!(failed.is_empty(), "{failed:?}");
+    assert!(estate.port.entities("s3Bucket").is_empty());
+    estate.port.assert_no_schema_violations();
+}
+
 #[test]
 fn a_burst_of_events_makes_one_describe_per_resource_at_most_and_one_upsert() {
     let estate = estate();

@@ -53,6 +53,7 @@ Ops (a JSON list, run in order; "account" is an account id):
   {"op": "put_parameter", "account": "..", "name": "..", "value": "text", "region": "..", "type": "String"}
   {"op": "leave_organization", "account": ".."}   (RemoveAccountFromOrganization: no longer listed)
   {"op": "create_tags", "account": "..", "region": "..", "ids": [..], "tags": {k: v}}
+  {"op": "put_bucket_tagging", "account": "..", "name": "..", "region": "..", "tags": {k: v}}
   {"op": "put_rule", "account": "..", "region": "..", "name": "..", "pattern": {..}, "queue_arn": ".."}
       (an EventBridge rule on the default bus with the queue as its target)              -> {"arn": ".."}
   {"op": "put_events", "account": "..", "region": "..", "events": [<EventBridge event>, ..]}
@@ -495,6 +496,9 @@ def run_op(aws: Aws, op: dict) -> dict:
     elif kind == "create_tags":
         aws.client(account, "ec2", region).create_tags(
             Resources=list(op["ids"]), Tags=[{"Key": k, "Value": v} for k, v in op["tags"].items()])
+    elif kind == "put_bucket_tagging":
+        aws.client(account, "s3", region).put_bucket_tagging(Bucket=op["name"], Tagging={"TagSet": [
+            {"Key": k, "Value": str(v)} for k, v in op["tags"].items()]})
     elif kind == "put_rule":
         events = aws.client(account, "events", region)
         out["arn"] = events.put_rule(Name=op["name"], EventPattern=json.dumps(op["pattern"]), State="ENABLED")["RuleArn"]
