@@ -152,6 +152,10 @@ impl Worker {
             }
         }
         log_summary(&summary);
+        if summary.events > 0 {
+            let installation = &self.engine.config.integration_identifier;
+            println!("{}", live_emf(installation, &summary, Timestamp::now()));
+        }
         (response, summary)
     }
 
@@ -357,15 +361,12 @@ fn log_summary(summary: &BatchSummary) {
         refreshed_ids = summary.refreshed_ids,
         "batch finished"
     );
-    if summary.events > 0 {
-        println!("{}", live_emf(summary, Timestamp::now()));
-    }
 }
 
 /// One CloudWatch embedded-metric-format line per batch with live events (namespace
-/// `PortAwsSync`, no dimension): events, ignored events by reason, refreshes, upserts,
-/// deletions.
-pub fn live_emf(summary: &BatchSummary, now: Timestamp) -> serde_json::Value {
+/// `PortAwsSync`, dimension `Installation`, as the run metrics): events, ignored events by
+/// reason, refreshes, upserts, deletions.
+pub fn live_emf(installation: &str, summary: &BatchSummary, now: Timestamp) -> serde_json::Value {
     let metrics = [
         ("LiveEvents", summary.events),
         ("LiveEventsIgnoredNotFollowed", summary.ignored_not_followed),
@@ -380,10 +381,11 @@ pub fn live_emf(summary: &BatchSummary, now: Timestamp) -> serde_json::Value {
             "Timestamp": now.millis(),
             "CloudWatchMetrics": [{
                 "Namespace": tracking::METRICS_NAMESPACE,
-                "Dimensions": [[]],
+                "Dimensions": [["Installation"]],
                 "Metrics": metrics.iter().map(|(name, _)| serde_json::json!({"Name": name, "Unit": "Count"})).collect::<Vec<_>>(),
             }],
         },
+        "Installation": installation,
     });
     for (name, value) in metrics {
         line[name] = serde_json::json!(value);
@@ -394,6 +396,28 @@ pub fn live_emf(summary: &BatchSummary, now: Timestamp) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn live_metrics_follow_the_embedded_metric_format() {
+        let summary = BatchSummary {
+            events: 5,
+            ignored_outside: 2,
+            refreshes: 1,
+            upserted: 3,
+            ..Default::default()
+        };
+        let line = live_emf("prod", &summary, Timestamp::from_millis(1_000));
+        let spec = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(spec["Namespace"], "PortAwsSync");
+        assert_eq!(spec["Dimensions"], json!([["Installation"]]));
+        assert_eq!(line["Installation"], "prod");
+        for metric in spec["Metrics"].as_array().unwrap() {
+            let name = metric["Name"].as_str().unwrap();
+            assert!(line[name].is_u64(), "{name} has a value");
+        }
+        assert_eq!(line["LiveEventsIgnoredOutside"], 2);
+        assert_eq!(line["LiveUpserts"], 3);
+    }
     use crate::config::{Config, Secret};
     use crate::mapping::source::PortIntegration;
     use crate::mapping::Mapper;
