@@ -60,11 +60,19 @@ impl<'e> EventKey<'e> {
     }
 }
 
-/// The native kinds (among `kinds`) an event concerns.
+/// Whether the event is an API call AWS refused (`detail.errorCode`): it changed nothing.
+pub fn is_failed_call(event: &Value) -> bool {
+    event["detail-type"] == API_CALL && event["detail"]["errorCode"].is_string()
+}
+
+/// The native kinds (among `kinds`) an event concerns; none for a failed API call.
 pub fn kinds_for(event: &Value, kinds: &[Kind]) -> Vec<Kind> {
     let Some(key) = EventKey::of(event) else {
         return Vec::new();
     };
+    if is_failed_call(event) {
+        return Vec::new();
+    }
     kinds
         .iter()
         .copied()
@@ -77,7 +85,7 @@ pub fn kinds_for(event: &Value, kinds: &[Kind]) -> Vec<Kind> {
 }
 
 /// The EventBridge event pattern matching every event the live kinds among `kinds` want: the
-/// API calls of their sources, and their service events. One object; an `$or` of the two
+/// API calls of their sources that succeeded (no `errorCode`), and their service events. One object; an `$or` of the two
 /// branches when both exist. `None` when no kind follows live events.
 ///
 /// The pattern lists sources and event names in two independent lists, so it may also match an
@@ -105,7 +113,7 @@ pub fn pattern(kinds: &[Kind]) -> Option<Value> {
         json!({
             "source": api_sources,
             "detail-type": [API_CALL],
-            "detail": {"eventName": api_calls},
+            "detail": {"eventName": api_calls, "errorCode": [{"exists": false}]},
         })
     });
     let service = (!service_events.is_empty()).then(|| {
@@ -322,6 +330,10 @@ mod tests {
         let pattern = pattern(&all).unwrap();
         let branches = pattern["$or"].as_array().unwrap();
         assert_eq!(branches[0]["detail-type"], json!([API_CALL]));
+        assert_eq!(
+            branches[0]["detail"]["errorCode"],
+            json!([{"exists": false}])
+        );
         assert!(branches[0]["detail"]["eventName"]
             .as_array()
             .unwrap()
@@ -350,5 +362,11 @@ mod tests {
             "detail": {"eventName": "RunInstances"}});
         assert!(kinds_for(&wrong_source, &all).is_empty());
         assert!(kinds_for(&run, &[Kind::S3Bucket]).is_empty(), "unmapped");
+        let denied = json!({"source": "aws.ec2", "detail-type": API_CALL,
+            "detail": {"eventName": "RunInstances", "errorCode": "Client.UnauthorizedOperation"}});
+        assert!(
+            kinds_for(&denied, &all).is_empty(),
+            "a refused call changed nothing"
+        );
     }
 }
