@@ -30,6 +30,42 @@ pub enum Command {
     Permissions(PermissionsArgs),
     /// Print the latest runs and their failed units, from the sync state (STATE_TABLE or the SQLite file).
     Status(StatusArgs),
+    /// Live events: the EventBridge event pattern of the forwarding rules.
+    #[command(subcommand)]
+    LiveEvents(LiveEventsCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LiveEventsCommand {
+    /// Print the EventBridge event pattern matching the events of the kinds that follow live
+    /// events (the mapping's, or every kind's with --all-kinds).
+    Pattern(LivePatternArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct LivePatternArgs {
+    /// Mapping whose kinds to cover: a file, s3://bucket/key, ssm:NAME or inline text; default:
+    /// MAPPING_CONFIG, else every kind.
+    #[arg(long, conflicts_with = "all_kinds")]
+    pub config: Option<String>,
+    /// Every kind of the registry that follows live events, whatever the mapping.
+    #[arg(long)]
+    pub all_kinds: bool,
+    /// `pattern`: the event pattern (JSON); `compact`: the same on one line; `names`: a table
+    /// of the kinds, their source, API calls and service events.
+    #[arg(long, value_enum, default_value_t = LivePatternFormat::Pattern)]
+    pub format: LivePatternFormat,
+}
+
+/// How `live-events pattern` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LivePatternFormat {
+    /// The event pattern, indented JSON.
+    Pattern,
+    /// The event pattern on one line.
+    Compact,
+    /// One row per kind: kind, source, API calls, service events.
+    Names,
 }
 
 #[derive(Args, Debug)]

@@ -22,6 +22,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Validate(args) => super::playground::validate(args).await,
         Command::Permissions(args) => super::permissions::permissions(args).await,
         Command::Status(args) => super::status::status(args).await,
+        Command::LiveEvents(command) => super::live_events::live_events(command).await,
     }
 }
 

@@ -5,14 +5,15 @@
 
 mod args;
 mod commands;
+mod live_events;
 mod permissions;
 mod playground;
 mod status;
 mod sync;
 
 pub use args::{
-    Cli, Command, MapArgs, PermissionsArgs, PermissionsFormat, ScopeArgs, StatusArgs, SyncArgs,
-    ValidateArgs,
+    Cli, Command, LiveEventsCommand, LivePatternArgs, LivePatternFormat, MapArgs, PermissionsArgs,
+    PermissionsFormat, ScopeArgs, StatusArgs, SyncArgs, ValidateArgs,
 };
 pub use commands::{run, EXIT_CONFIG, EXIT_FAILED};
 pub use playground::read_raw_objects;

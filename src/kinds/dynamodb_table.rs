@@ -10,9 +10,11 @@
 //! and a table deleted since `ListTables` is left out.
 
 use super::detail;
+use super::live::{self, str_at, Found};
 use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
 };
+use super::{LiveSpec, Refreshed};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
@@ -36,8 +38,69 @@ pub static SPEC: KindSpec = KindSpec {
     optional_actions: OPTIONAL_ACTIONS,
     identity: &["TableArn", "TableName"],
     fetch: |ctx, pages| Box::pin(fetch(ctx, pages)),
+    live: Some(&LIVE),
     ..KindSpec::NATIVE
 };
+
+/// Live events: the calls that create, delete, change or tag a table.
+pub static LIVE: LiveSpec = LiveSpec {
+    source: "aws.dynamodb",
+    api_calls: &[
+        "CreateTable",
+        "DeleteTable",
+        "UpdateTable",
+        "UpdateTimeToLive",
+        "UpdateContinuousBackups",
+        "TagResource",
+        "UntagResource",
+    ],
+    service_events: &[],
+    ids: event_ids,
+    refresh: |ctx, ids, pages| Box::pin(refresh(ctx, ids, pages)),
+};
+
+/// The table name of an event: `tableName`, or the table of a tagged `resourceArn`
+/// (`arn:aws:dynamodb:<region>:<account>:table/<name>`).
+pub fn event_ids(event: &Value) -> Vec<String> {
+    let request = live::request(event);
+    let from_arn = str_at(request, "/resourceArn")
+        .and_then(|arn| arn.split_once(":table/"))
+        .map(|(_, rest)| rest.split('/').next().unwrap_or(rest));
+    live::unique(
+        [str_at(request, "/tableName"), from_arn]
+            .into_iter()
+            .flatten()
+            .map(str::to_owned),
+    )
+}
+
+/// `DescribeTable` per name: not found is gone, and so is a table `DELETING` (a deletion
+/// cannot be undone; no later event would come).
+pub async fn refresh(
+    ctx: &FetchContext<'_>,
+    ids: &[String],
+    pages: &PageSender,
+) -> Result<Refreshed, FetchError> {
+    let with_tags = ctx.wants(LIST_TAGS_ACTION);
+    live::refresh_each(
+        ctx,
+        ids,
+        pages,
+        |name| async move {
+            Ok(match table(ctx, name, with_tags).await? {
+                Some(raw) if raw["Properties"]["TableStatus"] == "DELETING" => {
+                    Found::Gone(Some(raw))
+                }
+                described => Found::from_described(described),
+            })
+        },
+        |name| {
+            let arn = live::unit_arn(ctx, "dynamodb", &format!("table/{name}"));
+            ctx.raw(json!({"TableName": name, "TableArn": arn}))
+        },
+    )
+    .await
+}
 
 /// `ListTables` page size: the API's maximum.
 const PAGE: u32 = 100;
@@ -106,6 +169,16 @@ pub fn properties(table: &Value, tags: Option<Value>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_ids_are_table_names() {
+        let create = json!({"detail": {"eventName": "CreateTable",
+            "requestParameters": {"tableName": "orders"}}});
+        assert_eq!(event_ids(&create), ["orders"]);
+        let tag = json!({"detail": {"eventName": "TagResource", "requestParameters": {
+            "resourceArn": "arn:aws:dynamodb:us-east-1:123456789012:table/orders"}}});
+        assert_eq!(event_ids(&tag), ["orders"]);
+    }
 
     #[test]
     fn reproduces_the_aws_v3_vector() {

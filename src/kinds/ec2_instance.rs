@@ -6,8 +6,10 @@
 //! EC2 field appears without a code change); `__ExtraContext` adds the reservation's own fields
 //! (`ReservationId`, `OwnerId`, `RequesterId`, `Groups`), as aws-v3 does.
 
+use super::live::{self, items, str_at};
 use super::{
-    FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
+    FetchContext, FetchError, FetchStats, KindScope, KindSpec, LiveSpec, OptionalAction,
+    PageSender, Refreshed,
 };
 use futures_util::StreamExt;
 use serde_json::{json, Map, Value};
@@ -36,8 +38,114 @@ pub static SPEC: KindSpec = KindSpec {
     optional_actions: OPTIONAL_ACTIONS,
     identity: &["InstanceId"],
     fetch: |ctx, pages| Box::pin(fetch(ctx, pages)),
+    live: Some(&LIVE),
     ..KindSpec::NATIVE
 };
+
+/// Live events: the calls that launch, change the state of, or tag instances, and EC2's own
+/// state-change notification (which needs no CloudTrail).
+pub static LIVE: LiveSpec = LiveSpec {
+    source: "aws.ec2",
+    api_calls: &[
+        "RunInstances",
+        "StartInstances",
+        "StopInstances",
+        "TerminateInstances",
+        "ModifyInstanceAttribute",
+        "CreateTags",
+        "DeleteTags",
+    ],
+    service_events: &["EC2 Instance State-change Notification"],
+    ids: event_ids,
+    refresh: |ctx, ids, pages| Box::pin(refresh(ctx, ids, pages)),
+};
+
+/// The instance ids of an event: the instances set of the request and response
+/// (`RunInstances` names them in its response only), the tagged resources that are instances,
+/// `ModifyInstanceAttribute`'s instance, or the state-change notification's `instance-id`.
+pub fn event_ids(event: &Value) -> Vec<String> {
+    if let Some(id) = str_at(event, "/detail/instance-id") {
+        return vec![id.to_owned()];
+    }
+    let request = live::request(event);
+    let response = live::response(event);
+    let mut ids = items(request, "/instancesSet", "instanceId");
+    ids.extend(items(response, "/instancesSet", "instanceId"));
+    ids.extend(
+        items(request, "/resourcesSet", "resourceId")
+            .into_iter()
+            .filter(|id| id.starts_with("i-")),
+    );
+    if let Some(id) = str_at(request, "/instanceId") {
+        ids.push(id.to_owned());
+    }
+    live::unique(ids)
+}
+
+/// Instance ids per `DescribeInstances` call of a refresh (an `instance-id` filter takes at
+/// most 200 values).
+const REFRESH_BATCH: usize = 200;
+
+/// Describes the instances by id (an `instance-id` filter, so an unknown id is no error): the
+/// ones that exist are sent as a fetch sends them; terminated and unknown ones are gone.
+pub async fn refresh(
+    ctx: &FetchContext<'_>,
+    ids: &[String],
+    pages: &PageSender,
+) -> Result<Refreshed, FetchError> {
+    let with_status = ctx.wants(DESCRIBE_INSTANCE_STATUS_ACTION);
+    let found = ctx
+        .batched(ids, REFRESH_BATCH, |batch| async move {
+            let input = json!({
+                "Filters": [{"Name": "instance-id", "Values": batch}],
+                "MaxResults": DESCRIBE_INSTANCES_PAGE,
+            });
+            let mut found = Vec::new();
+            let mut stream = std::pin::pin!(ctx.pages("DescribeInstances", input));
+            while let Some(page) = stream.next().await {
+                let page = page?;
+                for reservation in list(&page, "Reservations") {
+                    for instance in list(reservation, "Instances") {
+                        found.push((reservation.clone(), instance.clone()));
+                    }
+                }
+            }
+            Ok(found)
+        })
+        .await?;
+    let statuses = if with_status {
+        let live: Vec<String> = found
+            .iter()
+            .filter(|(_, i)| exists(i))
+            .filter_map(|(_, i)| str_of(i, "InstanceId"))
+            .collect();
+        describe_statuses(ctx, &live).await?
+    } else {
+        HashMap::new()
+    };
+    let mut objects = Vec::new();
+    let mut gone = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for (reservation, instance) in &found {
+        let id = str_of(instance, "InstanceId");
+        seen.extend(id.clone());
+        let status = id.as_ref().and_then(|id| statuses.get(id));
+        let raw = instance_to_raw(ctx, ctx.extra(ctx.region), reservation, instance, status);
+        if exists(instance) {
+            objects.push(raw);
+        } else {
+            gone.push(raw);
+        }
+    }
+    for id in ids.iter().filter(|id| !seen.contains(*id)) {
+        gone.push(ctx.raw(live::identity_properties(&[("InstanceId", id)])));
+    }
+    ctx.send(pages, objects).await?;
+    Ok(Refreshed {
+        stats: ctx.stats(),
+        gone,
+    })
+}
 
 /// `DescribeInstances` page size. Passing `MaxResults` makes the call paginated, so it draws from
 /// EC2's larger non-mutating throttling bucket (100 burst, 20/s) instead of the 50/10 bucket of
@@ -169,6 +277,31 @@ pub fn with_reservation(mut extra: Map<String, Value>, reservation: &Value) -> M
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_ids_of_cloudtrail_calls_and_state_changes() {
+        let run = json!({"detail": {"eventName": "RunInstances",
+            "requestParameters": {"instancesSet": {"items": [{"imageId": "ami-1", "minCount": 1}]}},
+            "responseElements": {"instancesSet": {"items": [
+                {"instanceId": "i-0aaa"}, {"instanceId": "i-0bbb"}]}}}});
+        assert_eq!(event_ids(&run), ["i-0aaa", "i-0bbb"]);
+        let terminate = json!({"detail": {"eventName": "TerminateInstances",
+            "requestParameters": {"instancesSet": {"items": [{"instanceId": "i-0aaa"}]}},
+            "responseElements": {"instancesSet": {"items": [{"instanceId": "i-0aaa"}]}}}});
+        assert_eq!(event_ids(&terminate), ["i-0aaa"]);
+        let tags = json!({"detail": {"eventName": "CreateTags",
+            "requestParameters": {"resourcesSet": {"items": [
+                {"resourceId": "i-0ccc"}, {"resourceId": "vol-1"}]},
+                "tagSet": {"items": [{"key": "env", "value": "prod"}]}}}});
+        assert_eq!(event_ids(&tags), ["i-0ccc"]);
+        let modify = json!({"detail": {"eventName": "ModifyInstanceAttribute",
+            "requestParameters": {"instanceId": "i-0ddd"}}});
+        assert_eq!(event_ids(&modify), ["i-0ddd"]);
+        let state = json!({"detail-type": "EC2 Instance State-change Notification",
+            "detail": {"instance-id": "i-0eee", "state": "stopped"}});
+        assert_eq!(event_ids(&state), ["i-0eee"]);
+        assert!(event_ids(&json!({"detail": {}})).is_empty());
+    }
 
     #[test]
     fn terminated_instances_do_not_exist() {

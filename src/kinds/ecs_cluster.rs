@@ -6,9 +6,11 @@
 //! `settings` → `ClusterSettings`); nested objects keep the ECS API's camelCase (`{key, value}`
 //! tags).
 
+use super::live::{self, str_at};
 use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
 };
+use super::{LiveSpec, Refreshed};
 use futures_util::StreamExt;
 use serde_json::{json, Map, Value};
 
@@ -28,8 +30,87 @@ pub static SPEC: KindSpec = KindSpec {
     optional_actions: OPTIONAL_ACTIONS,
     identity: &["ClusterArn", "ClusterName"],
     fetch: |ctx, pages| Box::pin(fetch(ctx, pages)),
+    live: Some(&LIVE),
     ..KindSpec::NATIVE
 };
+
+/// Live events: the calls that create, delete, configure or tag a cluster.
+pub static LIVE: LiveSpec = LiveSpec {
+    source: "aws.ecs",
+    api_calls: &[
+        "CreateCluster",
+        "DeleteCluster",
+        "UpdateCluster",
+        "UpdateClusterSettings",
+        "PutClusterCapacityProviders",
+        "TagResource",
+        "UntagResource",
+    ],
+    service_events: &[],
+    ids: event_ids,
+    refresh: |ctx, ids, pages| Box::pin(refresh(ctx, ids, pages)),
+};
+
+/// The cluster name of an event: `clusterName` (`CreateCluster`), `cluster` (a name or an ARN),
+/// the response's cluster, or a tagged cluster `resourceArn`.
+pub fn event_ids(event: &Value) -> Vec<String> {
+    let request = live::request(event);
+    let response = live::response(event);
+    let name = |s: &str| match s.split_once(":cluster/") {
+        Some((_, name)) => name.to_owned(),
+        None => s.to_owned(),
+    };
+    let tagged = str_at(request, "/resourceArn").filter(|arn| arn.contains(":cluster/"));
+    live::unique(
+        [
+            str_at(request, "/clusterName"),
+            str_at(request, "/cluster"),
+            str_at(response, "/cluster/clusterName"),
+            tagged,
+        ]
+        .into_iter()
+        .flatten()
+        .map(name),
+    )
+}
+
+/// `DescribeClusters` by name, 100 at a time: an `INACTIVE` cluster or a `MISSING` one is gone.
+pub async fn refresh(
+    ctx: &FetchContext<'_>,
+    ids: &[String],
+    pages: &PageSender,
+) -> Result<Refreshed, FetchError> {
+    let described = ctx
+        .batched(ids, BATCH, |batch| async move {
+            let input = json!({"clusters": batch, "include": INCLUDE});
+            let described = ctx.call("DescribeClusters", input).await?;
+            for failure in described["failures"].as_array().into_iter().flatten() {
+                note_failure(ctx, failure);
+            }
+            Ok(described["clusters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default())
+        })
+        .await?;
+    let mut objects = Vec::new();
+    let mut gone = Vec::new();
+    for name in ids {
+        match described.iter().find(|c| c["clusterName"] == name.as_str()) {
+            Some(cluster) if exists(cluster) => objects.push(ctx.raw(properties(cluster))),
+            Some(cluster) => gone.push(ctx.raw(properties(cluster))),
+            None => {
+                let arn = live::unit_arn(ctx, "ecs", &format!("cluster/{name}"));
+                gone.push(ctx.raw(json!({"ClusterName": name, "ClusterArn": arn})));
+            }
+        }
+    }
+    ctx.send(pages, objects).await?;
+    Ok(Refreshed {
+        stats: ctx.stats(),
+        gone,
+    })
+}
 
 /// `ListClusters` page size and `DescribeClusters` batch size: both APIs' maximum (100).
 const BATCH: usize = 100;
@@ -123,6 +204,20 @@ pub fn failure_warning(failure: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_ids_are_cluster_names() {
+        let create = json!({"detail": {"eventName": "CreateCluster",
+            "requestParameters": {"clusterName": "web"},
+            "responseElements": {"cluster": {"clusterName": "web"}}}});
+        assert_eq!(event_ids(&create), ["web"]);
+        let delete = json!({"detail": {"eventName": "DeleteCluster", "requestParameters": {
+            "cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/web"}}});
+        assert_eq!(event_ids(&delete), ["web"]);
+        let service_tag = json!({"detail": {"eventName": "TagResource", "requestParameters": {
+            "resourceArn": "arn:aws:ecs:us-east-1:123456789012:service/web/api"}}});
+        assert!(event_ids(&service_tag).is_empty());
+    }
 
     #[test]
     fn inactive_clusters_do_not_exist() {

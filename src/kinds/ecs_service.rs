@@ -9,10 +9,13 @@
 //! field appears without a code change. Fixed aws-v3 bug: `DescribeServices` failures were
 //! ignored; here a failure other than `MISSING` is a warning (the unit then deletes nothing).
 
+use super::detail;
+use super::live::{self, str_at};
 use super::raw::pascal_keys;
 use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
 };
+use super::{LiveSpec, Refreshed};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
@@ -36,8 +39,120 @@ pub static SPEC: KindSpec = KindSpec {
     optional_actions: OPTIONAL_ACTIONS,
     identity: &["ServiceArn", "ServiceName"],
     fetch: |ctx, pages| Box::pin(fetch(ctx, pages)),
+    live: Some(&LIVE),
     ..KindSpec::NATIVE
 };
+
+/// Live events: the calls that create, change, delete or tag a service, and ECS's own service
+/// events (which name the service's ARN in `resources`).
+pub static LIVE: LiveSpec = LiveSpec {
+    source: "aws.ecs",
+    api_calls: &[
+        "CreateService",
+        "UpdateService",
+        "DeleteService",
+        "TagResource",
+        "UntagResource",
+    ],
+    service_events: &["ECS Service Action", "ECS Deployment State Change"],
+    ids: event_ids,
+    refresh: |ctx, ids, pages| Box::pin(refresh(ctx, ids, pages)),
+};
+
+/// The cluster ECS assumes when a call names none.
+const DEFAULT_CLUSTER: &str = "default";
+
+/// `<cluster>/<service>` of a service ARN in the long format
+/// (`arn:aws:ecs:<region>:<account>:service/<cluster>/<service>`); the short format names no
+/// cluster and gives nothing.
+fn from_arn(arn: &str) -> Option<String> {
+    let (_, rest) = arn.split_once(":service/")?;
+    let (cluster, service) = rest.split_once('/')?;
+    Some(format!("{cluster}/{service}"))
+}
+
+/// The `<cluster>/<service>` ids of an event: the call's `cluster` (a name or an ARN, `default`
+/// when absent) with its `serviceName` or `service` (a name or an ARN), the response's service
+/// ARN, a tagged service `resourceArn`, or the service ARNs of an ECS service event.
+pub fn event_ids(event: &Value) -> Vec<String> {
+    let request = live::request(event);
+    let response = live::response(event);
+    let mut ids = Vec::new();
+    if !request.is_null() {
+        let cluster = str_at(request, "/cluster").unwrap_or(DEFAULT_CLUSTER);
+        let cluster = cluster.rsplit_once(":cluster/").map_or(cluster, |(_, c)| c);
+        let service = str_at(request, "/serviceName").or_else(|| str_at(request, "/service"));
+        if let Some(service) = service {
+            match from_arn(service) {
+                Some(id) => ids.push(id),
+                None if !service.starts_with("arn:") => ids.push(format!("{cluster}/{service}")),
+                None => {}
+            }
+        }
+        ids.extend(str_at(request, "/resourceArn").and_then(from_arn));
+    }
+    ids.extend(str_at(response, "/service/serviceArn").and_then(from_arn));
+    if event["detail-type"] != live::API_CALL {
+        ids.extend(
+            live::resource_arns(event)
+                .iter()
+                .filter_map(|a| from_arn(a)),
+        );
+    }
+    live::unique(ids)
+}
+
+/// `DescribeServices` per cluster, 10 services per call: `MISSING`, `INACTIVE` or a cluster that
+/// is gone (`ClusterNotFoundException`) is gone.
+pub async fn refresh(
+    ctx: &FetchContext<'_>,
+    ids: &[String],
+    pages: &PageSender,
+) -> Result<Refreshed, FetchError> {
+    let mut by_cluster: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for id in ids {
+        if let Some((cluster, service)) = id.split_once('/') {
+            by_cluster
+                .entry(cluster.to_owned())
+                .or_default()
+                .push(service.to_owned());
+        }
+    }
+    let mut objects = Vec::new();
+    let mut gone = Vec::new();
+    for (cluster, services) in by_cluster {
+        let described: Vec<Value> = ctx
+            .batched(&services, DESCRIBE_BATCH, |batch| {
+                let cluster = cluster.clone();
+                async move {
+                    let input = json!({"cluster": cluster, "services": batch, "include": ["TAGS"]});
+                    let answer = detail::about(ctx, "DescribeServices", input, &cluster).await?;
+                    Ok(answer
+                        .map(|a| detail::objects(&a, "services").to_vec())
+                        .unwrap_or_default())
+                }
+            })
+            .await?;
+        for name in &services {
+            match described.iter().find(|s| s["serviceName"] == name.as_str()) {
+                Some(service) if exists(service) => objects.push(to_raw(ctx, &cluster, service)),
+                Some(service) => gone.push(to_raw(ctx, &cluster, service)),
+                None => {
+                    let arn = live::unit_arn(ctx, "ecs", &format!("service/{cluster}/{name}"));
+                    let cluster_arn = live::unit_arn(ctx, "ecs", &format!("cluster/{cluster}"));
+                    let service = json!({"serviceName": name, "serviceArn": arn,
+                        "clusterArn": cluster_arn});
+                    gone.push(to_raw(ctx, &cluster, &service));
+                }
+            }
+        }
+    }
+    ctx.send(pages, objects).await?;
+    Ok(Refreshed {
+        stats: ctx.stats(),
+        gone,
+    })
+}
 
 /// `ListClusters` and `ListServices` page size (both APIs' maximum).
 const LIST_PAGE: usize = 100;
@@ -129,6 +244,29 @@ pub fn properties(service: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_ids_are_cluster_and_service() {
+        let create = json!({"detail": {"eventName": "CreateService",
+            "requestParameters": {"cluster": "web", "serviceName": "api", "desiredCount": 2},
+            "responseElements": {"service": {"serviceName": "api",
+                "serviceArn": "arn:aws:ecs:us-east-1:123456789012:service/web/api"}}}});
+        assert_eq!(event_ids(&create), ["web/api"]);
+        let update = json!({"detail": {"eventName": "UpdateService", "requestParameters": {
+            "cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/web", "service": "api"}}});
+        assert_eq!(event_ids(&update), ["web/api"]);
+        let default_cluster = json!({"detail": {"eventName": "DeleteService",
+            "requestParameters": {"service": "worker"}}});
+        assert_eq!(event_ids(&default_cluster), ["default/worker"]);
+        let cluster_tag = json!({"detail": {"eventName": "TagResource", "requestParameters": {
+            "resourceArn": "arn:aws:ecs:us-east-1:123456789012:cluster/web"}}});
+        assert!(event_ids(&cluster_tag).is_empty());
+        let action = json!({"detail-type": "ECS Service Action", "source": "aws.ecs",
+            "resources": ["arn:aws:ecs:us-east-1:123456789012:service/web/api"],
+            "detail": {"eventType": "INFO", "eventName": "SERVICE_STEADY_STATE",
+                "clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/web"}});
+        assert_eq!(event_ids(&action), ["web/api"]);
+    }
     use crate::kinds::Kind;
     use crate::test_support::fake_aws::{fetch_pages, FakeAws, Request, Response};
     use crate::test_support::TestUnit;

@@ -8,9 +8,11 @@
 //! tags; here each function's tags are merged into it, and a denied call is a warning.
 //! Note: `Environment.Variables` reach the catalog when a mapping reads them, as in aws-v3.
 
+use super::live::{self, str_at};
 use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
 };
+use super::{LiveSpec, Refreshed};
 use futures_util::StreamExt;
 use serde_json::{json, Map, Value};
 
@@ -33,8 +35,100 @@ pub static SPEC: KindSpec = KindSpec {
     optional_actions: OPTIONAL_ACTIONS,
     identity: &["FunctionArn", "FunctionName"],
     fetch: |ctx, pages| Box::pin(fetch(ctx, pages)),
+    live: Some(&LIVE),
     ..KindSpec::NATIVE
 };
+
+/// Live events: the calls that create, delete, configure or tag a function (CloudTrail names
+/// Lambda's calls with their API version, `CreateFunction20150331`).
+pub static LIVE: LiveSpec = LiveSpec {
+    source: "aws.lambda",
+    api_calls: &[
+        "CreateFunction20150331",
+        "DeleteFunction20150331",
+        "UpdateFunctionConfiguration20150331v2",
+        "UpdateFunctionCode20150331v2",
+        "TagResource20170331v2",
+        "UntagResource20170331v2",
+    ],
+    service_events: &[],
+    ids: event_ids,
+    refresh: |ctx, ids, pages| Box::pin(refresh(ctx, ids, pages)),
+};
+
+/// The function name of an event: `functionName` of the request (a name or an ARN) or of the
+/// response, or the function of a tagged `resource` ARN.
+pub fn event_ids(event: &Value) -> Vec<String> {
+    let request = live::request(event);
+    let response = live::response(event);
+    let name = |s: &str| {
+        // arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]
+        match s.split_once(":function:") {
+            Some((_, rest)) => rest.split(':').next().unwrap_or(rest).to_owned(),
+            None => s.to_owned(),
+        }
+    };
+    let resource = str_at(request, "/resource").filter(|r| r.contains(":function:"));
+    live::unique(
+        [
+            str_at(request, "/functionName"),
+            str_at(response, "/functionName"),
+            resource,
+        ]
+        .into_iter()
+        .flatten()
+        .map(name),
+    )
+}
+
+/// `ListFunctions` (the kind's only call besides the optional `ListTags`), keeping the named
+/// functions; a name not listed is gone.
+pub async fn refresh(
+    ctx: &FetchContext<'_>,
+    ids: &[String],
+    pages: &PageSender,
+) -> Result<Refreshed, FetchError> {
+    let with_tags = ctx.wants(LIST_TAGS_ACTION);
+    let mut found = Vec::new();
+    let mut listed = std::pin::pin!(ctx.pages("ListFunctions", json!({"MaxItems": PAGE})));
+    while let Some(page) = listed.next().await {
+        found.extend(
+            page?["Functions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|f| {
+                    f["FunctionName"]
+                        .as_str()
+                        .is_some_and(|n| ids.iter().any(|id| id == n))
+                })
+                .cloned(),
+        );
+    }
+    let gone = ids
+        .iter()
+        .filter(|id| !found.iter().any(|f| f["FunctionName"] == id.as_str()))
+        .map(|name| {
+            let arn = live::unit_arn(ctx, "lambda", &format!("function:{name}"));
+            ctx.raw(json!({"FunctionName": name, "FunctionArn": arn}))
+        })
+        .collect();
+    let objects = ctx
+        .each(found, |function| async move {
+            let tags = if with_tags {
+                tags(ctx, &function).await?
+            } else {
+                None
+            };
+            Ok(ctx.raw(properties(&function, tags)))
+        })
+        .await?;
+    ctx.send(pages, objects).await?;
+    Ok(Refreshed {
+        stats: ctx.stats(),
+        gone,
+    })
+}
 
 /// `ListFunctions` page size (the API's maximum).
 const PAGE: usize = 50;
@@ -94,6 +188,21 @@ pub fn properties(function: &Value, tags: Option<Value>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_ids_are_function_names() {
+        let create = json!({"detail": {"eventName": "CreateFunction20150331",
+            "requestParameters": {"functionName": "fn-1", "runtime": "python3.12"},
+            "responseElements": {"functionName": "fn-1",
+                "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:fn-1"}}});
+        assert_eq!(event_ids(&create), ["fn-1"]);
+        let delete = json!({"detail": {"eventName": "DeleteFunction20150331",
+            "requestParameters": {"functionName": "arn:aws:lambda:us-east-1:123456789012:function:fn-2:prod"}}});
+        assert_eq!(event_ids(&delete), ["fn-2"]);
+        let tag = json!({"detail": {"eventName": "TagResource20170331v2", "requestParameters": {
+            "resource": "arn:aws:lambda:us-east-1:123456789012:function:fn-3", "tags": {"a": "b"}}}});
+        assert_eq!(event_ids(&tag), ["fn-3"]);
+    }
     use crate::kinds::Kind;
     use crate::test_support::fake_aws::{fetch_pages, FakeAws, Request, Response};
     use crate::test_support::TestUnit;

@@ -43,6 +43,7 @@ pub mod fetch;
 pub mod iam_role;
 pub mod kms_key;
 pub mod lambda_function;
+pub mod live;
 pub mod memorydb_user;
 pub mod msk_cluster;
 pub mod msk_serverless_cluster;
@@ -65,7 +66,10 @@ pub use fetch::{
     extra_context, raw_object, send_page, FetchContext, FetchError, FetchStats, PageSender,
     UnitParts,
 };
-pub use spec::{FetchFn, FetchFuture, KindScope, KindSpec, OptionalAction};
+pub use spec::{
+    FetchFn, FetchFuture, KindScope, KindSpec, LiveIdsFn, LiveSpec, OptionalAction, RefreshFn,
+    RefreshFuture, Refreshed,
+};
 
 use serde::Serialize;
 use std::fmt;

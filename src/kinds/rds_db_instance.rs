@@ -13,9 +13,12 @@
 //!   position (a failed call shifts every later instance's tags). Here `Tags` is the instance's
 //!   own `TagList`, always, with no extra call; the action name is accepted and changes nothing.
 
+use super::detail;
+use super::live::{self, str_at, Found};
 use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
 };
+use super::{LiveSpec, Refreshed};
 use serde_json::{json, Map, Value};
 
 /// The aws-v3 `includeActions` of this kind: tags come with the describe call.
@@ -34,8 +37,83 @@ pub static SPEC: KindSpec = KindSpec {
     optional_actions: OPTIONAL_ACTIONS,
     identity: &["DBInstanceArn", "DBInstanceIdentifier"],
     fetch: |ctx, pages| Box::pin(fetch(ctx, pages)),
+    live: Some(&LIVE),
     ..KindSpec::NATIVE
 };
+
+/// Live events: the calls that create, delete, change, start, stop or tag a DB instance, and
+/// RDS's own instance events (e.g. "DB instance deleted"), which need no CloudTrail.
+pub static LIVE: LiveSpec = LiveSpec {
+    source: "aws.rds",
+    api_calls: &[
+        "CreateDBInstance",
+        "CreateDBInstanceReadReplica",
+        "RestoreDBInstanceFromDBSnapshot",
+        "RestoreDBInstanceToPointInTime",
+        "DeleteDBInstance",
+        "ModifyDBInstance",
+        "StartDBInstance",
+        "StopDBInstance",
+        "AddTagsToResource",
+        "RemoveTagsFromResource",
+    ],
+    service_events: &["RDS DB Instance Event"],
+    ids: event_ids,
+    refresh: |ctx, ids, pages| Box::pin(refresh(ctx, ids, pages)),
+};
+
+/// The DB instance identifier of an event: the request's or response's `dBInstanceIdentifier`,
+/// a tagged instance `resourceName` (`arn:aws:rds:<region>:<account>:db:<id>`), or an RDS
+/// instance event's `SourceIdentifier`.
+pub fn event_ids(event: &Value) -> Vec<String> {
+    let request = live::request(event);
+    let response = live::response(event);
+    let tagged = str_at(request, "/resourceName")
+        .and_then(|arn| arn.split_once(":db:"))
+        .map(|(_, id)| id);
+    let source = str_at(event, "/detail/SourceIdentifier")
+        .filter(|_| str_at(event, "/detail/SourceType") != Some("SNAPSHOT"));
+    let source = source.filter(|_| event["detail-type"] == "RDS DB Instance Event");
+    live::unique(
+        [
+            str_at(request, "/dBInstanceIdentifier"),
+            str_at(response, "/dBInstanceIdentifier"),
+            tagged,
+            source,
+        ]
+        .into_iter()
+        .flatten()
+        .map(str::to_owned),
+    )
+}
+
+/// `DescribeDBInstances` per identifier: `DBInstanceNotFound` is gone.
+pub async fn refresh(
+    ctx: &FetchContext<'_>,
+    ids: &[String],
+    pages: &PageSender,
+) -> Result<Refreshed, FetchError> {
+    live::refresh_each(
+        ctx,
+        ids,
+        pages,
+        |id| async move {
+            let input = json!({ "DBInstanceIdentifier": id });
+            let answer = detail::about(ctx, "DescribeDBInstances", input, &id).await?;
+            let instance = answer
+                .as_ref()
+                .and_then(|a| detail::objects(a, "DBInstances").first().cloned());
+            Ok(Found::from_described(
+                instance.map(|i| ctx.raw(properties(&i))),
+            ))
+        },
+        |id| {
+            let arn = live::unit_arn(ctx, "rds", &format!("db:{id}"));
+            ctx.raw(json!({"DBInstanceIdentifier": id, "DBInstanceArn": arn}))
+        },
+    )
+    .await
+}
 
 /// `DescribeDBInstances` page size: the API's maximum.
 const PAGE: u32 = 100;
@@ -83,6 +161,26 @@ pub fn properties(instance: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_ids_are_instance_identifiers() {
+        let create = json!({"detail": {"eventName": "CreateDBInstance",
+            "requestParameters": {"dBInstanceIdentifier": "db-1", "engine": "postgres"},
+            "responseElements": {"dBInstanceIdentifier": "db-1"}}});
+        assert_eq!(event_ids(&create), ["db-1"]);
+        let tag = json!({"detail": {"eventName": "AddTagsToResource", "requestParameters": {
+            "resourceName": "arn:aws:rds:us-east-1:123456789012:db:db-2"}}});
+        assert_eq!(event_ids(&tag), ["db-2"]);
+        let cluster_tag = json!({"detail": {"eventName": "AddTagsToResource", "requestParameters": {
+            "resourceName": "arn:aws:rds:us-east-1:123456789012:cluster:c-1"}}});
+        assert!(event_ids(&cluster_tag).is_empty());
+        let deleted = json!({"detail-type": "RDS DB Instance Event", "source": "aws.rds",
+            "detail": {"EventCategories": ["deletion"], "SourceType": "DB_INSTANCE",
+                "SourceArn": "arn:aws:rds:us-east-1:123456789012:db:db-3",
+                "SourceIdentifier": "db-3", "EventID": "RDS-EVENT-0003",
+                "Message": "DB instance deleted"}});
+        assert_eq!(event_ids(&deleted), ["db-3"]);
+    }
 
     fn vector() -> Value {
         let text = include_str!(

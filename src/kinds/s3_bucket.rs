@@ -5,10 +5,11 @@
 //! `LocationConstraint`, `BucketEncryption`, `PublicAccessBlockConfiguration`, `OwnershipControls`
 //! (boto3's shapes). `__ExtraContext.Region` is the bucket's region.
 
+use super::live::{self, str_at};
 use super::raw::{object, ToRaw};
 use super::{
     extra_context, raw_object, send_page, FetchContext, FetchError, FetchStats, Kind, KindScope,
-    KindSpec, OptionalAction, PageSender,
+    KindSpec, LiveSpec, OptionalAction, PageSender, Refreshed,
 };
 use crate::aws::{home_region, s3_client};
 use crate::{raw_enum, raw_struct};
@@ -58,8 +59,83 @@ pub static SPEC: KindSpec = KindSpec {
     optional_actions: OPTIONAL_ACTIONS,
     identity: &["Arn", "BucketName"],
     fetch: |ctx, pages| Box::pin(fetch(ctx, pages)),
+    live: Some(&LIVE),
     ..KindSpec::NATIVE
 };
+
+/// Live events: the bucket-level calls that create, delete, tag or change what the kind reads
+/// (CloudTrail management events of `s3.amazonaws.com`).
+pub static LIVE: LiveSpec = LiveSpec {
+    source: "aws.s3",
+    api_calls: &[
+        "CreateBucket",
+        "DeleteBucket",
+        "PutBucketTagging",
+        "DeleteBucketTagging",
+        "PutBucketEncryption",
+        "DeleteBucketEncryption",
+        "PutBucketPublicAccessBlock",
+        "DeleteBucketPublicAccessBlock",
+        "PutBucketOwnershipControls",
+        "DeleteBucketOwnershipControls",
+    ],
+    service_events: &[],
+    ids: event_ids,
+    refresh: |ctx, ids, pages| Box::pin(refresh(ctx, ids, pages)),
+};
+
+/// The bucket name of an event (`requestParameters.bucketName`).
+pub fn event_ids(event: &Value) -> Vec<String> {
+    let request = live::request(event);
+    live::unique(str_at(request, "/bucketName").map(str::to_owned))
+}
+
+/// Re-reads buckets by name: one `ListBuckets` (the only call that gives a bucket's creation
+/// date and region for any bucket of the account), then the same per-bucket calls as a fetch
+/// for the named ones. A name the account does not list, or that answers `NoSuchBucket`, is
+/// gone; a bucket outside the region policy is left alone.
+pub async fn refresh(
+    ctx: &FetchContext<'_>,
+    ids: &[String],
+    pages: &PageSender,
+) -> Result<Refreshed, FetchError> {
+    let clients = Clients::new(ctx.sdk);
+    let home = clients.get(home_region(ctx.partition()));
+    let mut stats = FetchStats::default();
+    let listed = list_buckets(&home, &mut stats).await?;
+    let wanted = Wanted::from_ctx(ctx);
+    let mut objects = Vec::new();
+    let mut gone = Vec::new();
+    for name in ids {
+        let Some(bucket) = listed.iter().find(|b| b.name.as_deref() == Some(name)) else {
+            gone.push(gone_bucket(ctx, name));
+            continue;
+        };
+        let mut out = BucketOutcome::default();
+        let details = bucket_details(ctx, &clients, wanted, bucket, &mut out).await;
+        stats.api_calls += out.api_calls;
+        stats.warnings.extend(out.warnings);
+        match details {
+            Ok(Some(details)) => {
+                let extra = extra_context(ctx, &details.region);
+                objects.push(bucket_to_raw(extra, ctx.partition(), bucket, &details));
+            }
+            Ok(None) => {}
+            Err(Stop::Gone) => gone.push(gone_bucket(ctx, name)),
+            Err(Stop::Failed(e)) => return Err(e),
+        }
+    }
+    stats.objects += objects.len();
+    send_page(pages, objects).await?;
+    Ok(Refreshed { stats, gone })
+}
+
+/// The identity of a bucket that is gone: its name and ARN.
+fn gone_bucket(ctx: &FetchContext<'_>, name: &str) -> Value {
+    let arn = format!("arn:{}:s3:::{name}", ctx.partition());
+    let properties = live::identity_properties(&[("BucketName", name), ("Arn", &arn)]);
+    raw_object(Kind::S3Bucket, properties, extra_context(ctx, ctx.region))
+}
 
 /// `ListBuckets` page size (`MaxBuckets`, 1–10,000). Passing it also makes every bucket carry
 /// `BucketRegion`.
@@ -480,6 +556,14 @@ raw_enum!(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_ids_are_bucket_names() {
+        let tag = serde_json::json!({"detail": {"eventName": "PutBucketTagging",
+            "requestParameters": {"bucketName": "logs", "Host": "logs.s3.amazonaws.com", "tagging": ""}}});
+        assert_eq!(event_ids(&tag), ["logs"]);
+        assert!(event_ids(&serde_json::json!({"detail": {}})).is_empty());
+    }
     use crate::kinds::raw::{assert_covers_all_fields, debug_field_names};
     use aws_sdk_s3::primitives::DateTime;
     use serde_json::json;

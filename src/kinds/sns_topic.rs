@@ -13,9 +13,11 @@
 //!   with its topic, and a topic deleted since `ListTopics` is left out.
 
 use super::detail;
+use super::live::{self, str_at, Found};
 use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
 };
+use super::{LiveSpec, Refreshed};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
@@ -39,8 +41,66 @@ pub static SPEC: KindSpec = KindSpec {
     optional_actions: OPTIONAL_ACTIONS,
     identity: &["TopicArn", "TopicName"],
     fetch: |ctx, pages| Box::pin(fetch(ctx, pages)),
+    live: Some(&LIVE),
     ..KindSpec::NATIVE
 };
+
+/// Live events: the calls that create, delete, configure or tag a topic.
+pub static LIVE: LiveSpec = LiveSpec {
+    source: "aws.sns",
+    api_calls: &[
+        "CreateTopic",
+        "DeleteTopic",
+        "SetTopicAttributes",
+        "TagResource",
+        "UntagResource",
+        "Subscribe",
+        "Unsubscribe",
+    ],
+    service_events: &[],
+    ids: event_ids,
+    refresh: |ctx, ids, pages| Box::pin(refresh(ctx, ids, pages)),
+};
+
+/// The topic ARN of an event: `topicArn` of the request or response, a tagged `resourceArn`,
+/// or the topic part of an unsubscribed `subscriptionArn`.
+pub fn event_ids(event: &Value) -> Vec<String> {
+    let request = live::request(event);
+    let response = live::response(event);
+    let subscription_topic = str_at(request, "/subscriptionArn")
+        .and_then(|arn| arn.rsplit_once(':'))
+        .map(|(topic, _)| topic);
+    let candidates = [
+        str_at(request, "/topicArn"),
+        str_at(response, "/topicArn"),
+        str_at(request, "/resourceArn"),
+        subscription_topic,
+    ];
+    live::unique(
+        candidates
+            .into_iter()
+            .flatten()
+            .filter(|arn| arn.starts_with("arn:") && arn.contains(":sns:"))
+            .map(str::to_owned),
+    )
+}
+
+/// `GetTopicAttributes` per topic ARN; `NotFound` is gone.
+pub async fn refresh(
+    ctx: &FetchContext<'_>,
+    ids: &[String],
+    pages: &PageSender,
+) -> Result<Refreshed, FetchError> {
+    let with_tags = ctx.wants(GET_TOPIC_TAGS_ACTION);
+    live::refresh_each(
+        ctx,
+        ids,
+        pages,
+        |arn| async move { Ok(Found::from_described(topic(ctx, arn, with_tags).await?)) },
+        |arn| ctx.raw(properties(arn, &json!({"TopicArn": arn}), None)),
+    )
+    .await
+}
 
 /// Attributes aws-v3 gives as integers.
 const INTEGERS: &[&str] = &[
@@ -107,6 +167,23 @@ pub fn properties(arn: &str, attributes: &Value, tags: Option<Value>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_ids_are_topic_arns() {
+        let arn = "arn:aws:sns:us-east-1:123456789012:orders";
+        let create = json!({"detail": {"eventName": "CreateTopic",
+            "requestParameters": {"name": "orders"}, "responseElements": {"topicArn": arn}}});
+        assert_eq!(event_ids(&create), [arn]);
+        let tag = json!({"detail": {"eventName": "TagResource",
+            "requestParameters": {"resourceArn": arn, "tags": [{"key": "team", "value": "a"}]}}});
+        assert_eq!(event_ids(&tag), [arn]);
+        let unsubscribe = json!({"detail": {"eventName": "Unsubscribe",
+            "requestParameters": {"subscriptionArn": format!("{arn}:0f1e2d3c-aaaa-bbbb-cccc-0123456789ab")}}});
+        assert_eq!(event_ids(&unsubscribe), [arn]);
+        let other =
+            json!({"detail": {"requestParameters": {"resourceArn": "arn:aws:sqs:us-east-1:1:q"}}});
+        assert!(event_ids(&other).is_empty());
+    }
 
     fn vector() -> Value {
         let text = include_str!("../../tests/vectors/aws-v3/sns-topic/sns-topic-raw-data.json");

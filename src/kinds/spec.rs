@@ -70,6 +70,49 @@ pub type FetchFuture<'a> =
 /// A kind's fetch: every raw object of the unit, sent page by page.
 pub type FetchFn = for<'a, 'b> fn(&'a FetchContext<'b>, &'a PageSender) -> FetchFuture<'a>;
 
+/// What a refresh by ids found: the kind's fetch statistics, and the raw objects of the
+/// resources AWS confirms are gone (NotFound, terminated, INACTIVE, DELETE_COMPLETE, ...), so
+/// their entities can be identified with the mapping and deleted. The raw objects of the
+/// resources that exist are sent as pages, as a fetch sends them. An id neither sent nor gone
+/// (e.g. an object the region policy excludes) changes nothing.
+#[derive(Debug, Default)]
+pub struct Refreshed {
+    pub stats: FetchStats,
+    /// Raw objects of the resources AWS confirms are gone: the full object when AWS still
+    /// describes it (a terminated instance), else the identity properties only.
+    pub gone: Vec<serde_json::Value>,
+}
+
+/// The future a kind's refresh returns.
+pub type RefreshFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Refreshed, FetchError>> + Send + 'a>>;
+
+/// A kind's refresh: the raw objects of the resources with these ids (Describe/Get by id,
+/// batched where the API allows), sent as pages; the ones AWS confirms gone, returned.
+pub type RefreshFn =
+    for<'a, 'b> fn(&'a FetchContext<'b>, &'a [String], &'a PageSender) -> RefreshFuture<'a>;
+
+/// The resource ids an event concerns (the kind's own ids: instance ids, bucket names, ...).
+pub type LiveIdsFn = fn(&serde_json::Value) -> Vec<String>;
+
+/// How a kind follows live events: the EventBridge events that concern it and how to refresh
+/// the resources they name.
+#[derive(Debug)]
+pub struct LiveSpec {
+    /// The EventBridge `source`, `aws.ec2`.
+    pub source: &'static str,
+    /// CloudTrail `eventName`s of the write calls that create, change, tag or delete a resource
+    /// of the kind (events with detail-type `AWS API Call via CloudTrail`).
+    pub api_calls: &'static [&'static str],
+    /// The `detail-type`s of the service's own events that carry state without CloudTrail,
+    /// `EC2 Instance State-change Notification`.
+    pub service_events: &'static [&'static str],
+    /// The resource ids of one event (the whole EventBridge event).
+    pub ids: LiveIdsFn,
+    /// Fetches the resources by id.
+    pub refresh: RefreshFn,
+}
+
 /// A native kind.
 #[derive(Debug)]
 pub struct KindSpec {
@@ -89,6 +132,8 @@ pub struct KindSpec {
     /// A history kind (build runs, deployments): fetched within `selector.historyDays`.
     pub history: bool,
     pub fetch: FetchFn,
+    /// Live events the kind follows (`None`: changes reach the catalog at the next sync).
+    pub live: Option<&'static LiveSpec>,
 }
 
 impl KindSpec {
@@ -103,6 +148,7 @@ impl KindSpec {
         identity: &[],
         history: false,
         fetch: fetch_nothing,
+        live: None,
     };
 
     /// The action `name` (or one of its aliases) of this kind.

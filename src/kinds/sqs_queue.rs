@@ -15,9 +15,11 @@
 //!   with its queue, and a queue deleted since `ListQueues` is left out.
 
 use super::detail;
+use super::live::{self, str_at, Found};
 use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
 };
+use super::{LiveSpec, Refreshed};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
@@ -42,8 +44,85 @@ pub static SPEC: KindSpec = KindSpec {
     optional_actions: OPTIONAL_ACTIONS,
     identity: &["QueueArn", "QueueUrl"],
     fetch: |ctx, pages| Box::pin(fetch(ctx, pages)),
+    live: Some(&LIVE),
     ..KindSpec::NATIVE
 };
+
+/// Live events: the calls that create, delete, configure or tag a queue.
+pub static LIVE: LiveSpec = LiveSpec {
+    source: "aws.sqs",
+    api_calls: &[
+        "CreateQueue",
+        "DeleteQueue",
+        "SetQueueAttributes",
+        "TagQueue",
+        "UntagQueue",
+    ],
+    service_events: &[],
+    ids: event_ids,
+    refresh: |ctx, ids, pages| Box::pin(refresh(ctx, ids, pages)),
+};
+
+/// The queue name of an event: `queueName` (`CreateQueue`) or the last part of `queueUrl`.
+/// Names, not URLs: the URL in an event may be another form of the queue's URL than the one
+/// `ListQueues` gives (and the entity was written with).
+pub fn event_ids(event: &Value) -> Vec<String> {
+    let request = live::request(event);
+    let response = live::response(event);
+    fn from_url(v: &Value) -> Option<&str> {
+        str_at(v, "/queueUrl").map(live::last_part)
+    }
+    live::unique(
+        [
+            str_at(request, "/queueName"),
+            from_url(request),
+            from_url(response),
+        ]
+        .into_iter()
+        .flatten()
+        .map(str::to_owned),
+    )
+}
+
+/// Per name: `ListQueues` with the name as prefix (the queue's URL as SQS gives it), then the
+/// fetch's `GetQueueAttributes`; a name SQS does not list, or `QueueDoesNotExist`, is gone.
+pub async fn refresh(
+    ctx: &FetchContext<'_>,
+    ids: &[String],
+    pages: &PageSender,
+) -> Result<Refreshed, FetchError> {
+    let with_tags = ctx.wants(LIST_QUEUE_TAGS_ACTION);
+    live::refresh_each(
+        ctx,
+        ids,
+        pages,
+        |name| async move {
+            let input = json!({"QueueNamePrefix": name, "MaxResults": PAGE});
+            let mut listed = std::pin::pin!(ctx.pages("ListQueues", input));
+            let mut url = None;
+            while let Some(page) = listed.next().await {
+                let urls = detail::strings(&page?, "QueueUrls");
+                if url.is_none() {
+                    url = urls.into_iter().find(|u| live::last_part(u) == name);
+                }
+            }
+            Ok(match url {
+                Some(url) => Found::from_described(queue(ctx, url, with_tags).await?),
+                None => Found::Gone(None),
+            })
+        },
+        |name| {
+            let arn = live::unit_arn(ctx, "sqs", name);
+            let url = format!(
+                "https://sqs.{}.amazonaws.com/{}/{name}",
+                ctx.region,
+                ctx.account_id()
+            );
+            ctx.raw(json!({"QueueUrl": url, "QueueArn": arn}))
+        },
+    )
+    .await
+}
 
 /// `ListQueues` page size: the API's maximum.
 const PAGE: u32 = 1000;
@@ -117,6 +196,17 @@ pub fn properties(url: &str, attributes: &Value, tags: Option<Value>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_ids_are_queue_names() {
+        let create = json!({"detail": {"eventName": "CreateQueue",
+            "requestParameters": {"queueName": "orders"},
+            "responseElements": {"queueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/orders"}}});
+        assert_eq!(event_ids(&create), ["orders"]);
+        let tag = json!({"detail": {"eventName": "TagQueue", "requestParameters": {
+            "queueUrl": "https://queue.amazonaws.com/123456789012/orders", "tags": {"team": "a"}}}});
+        assert_eq!(event_ids(&tag), ["orders"]);
+    }
 
     fn vector() -> Value {
         let text = include_str!("../../tests/vectors/aws-v3/sqs-queue/sqs-queue-raw-data.json");

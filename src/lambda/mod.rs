@@ -10,6 +10,7 @@ pub mod budget;
 pub mod enqueue;
 pub mod fanout;
 pub mod init;
+pub mod live_event;
 pub mod work_item;
 pub mod worker;
 

@@ -11,14 +11,17 @@
 //! concurrent workers.
 
 use crate::discovery::Directory;
+use crate::lambda::live_event::{self, Body, Coalesced, Ignored, LiveEvent};
 use crate::lambda::work_item::{self, quoted, CheckError, WorkItem};
 use crate::lambda::Container;
 use crate::port::PortClient;
 use crate::state::Timestamp;
+use crate::sync::refresh::{run_refresh, RefreshReport};
 use crate::sync::state_sync::StateSync;
 use crate::sync::tracking;
 use crate::sync::{run_units, Batch, Engine, Sink, Unit, UnitReport};
-use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use futures_util::StreamExt;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -47,6 +50,18 @@ pub struct BatchSummary {
     pub refused: usize,
     pub upserted: usize,
     pub deleted: usize,
+    /// EventBridge events (live events) among the messages.
+    pub events: usize,
+    /// Events no configured kind follows (read calls, unknown events, no resource named).
+    pub ignored_not_followed: usize,
+    /// Events of kinds that are not configured.
+    pub ignored_unmapped: usize,
+    /// Events of accounts or regions outside the configuration.
+    pub ignored_outside: usize,
+    /// Targeted refreshes `(account, region, kind, ids)` the events coalesced into.
+    pub refreshes: usize,
+    /// Resource ids refreshed, after coalescing.
+    pub refreshed_ids: usize,
 }
 
 impl Worker {
@@ -81,14 +96,32 @@ impl Worker {
             ..Default::default()
         };
         let mut work: Vec<(String, Unit)> = Vec::new();
+        let mut events: Vec<(String, LiveEvent)> = Vec::new();
         for record in event.records {
-            match self.accept(record, deadline).await {
-                Ok(item) => work.push(item),
-                Err((id, refused)) => {
-                    summary.refused += usize::from(refused);
+            let id = record.message_id.unwrap_or_default();
+            let body = record.body.unwrap_or_default();
+            match Body::parse(&body) {
+                Ok(Body::WorkItem(item)) => match self.accept(id, item, deadline).await {
+                    Ok(item) => work.push(item),
+                    Err((id, refused)) => {
+                        summary.refused += usize::from(refused);
+                        summary.failed += 1;
+                        response.add_failure(id);
+                    }
+                },
+                Ok(Body::Event(event)) => events.push((id, event)),
+                Err(refusal) => {
+                    let excerpt: String = body.chars().take(BODY_EXCERPT).collect();
+                    tracing::warn!(security_event = true, message_id = %id, reason = %refusal, body = %excerpt, "message refused (neither a work item nor an event): reported as failed (it reaches the dead-letter queue after the queue's retries)");
+                    summary.refused += 1;
                     summary.failed += 1;
                     response.add_failure(id);
                 }
+            }
+        }
+        if !events.is_empty() {
+            for id in self.live_events(events, deadline, &mut summary).await {
+                response.add_failure(id);
             }
         }
         if !work.is_empty() {
@@ -119,26 +152,22 @@ impl Worker {
             }
         }
         log_summary(&summary);
+        if summary.events > 0 {
+            let installation = &self.engine.config.integration_identifier;
+            println!("{}", live_emf(installation, &summary, Timestamp::now()));
+        }
         (response, summary)
     }
 
-    /// The unit of one message; or its id, and whether it was refused (a security event) rather
-    /// than not checkable now (the account list could not be read before `deadline`).
+    /// The unit of one work item; or its message id, and whether it was refused (a security
+    /// event) rather than not checkable now (the account list could not be read before
+    /// `deadline`).
     async fn accept(
         &self,
-        record: SqsMessage,
+        id: String,
+        item: WorkItem,
         deadline: Option<tokio::time::Instant>,
     ) -> Result<(String, Unit), (String, bool)> {
-        let id = record.message_id.unwrap_or_default();
-        let body = record.body.unwrap_or_default();
-        let item = match WorkItem::parse(&body) {
-            Ok(item) => item,
-            Err(refusal) => {
-                let excerpt: String = body.chars().take(BODY_EXCERPT).collect();
-                tracing::warn!(security_event = true, message_id = %id, reason = %refusal, body = %excerpt, "work item refused: reported as failed (it reaches the dead-letter queue after the queue's retries)");
-                return Err((id, true));
-            }
-        };
         let checking = work_item::check(&item, &self.engine, &self.directory);
         let checked = match deadline {
             Some(at) => match tokio::time::timeout_at(at, checking).await {
@@ -161,6 +190,103 @@ impl Worker {
                 Err((id, false))
             }
         }
+    }
+}
+
+impl Worker {
+    /// Routes, coalesces and refreshes the live events of a batch; returns the message ids to
+    /// retry (events whose account list could not be read, or whose refresh failed).
+    async fn live_events(
+        &self,
+        events: Vec<(String, LiveEvent)>,
+        deadline: Option<tokio::time::Instant>,
+        summary: &mut BatchSummary,
+    ) -> Vec<String> {
+        let mut retry = Vec::new();
+        let mut coalesced = Coalesced::default();
+        summary.events += events.len();
+        for (id, event) in events {
+            let routed = live_event::route(&event, &self.engine, &self.directory);
+            let routed = match deadline {
+                Some(at) => match tokio::time::timeout_at(at, routed).await {
+                    Ok(routed) => routed,
+                    Err(_) => {
+                        tracing::warn!(message_id = %id, "event not checked before the invocation deadline: the message will be retried");
+                        summary.failed += 1;
+                        retry.push(id);
+                        continue;
+                    }
+                },
+                None => routed.await,
+            };
+            match routed {
+                Ok(Ok(refreshes)) => coalesced.add(&id, refreshes),
+                Ok(Err(ignored)) => {
+                    match ignored {
+                        Ignored::Unmapped => summary.ignored_unmapped += 1,
+                        Ignored::Outside(_) => summary.ignored_outside += 1,
+                        Ignored::NotFollowed | Ignored::NoIds => summary.ignored_not_followed += 1,
+                    }
+                    summary.ok += 1;
+                    tracing::info!(message_id = %id, event_id = %quoted(&event.id), source = %quoted(event.source()), event = %quoted(event.name()), account_id = %quoted(&event.account), region = %quoted(&event.region), reason = %ignored, "live event ignored (acknowledged)");
+                }
+                Err(e) => {
+                    tracing::error!(message_id = %id, account_id = %quoted(&event.account), error = %e, "live event not checked: the message will be retried");
+                    summary.failed += 1;
+                    retry.push(id);
+                }
+            }
+        }
+        if coalesced.is_empty() {
+            return retry;
+        }
+        let config = &self.engine.config;
+        let sink = Sink::port(
+            self.port.clone(),
+            &config.integration_identifier,
+            self.engine.mapper.config(),
+        )
+        .with_state(Some(self.state.clone()));
+        let refreshes = coalesced.into_refreshes();
+        summary.refreshes += refreshes.len();
+        summary.refreshed_ids += refreshes.iter().map(|(r, _)| r.ids.len()).sum::<usize>();
+        let engine = &self.engine;
+        let sink = &sink;
+        let reports: Vec<(RefreshReport, Vec<String>)> = futures_util::stream::iter(refreshes)
+            .map(|(refresh, messages)| async move {
+                let running = run_refresh(engine, sink, &refresh);
+                let report = match deadline {
+                    Some(at) => match tokio::time::timeout_at(at, running).await {
+                        Ok(report) => report,
+                        Err(_) => RefreshReport {
+                            label: refresh.unit.label(),
+                            error: Some("stopped at the invocation deadline".to_owned()),
+                            ..Default::default()
+                        },
+                    },
+                    None => running.await,
+                };
+                (report, messages)
+            })
+            .buffer_unordered(config.concurrency.units.max(1))
+            .collect()
+            .await;
+        for (report, messages) in reports {
+            summary.upserted += report.upserted;
+            summary.deleted += report.deleted;
+            match &report.error {
+                None => {
+                    summary.ok += messages.len();
+                    tracing::info!(scope = %report.label, ids = report.ids, fetched = report.fetched, gone = report.gone, upserted = report.upserted, unchanged = report.unchanged, deleted = report.deleted, map_errors = report.map_errors, port_failures = report.port_failures, api_calls = report.api_calls, ms = report.duration_ms, events = messages.len(), "live refresh done");
+                }
+                Some(reason) => {
+                    summary.failed += messages.len();
+                    tracing::warn!(scope = %report.label, reason = %reason, events = messages.len(), "live refresh failed: its messages will be retried");
+                    retry.extend(messages);
+                }
+            }
+        }
+        retry
     }
 }
 
@@ -227,13 +353,71 @@ fn log_summary(summary: &BatchSummary) {
         refused = summary.refused,
         upserted = summary.upserted,
         deleted = summary.deleted,
+        events = summary.events,
+        ignored_not_followed = summary.ignored_not_followed,
+        ignored_unmapped = summary.ignored_unmapped,
+        ignored_outside = summary.ignored_outside,
+        refreshes = summary.refreshes,
+        refreshed_ids = summary.refreshed_ids,
         "batch finished"
     );
+}
+
+/// One CloudWatch embedded-metric-format line per batch with live events (namespace
+/// `PortAwsSync`, dimension `Installation`, as the run metrics): events, ignored events by
+/// reason, refreshes, upserts, deletions.
+pub fn live_emf(installation: &str, summary: &BatchSummary, now: Timestamp) -> serde_json::Value {
+    let metrics = [
+        ("LiveEvents", summary.events),
+        ("LiveEventsIgnoredNotFollowed", summary.ignored_not_followed),
+        ("LiveEventsIgnoredUnmapped", summary.ignored_unmapped),
+        ("LiveEventsIgnoredOutside", summary.ignored_outside),
+        ("LiveRefreshes", summary.refreshes),
+        ("LiveUpserts", summary.upserted),
+        ("LiveDeletions", summary.deleted),
+    ];
+    let mut line = serde_json::json!({
+        "_aws": {
+            "Timestamp": now.millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": tracking::METRICS_NAMESPACE,
+                "Dimensions": [["Installation"]],
+                "Metrics": metrics.iter().map(|(name, _)| serde_json::json!({"Name": name, "Unit": "Count"})).collect::<Vec<_>>(),
+            }],
+        },
+        "Installation": installation,
+    });
+    for (name, value) in metrics {
+        line[name] = serde_json::json!(value);
+    }
+    line
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn live_metrics_follow_the_embedded_metric_format() {
+        let summary = BatchSummary {
+            events: 5,
+            ignored_outside: 2,
+            refreshes: 1,
+            upserted: 3,
+            ..Default::default()
+        };
+        let line = live_emf("prod", &summary, Timestamp::from_millis(1_000));
+        let spec = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(spec["Namespace"], "PortAwsSync");
+        assert_eq!(spec["Dimensions"], json!([["Installation"]]));
+        assert_eq!(line["Installation"], "prod");
+        for metric in spec["Metrics"].as_array().unwrap() {
+            let name = metric["Name"].as_str().unwrap();
+            assert!(line[name].is_u64(), "{name} has a value");
+        }
+        assert_eq!(line["LiveEventsIgnoredOutside"], 2);
+        assert_eq!(line["LiveUpserts"], 3);
+    }
     use crate::config::{Config, Secret};
     use crate::mapping::source::PortIntegration;
     use crate::mapping::Mapper;

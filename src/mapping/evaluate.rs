@@ -76,6 +76,40 @@ impl CompiledResource {
         }
     }
 
+    /// The `(blueprint, identifier)` of every entity the resource's mappings would give the
+    /// object, whatever the selector says and whatever the other fields give: how the entities
+    /// of a resource AWS says is gone are found. With `itemsToParse`, one per item the object
+    /// still has. Expressions that fail (a gone resource's object may hold only its identity)
+    /// give nothing.
+    pub(super) fn identify_into(&self, val: &Val, out: &mut Vec<(String, String)>) {
+        let inputs: Vec<Val> = match &self.items_to_parse {
+            None => vec![val.clone()],
+            Some(items_expr) => match items_expr.first(val) {
+                Ok(Val::Arr(items)) => items
+                    .iter()
+                    .map(|item| with_key(val, "item", item.clone()))
+                    .collect(),
+                _ => Vec::new(),
+            },
+        };
+        for input in &inputs {
+            for m in &self.mappings {
+                let (Ok(identifier), Ok(blueprint)) =
+                    (m.identifier.first(input), m.blueprint.first(input))
+                else {
+                    continue;
+                };
+                if let (Value::String(id), Value::String(bp)) =
+                    (to_json(&identifier), to_json(&blueprint))
+                {
+                    if is_valid_entity_identifier(&id) && is_valid_blueprint_identifier(&bp) {
+                        out.push((bp, id));
+                    }
+                }
+            }
+        }
+    }
+
     fn map_input(&self, val: &Val, raw: &Value, out: &mut Mapped) {
         for m in &self.mappings {
             let Some(fields) = self.evaluate(m, val, raw, &mut out.errors) else {

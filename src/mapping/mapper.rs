@@ -161,6 +161,28 @@ impl Mapper {
         }
         out
     }
+
+    /// The `(blueprint, identifier)` of the entities the mapping gives an object of `kind`,
+    /// selectors aside (see `identify_into`): the entities of a resource that is gone. Sorted,
+    /// without duplicates.
+    pub fn identify(&self, kind: Kind, raw: &Value) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut input: Option<Val> = None;
+        let region = raw
+            .get("__ExtraContext")
+            .and_then(|e| e.get("Region"))
+            .and_then(Value::as_str);
+        for res in self.resources.iter().filter(|r| r.kind == kind) {
+            if region.is_some_and(|r| r != "global" && !res.region_policy.allows(r)) {
+                continue;
+            }
+            let val = input.get_or_insert_with(|| to_val(raw));
+            res.identify_into(val, &mut out);
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
 }
 
 #[cfg(test)]
@@ -239,6 +261,29 @@ resources:
         );
         assert!(!m.region_wanted(Kind::Ec2Instance, "eu-west-1"));
         assert!(m.region_wanted(Kind::Ec2Instance, "us-east-1"));
+    }
+
+    #[test]
+    fn identify_ignores_the_selector_and_the_fields_a_gone_object_lacks() {
+        let m = mapper(
+            r#"
+resources:
+  - kind: AWS::EC2::Instance
+    selector:
+      query: '.Properties.State.Name == "running"'
+    port: {entity: {mappings: {identifier: .Properties.InstanceId, blueprint: '"ec2Instance"',
+      properties: {type: .Properties.InstanceType | ascii_downcase}}}}
+"#,
+        );
+        let gone = json!({"Type": "AWS::EC2::Instance", "Properties": {"InstanceId": "i-1"},
+            "__ExtraContext": {"Region": "us-east-1"}});
+        assert!(m.map(Kind::Ec2Instance, &gone).entities.is_empty());
+        assert_eq!(
+            m.identify(Kind::Ec2Instance, &gone),
+            [("ec2Instance".to_owned(), "i-1".to_owned())]
+        );
+        let no_id = json!({"Type": "AWS::EC2::Instance", "Properties": {}});
+        assert!(m.identify(Kind::Ec2Instance, &no_id).is_empty());
     }
 
     #[test]

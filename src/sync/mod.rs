@@ -6,6 +6,7 @@ pub mod account_gate;
 pub mod engine;
 pub mod orchestrate;
 pub mod plan;
+pub mod refresh;
 pub mod run;
 pub mod sink;
 pub mod state_sync;

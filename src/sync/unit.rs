@@ -323,21 +323,9 @@ async fn fetch_into(progress: &mut Progress<'_>) -> Result<kinds::FetchStats, Fe
     let engine = progress.engine;
     let unit = progress.unit;
     let account = &unit.account;
-    let unreachable = |e: String| FetchFailure::Incomplete(IncompleteReason::Unreachable(e));
-    let sdk = engine
-        .sessions
-        .config_for(account.role_arn.as_deref(), &account.partition)
+    let (sdk, api) = unit_sdk(engine, unit)
         .await
-        .map_err(|e| unreachable(e.to_string()))?;
-    let api = engine
-        .sessions
-        .api()
-        .map_err(|e| unreachable(e.to_string()))?;
-    let sdk = if unit.region == GLOBAL {
-        sdk
-    } else {
-        in_region(&sdk, &unit.region)
-    };
+        .map_err(|e| FetchFailure::Incomplete(IncompleteReason::Unreachable(e)))?;
     let actions = engine.mapper.include_actions(unit.kind);
     let mapper = engine.mapper.clone();
     let kind = unit.kind;
@@ -369,6 +357,27 @@ async fn fetch_into(progress: &mut Progress<'_>) -> Result<kinds::FetchStats, Fe
         FetchError::Unavailable(u) => FetchFailure::Skipped(u.to_string()),
         e => FetchFailure::Incomplete(IncompleteReason::Fetch(e.to_string())),
     })
+}
+
+/// The unit's SDK config (the account's session, in the unit's region) and the model-driven
+/// client; an error says why the account cannot be reached.
+pub async fn unit_sdk<'e>(
+    engine: &'e Engine,
+    unit: &Unit,
+) -> Result<(aws_config::SdkConfig, &'e crate::aws::api::AwsApi), String> {
+    let account = &unit.account;
+    let sdk = engine
+        .sessions
+        .config_for(account.role_arn.as_deref(), &account.partition)
+        .await
+        .map_err(|e| e.to_string())?;
+    let api = engine.sessions.api().map_err(|e| e.to_string())?;
+    let sdk = if unit.region == GLOBAL {
+        sdk
+    } else {
+        in_region(&sdk, &unit.region)
+    };
+    Ok((sdk, api))
 }
 
 /// Why a fetch did not end with every object.

@@ -3,6 +3,8 @@
 //! real `port-aws-sync` binary.
 #![allow(dead_code)]
 
+pub mod lambda;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

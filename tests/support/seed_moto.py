@@ -56,6 +56,12 @@ Ops (a JSON list, run in order; "account" is an account id):
       (creates the bucket when missing)
   {"op": "put_parameter", "account": "..", "name": "..", "value": "text", "region": "..", "type": "String"}
   {"op": "leave_organization", "account": ".."}   (RemoveAccountFromOrganization: no longer listed)
+  {"op": "create_tags", "account": "..", "region": "..", "ids": [..], "tags": {k: v}}
+  {"op": "put_bucket_tagging", "account": "..", "name": "..", "region": "..", "tags": {k: v}}
+  {"op": "put_rule", "account": "..", "region": "..", "name": "..", "pattern": {..}, "queue_arn": ".."}
+      (an EventBridge rule on the default bus with the queue as its target)              -> {"arn": ".."}
+  {"op": "put_events", "account": "..", "region": "..", "events": [<EventBridge event>, ..]}
+      (PutEvents with each event's source, detail-type, detail and resources)            -> {"failed": n}
 """
 
 from __future__ import annotations
@@ -511,6 +517,23 @@ def run_op(aws: Aws, op: dict) -> dict:
         aws.client(account, "ssm", region).put_parameter(
             Name=op["name"], Value=op["value"], Type=op.get("type", "String"), Overwrite=True)
         out["name"] = op["name"]
+    elif kind == "create_tags":
+        aws.client(account, "ec2", region).create_tags(
+            Resources=list(op["ids"]), Tags=[{"Key": k, "Value": v} for k, v in op["tags"].items()])
+    elif kind == "put_bucket_tagging":
+        aws.client(account, "s3", region).put_bucket_tagging(Bucket=op["name"], Tagging={"TagSet": [
+            {"Key": k, "Value": str(v)} for k, v in op["tags"].items()]})
+    elif kind == "put_rule":
+        events = aws.client(account, "events", region)
+        out["arn"] = events.put_rule(Name=op["name"], EventPattern=json.dumps(op["pattern"]), State="ENABLED")["RuleArn"]
+        events.put_targets(Rule=op["name"], Targets=[{"Id": "queue", "Arn": op["queue_arn"]}])
+    elif kind == "put_events":
+        entries = [{"Source": e["source"], "DetailType": e["detail-type"], "Detail": json.dumps(e["detail"]),
+                    "Resources": e.get("resources", [])} for e in op["events"]]
+        failed = 0
+        for start in range(0, len(entries), 10):
+            failed += aws.client(account, "events", region).put_events(Entries=entries[start:start + 10])["FailedEntryCount"]
+        out["failed"] = failed
     elif kind == "leave_organization":
         aws.client(aws.mgmt_account, "organizations").remove_account_from_organization(AccountId=account)
     else:
