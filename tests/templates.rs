@@ -18,6 +18,8 @@
 mod cfn;
 #[path = "templates/generated.rs"]
 mod generated;
+#[path = "templates/live.rs"]
+mod live;
 #[path = "templates/sam.rs"]
 mod sam;
 

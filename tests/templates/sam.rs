@@ -16,31 +16,32 @@ use std::collections::BTreeSet;
 const FUNCTION_ROLES: [&str; 2] = ["FanoutRole", "WorkerRole"];
 const ALL_ROLES: [&str; 3] = ["FanoutRole", "WorkerRole", "SchedulerRole"];
 
-const EXTERNAL_ID: &str = "0123456789abcdef";
-const ORGANIZATION_ROLE: &str = "arn:aws:iam::999999999999:role/PortAwsSyncOrgRole";
-const ORGANIZATION_ID: &str = "o-a1b2c3d4e5";
+pub(crate) const EXTERNAL_ID: &str = "0123456789abcdef";
+pub(crate) const ORGANIZATION_ROLE: &str = "arn:aws:iam::999999999999:role/PortAwsSyncOrgRole";
+pub(crate) const ORGANIZATION_ID: &str = "o-a1b2c3d4e5";
 const ACCOUNT_ROLES: [&str; 2] = [
     "arn:aws:iam::111111111111:role/PortAwsSyncReadRole",
     "arn:aws:iam::222222222222:role/port/Reader",
 ];
-const KMS_KEY: &str = "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666";
-const TOPIC: &str = "arn:aws:sns:eu-west-1:123456789012:port-aws-sync-alarms";
+pub(crate) const KMS_KEY: &str =
+    "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666";
+pub(crate) const TOPIC: &str = "arn:aws:sns:eu-west-1:123456789012:port-aws-sync-alarms";
 
-type Params<'a> = Vec<(&'a str, &'a str)>;
+pub(crate) type Params<'a> = Vec<(&'a str, &'a str)>;
 
 /// The stack creates the credentials secret unless told otherwise.
-fn credentials() -> Params<'static> {
+pub(crate) fn credentials() -> Params<'static> {
     vec![
         ("PortClientId", "client-id"),
         ("PortClientSecret", "client-secret"),
     ]
 }
 
-fn single_account() -> Params<'static> {
+pub(crate) fn single_account() -> Params<'static> {
     credentials()
 }
 
-fn explicit_accounts() -> Params<'static> {
+pub(crate) fn explicit_accounts() -> Params<'static> {
     let mut params = credentials();
     // `ACCOUNT_ROLES` joined: a CommaDelimitedList parameter is given as one string.
     params.push((
@@ -51,7 +52,7 @@ fn explicit_accounts() -> Params<'static> {
     params
 }
 
-fn organization() -> Params<'static> {
+pub(crate) fn organization() -> Params<'static> {
     let mut params = credentials();
     params.push(("OrganizationRoleArn", ORGANIZATION_ROLE));
     params.push(("OrganizationId", ORGANIZATION_ID));
@@ -60,7 +61,7 @@ fn organization() -> Params<'static> {
 }
 
 /// `base` with `extra` added, replacing a parameter `base` already sets.
-fn with<'a>(base: Params<'a>, extra: &[(&'a str, &'a str)]) -> Params<'a> {
+pub(crate) fn with<'a>(base: Params<'a>, extra: &[(&'a str, &'a str)]) -> Params<'a> {
     let mut params: Params<'a> = base
         .into_iter()
         .filter(|(name, _)| !extra.iter().any(|(n, _)| n == name))
@@ -69,7 +70,7 @@ fn with<'a>(base: Params<'a>, extra: &[(&'a str, &'a str)]) -> Params<'a> {
     params
 }
 
-fn all_modes() -> [(&'static str, Params<'static>); 3] {
+pub(crate) fn all_modes() -> [(&'static str, Params<'static>); 3] {
     [
         ("single account", single_account()),
         ("explicit accounts", explicit_accounts()),
@@ -78,7 +79,7 @@ fn all_modes() -> [(&'static str, Params<'static>); 3] {
 }
 
 /// Every statement of the role's inline policies, as deployed.
-fn statements(stack: &Stack, role: &str) -> Vec<Value> {
+pub(crate) fn statements(stack: &Stack, role: &str) -> Vec<Value> {
     let properties = stack.resource(role).unwrap_or_else(|| panic!("no {role}"));
     let mut found = Vec::new();
     for policy in properties["Policies"].as_array().expect("Policies") {
@@ -93,7 +94,7 @@ fn statements(stack: &Stack, role: &str) -> Vec<Value> {
     found
 }
 
-fn statement(stack: &Stack, role: &str, sid: &str) -> Option<Value> {
+pub(crate) fn statement(stack: &Stack, role: &str, sid: &str) -> Option<Value> {
     let matching: Vec<Value> = statements(stack, role)
         .into_iter()
         .filter(|s| s["Sid"] == sid)
@@ -103,7 +104,7 @@ fn statement(stack: &Stack, role: &str, sid: &str) -> Option<Value> {
 }
 
 /// A statement's `Resource` (a string or a list of strings).
-fn resources(statement: &Value) -> Vec<String> {
+pub(crate) fn resources(statement: &Value) -> Vec<String> {
     match &statement["Resource"] {
         Value::String(r) => vec![r.clone()],
         Value::Array(items) => items
@@ -114,7 +115,7 @@ fn resources(statement: &Value) -> Vec<String> {
     }
 }
 
-fn granting<'s>(statements: &'s [Value], action: &str) -> Vec<&'s Value> {
+pub(crate) fn granting<'s>(statements: &'s [Value], action: &str) -> Vec<&'s Value> {
     statements
         .iter()
         .filter(|s| s["Effect"] == "Allow" && action_list(s).contains(action))
@@ -711,13 +712,13 @@ fn alarms_notify_the_topic_if_one_is_given_and_exist_without_it() {
         .collect();
     let mut expected: BTreeSet<String> = METRIC_ALARMS.iter().map(|a| a.0.to_owned()).collect();
     expected.insert("DeadLetterQueueAlarm".to_owned());
+    expected.extend(super::live::LIVE_ALARMS.iter().map(|a| a.to_string()));
     assert_eq!(alarm_ids, expected);
 
-    let quiet = Stack::accepted(&template, &single_account());
-    let notifying = Stack::accepted(
-        &template,
-        &with(single_account(), &[("AlarmTopicArn", TOPIC)]),
-    );
+    // With live events on, so that their alarms are there too.
+    let live = with(single_account(), &[("EnableLiveEvents", "true")]);
+    let quiet = Stack::accepted(&template, &live);
+    let notifying = Stack::accepted(&template, &with(live.clone(), &[("AlarmTopicArn", TOPIC)]));
     for id in &alarm_ids {
         let alarm = quiet
             .resource(id)
