@@ -176,9 +176,8 @@ impl Moto {
     pub fn start() -> Moto {
         let port = free_port();
         let child = Command::new(python())
+            .arg(root().join("tests/support/moto_server.py"))
             .args([
-                "-m",
-                "moto.server",
                 "-H",
                 "127.0.0.1",
                 "-p",
