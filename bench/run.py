@@ -1212,6 +1212,32 @@ def table(results: dict) -> list:
              "yes" if r5["targets"]["every entity still arrives"] else "NO",
              yes(r5["targets"]["every entity still arrives"])),
         ]
+    r6 = results.get("6_state")
+    if r6:
+        t = r6["targets"]
+        for name, label, target in (
+                ("fresh", "fresh sync", f"≤ 0.055 {yes(t['fresh sync <= 0.055 Port requests per entity'])}"),
+                ("unchanged", "unchanged resync",
+                 f"0 upserts, ≤ 0.01 {yes(t['unchanged resync: 0 upserts'] and t['unchanged resync <= 0.01 Port requests per entity'])}"),
+                ("changed", f"after changing {r6['changed_resources'][-1]} instances",
+                 f"≈ 1% {yes(t['1% changed: writes about that 1%'])}")):
+            r = r6[name]
+            rows.append(("6 state", f"{label}: Port requests per entity / entities upserted",
+                         f"{fmt(r['requests_per_entity'], digits=4)} / {fmt(r['entities_upserted'], digits=0)}", target))
+    r7 = results.get("7_scale")
+    if r7:
+        f, t = r7["fanout"], r7["targets"]
+        rows += [
+            ("7 scale", f"{r7['accounts']:,} accounts × {r7['regions']} regions × {r7['kinds']} kinds: units",
+             f"{r7['units']:,}", f"{f['sqs_batches']:,} SQS batches"),
+            ("7 scale", "fanout: plan + enqueue wall time", fmt(f["wall_s"], unit=" s"),
+             f"≤ 30 s {yes(t['plan + enqueue <= 30 s'])}"),
+            ("7 scale", "fanout: peak RSS", fmt(f["max_rss_kib"], 1 / 1024, 1, " MiB"),
+             f"≤ 128 MiB {yes(t['fan-out peak RSS <= 128 MiB'])}"),
+            ("7 scale", "Port requests other than bulk upserts per full sync (extrapolated)",
+             f"{r7['extrapolated']['full_sync_again']:,.0f}",
+             f"≤ 1,000 {yes(t['Port requests other than bulk upserts <= 1,000 per full sync (again)'])}"),
+        ]
     return rows
 
 
