@@ -9,6 +9,8 @@ Items (see BENCHMARKS.md for what each number means and how to reproduce it by h
   3  Lambda binaries: start-up to the first runtime-API request, binary sizes, worker peak RSS on one batch
   4  fan-out at organization scale: plan (and enqueue, once the `fanout` binary exists)
   5  under throttling: fake Port 429s with Retry-After + a proxy throttling one account's EC2 calls
+  6  Port requests with the sync state: fresh sync, unchanged resync, after changing 1% of the resources
+  7  a 1,000-account x 17-region estate with every kind mapped: fan-out, and the units of sample accounts
 
 Every measurement runs several times; the table shows median (min-max). Results go to a JSON file.
 """
@@ -57,10 +59,12 @@ SIZES = {
     "worker_units": (10, 2),
     "worker_instances_per_unit": (1_000, 50),
     "starts": (20, 5),
+    "scale_sample_accounts": (3, 1),
 }
 RUNS = {  # (full, quick)
     "map_rust": (5, 1), "map_cli": (3, 1), "map_python": (3, 1),
     "sync": (3, 1), "dry_run": (3, 1), "throttled": (3, 1), "plan": (3, 1), "fanout": (3, 1), "worker": (3, 1),
+    "state": (3, 1), "scale_fanout": (3, 1),
 }
 
 
@@ -224,6 +228,26 @@ class Proxy:
         PROCS.stop(self.proc)
 
 
+STATE_TABLE = "port-aws-sync-state"
+
+
+def create_state_table(moto_url: str) -> dict:
+    """The sync state's DynamoDB table in moto (the Lambdas require STATE_TABLE); returns the env to add."""
+    import boto3  # noqa: E402
+
+    ddb = boto3.client("dynamodb", endpoint_url=moto_url, region_name="us-east-1", aws_access_key_id="testing",
+                       aws_secret_access_key="testing")
+    try:
+        ddb.create_table(TableName=STATE_TABLE, BillingMode="PAY_PER_REQUEST",
+                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                    {"AttributeName": "sk", "KeyType": "RANGE"}],
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                               {"AttributeName": "sk", "AttributeType": "S"}])
+    except ddb.exceptions.ResourceInUseException:
+        pass
+    return {"STATE_TABLE": STATE_TABLE}
+
+
 def aws_env(endpoint: str) -> dict:
     """The CLI's environment, nothing inherited but PATH/HOME (like tests/common/mod.rs)."""
     env = {k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ}
@@ -381,8 +405,10 @@ def port_request_stats(state: dict) -> dict:
     for r in v1:
         key = f"{r['method']} {r.get('route') or r['path']}"
         routes[key] = routes.get(key, 0) + 1
+    bulk = [r for r in v1 if (r.get("route") or "").endswith("/entities/bulk") and r["status"] < 300]
     return {"total": len(v1), "status_429": sum(1 for r in v1 if r["status"] == 429),
             "by_route": dict(sorted(routes.items(), key=lambda kv: -kv[1])),
+            "bulk_upserts": len(bulk), "entities_in_bulk_upserts": sum(r.get("entities") or 0 for r in bulk),
             "schema_violations": len(state["schema_violations"])}
 
 
@@ -415,17 +441,24 @@ class Estate:
         return env
 
     def sync(self, tag: str, endpoint: str | None = None, port_config: dict | None = None,
-             dry_run: bool = False) -> dict:
-        """One sync into an empty fake Port catalog; returns timings, summary, Port request stats."""
+             dry_run: bool = False, state: Path | None = None) -> dict:
+        """One sync; returns timings, summary, Port request stats (of this sync only).
+
+        Without `state`: a first sync, into an empty fake Port catalog and with a sync state file of its
+        own (the CLI's embedded store would otherwise remember earlier runs). With `state`: a sync over
+        that state file and the catalog as the earlier syncs left it."""
         work = self.ctx.work
         summary_file = work / f"{tag}.summary.json"
         cmd = [str(self.ctx.bin("port-aws-sync")), "sync", "--summary-json", str(summary_file)]
         if dry_run:
             cmd += ["--dry-run", "--output", str(work / f"{tag}.entities.jsonl")]
-        else:
+        elif state is None:
             self.port.reset(**(port_config or {}))
+        env = self.env(endpoint, port=not dry_run)
+        env["STATE_PATH"] = str(state or work / f"{tag}.state.sqlite")
+        seen = 0 if dry_run or state is None else len(self.port.state()["requests"])
         moto_cpu, port_cpu = self.moto.cpu(), self.port.cpu()
-        run = timed(cmd, self.env(endpoint, port=not dry_run), work, tag=tag)
+        run = timed(cmd, env, work, tag=tag)
         run["moto_cpu_s"] = self.moto.cpu() - moto_cpu
         run["fake_port_cpu_s"] = self.port.cpu() - port_cpu
         if run["exit"] != 0:
@@ -439,9 +472,10 @@ class Estate:
                 run["dry_run_lines"] = sum(1 for _ in fh)
             run["complete"] = run["dry_run_lines"] == sum(self.expected.values())
         else:
-            state = self.port.state()
-            run["port_requests"] = port_request_stats(state)
-            run["catalog"] = entity_counts(state)
+            port_state = self.port.state()
+            port_state["requests"] = port_state["requests"][seen:]
+            run["port_requests"] = port_request_stats(port_state)
+            run["catalog"] = entity_counts(port_state)
             run["complete"] = all(run["catalog"].get(bp, 0) == n for bp, n in self.expected.items())
         if not run["complete"]:
             log(f"{tag}: INCOMPLETE: expected {self.expected}, got {run.get('catalog') or run.get('dry_run_lines')}")
@@ -556,6 +590,81 @@ def item_throttling(ctx, estate: Estate) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------
+# Item 6: Port requests with the sync state (fresh sync, unchanged resync, 1% changed)
+# ------------------------------------------------------------------------------------------------
+def change_instances(estate: Estate, share: float) -> int:
+    """Adds a tag to `share` of the estate's instances (spread over its account-regions); returns how many."""
+    sys.path.insert(0, str(ROOT / "tests/support"))
+    from seed_moto import Aws  # noqa: E402 (the bench venv has the test requirements)
+
+    aws = Aws(estate.moto.url, estate.mgmt)
+    slots = [(estate.seeded["accounts"][key]["id"], region, ids)
+             for key, res in estate.seeded["resources"].items()
+             for region, ids in (res.get("ec2_instances") or {}).items() if ids]
+    total = sum(len(ids) for _, _, ids in slots)
+    wanted = max(1, round(total * share))
+    changed = 0
+    for i, (account, region, ids) in enumerate(slots):
+        take = spread(wanted, len(slots))[i]
+        if take:
+            aws.client(account, "ec2", region).create_tags(
+                Resources=ids[:take], Tags=[{"Key": "bench-change", "Value": str(time.time())}])
+            changed += take
+    return changed
+
+
+def state_run_view(run: dict, entities: int) -> dict:
+    p = run["port_requests"]
+    return {"wall_s": run["wall_s"], "cpu_s": run.get("cpu_s"), "max_rss_kib": run.get("max_rss_kib"),
+            "exit": run["exit"], "complete": run["complete"], "port_requests": p["total"],
+            "requests_per_entity": p["total"] / entities, "bulk_upserts": p["bulk_upserts"],
+            "entities_upserted": p["entities_in_bulk_upserts"],
+            "requests_other_than_bulk_upserts": p["total"] - p["bulk_upserts"], "by_route": p["by_route"],
+            "schema_violations": p["schema_violations"],
+            "units": run["summary"].get("unitsTotal")}
+
+
+def item_state(ctx, estate: Estate, warm: bool) -> dict:
+    entities = sum(estate.expected.values())
+    if not warm:
+        log("item 6: warm-up sync (not counted)")
+        estate.sync("state-warmup")
+    runs: dict = {"fresh": [], "unchanged": [], "changed": []}
+    changed_resources = []
+    for i in range(ctx.runs("state")):
+        state = ctx.work / f"state-{i}.sqlite"
+        log(f"item 6: fresh sync with an empty sync state {i + 1}/{ctx.runs('state')}")
+        fresh = estate.sync(f"state-fresh-{i}")
+        shutil.copy(ctx.work / f"state-fresh-{i}.state.sqlite", state)
+        log(f"item 6: unchanged resync {i + 1}/{ctx.runs('state')}")
+        unchanged = estate.sync(f"state-unchanged-{i}", state=state)
+        n = change_instances(estate, 0.01)
+        changed_resources.append(n)
+        log(f"item 6: resync after tagging {n} instances (1%) {i + 1}/{ctx.runs('state')}")
+        changed = estate.sync(f"state-changed-{i}", state=state)
+        for name, run in (("fresh", fresh), ("unchanged", unchanged), ("changed", changed)):
+            runs[name].append(state_run_view(run, entities))
+    result: dict = {"entities": entities, "changed_resources": changed_resources, "runs": runs}
+    for name, rs in runs.items():
+        result[name] = {k: stats([r[k] for r in rs]) for k in
+                        ("wall_s", "cpu_s", "max_rss_kib", "port_requests", "requests_per_entity",
+                         "bulk_upserts", "entities_upserted", "requests_other_than_bulk_upserts")}
+        result[name]["by_route"] = rs[-1]["by_route"]
+        result[name]["all_complete"] = all(r["complete"] and r["exit"] == 0 for r in rs)
+    worst = lambda name, k: result[name][k]["max"]  # noqa: E731
+    result["targets"] = {
+        "fresh sync <= 0.055 Port requests per entity": worst("fresh", "requests_per_entity") <= 0.055,
+        "unchanged resync: 0 upserts": worst("unchanged", "entities_upserted") == 0,
+        "unchanged resync <= 0.01 Port requests per entity": worst("unchanged", "requests_per_entity") <= 0.01,
+        # "About that 1%": every changed resource written, and not more than twice as many entities.
+        "1% changed: writes about that 1%": all(
+            n <= r["entities_upserted"] <= 2 * n for n, r in zip(changed_resources, runs["changed"])),
+        "every entity arrived": all(result[k]["all_complete"] for k in runs),
+    }
+    return result
+
+
+# ------------------------------------------------------------------------------------------------
 # Item 4: fan-out at organization scale
 # ------------------------------------------------------------------------------------------------
 def scheduled_event() -> dict:
@@ -574,7 +683,11 @@ def run_lambda(ctx, name: str, event, env: dict, timeout: float, tag: str) -> di
     load = loadavg()
     start = time.monotonic()
     proc = PROCS.start([str(ctx.bin(name))], env=full_env, stdout=errfile, stderr=subprocess.STDOUT)
-    answer = api.wait_result(timeout)
+    answer, deadline = None, start + timeout
+    while answer is None and time.monotonic() < deadline:
+        answer = api.wait_result(1)
+        if answer is None and proc.poll() is not None:
+            break  # it exited before answering (a configuration error, a crash)
     wall = time.monotonic() - start
     out = {"wall_s": wall, "load_before": load, "stderr": errfile.name}
     if proc.poll() is None:
@@ -653,10 +766,11 @@ def item_fanout(ctx) -> dict:
         # Every fan-out goes through the proxy: it counts the AWS calls and answers SendMessageBatch itself
         # (--fake-sqs, see bench/aws_proxy.py: moto's SQS slows down with every queued message).
         queue = f"{moto.url}/123456789012/port-aws-sync-work"
+        table = create_state_table(moto.url)
         runs = []
         for i in range(ctx.runs("fanout")):
             proxy = Proxy(ctx.work, moto.url, f"fanout-{i}", "--fake-sqs")
-            fenv = {**org_env(proxy.url, mgmt, None), **port.env(), "WORK_QUEUE_URL": queue}
+            fenv = {**org_env(proxy.url, mgmt, None), **port.env(), "WORK_QUEUE_URL": queue, **table}
             port.reset()
             log(f"item 4: fanout {i + 1}/{ctx.runs(FANOUT)} (scheduled event)")
             moto_cpu = moto.cpu()
@@ -695,6 +809,141 @@ def item_fanout(ctx) -> dict:
         }
     port.stop()
     moto.stop()
+    return result
+
+
+# ------------------------------------------------------------------------------------------------
+# Item 7: a 1,000-account x 17-region estate with every kind mapped, most units empty
+# ------------------------------------------------------------------------------------------------
+# The regions AWS enables by default (no opt-in).
+REGIONS17 = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "eu-west-1", "eu-west-2",
+             "eu-west-3", "eu-central-1", "eu-north-1", "ap-south-1", "ap-northeast-1", "ap-northeast-2",
+             "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "sa-east-1"]
+
+
+def every_kind_mapping(work: Path) -> Path:
+    """Every docs/examples/<slug>/ mapping in one port-app-config (as tests/example_blueprints.rs does)."""
+    import yaml  # noqa: E402 (moto depends on PyYAML)
+
+    resources = []
+    for d in sorted((ROOT / "docs/examples").iterdir()):
+        resources += yaml.safe_load((d / f"{d.name}-mappings.yaml").read_text())["resources"]
+    path = work / "every-kind-mapping.json"
+    path.write_text(json.dumps({"createMissingRelatedEntities": True, "resources": resources}))
+    return path
+
+
+def item_scale(ctx) -> dict:
+    n = ctx.size("org_accounts")
+    sample_n = ctx.size("scale_sample_accounts")
+    moto = Moto(ctx.work, "scale")
+    port = FakePort(ctx.work, "scale")
+    mapping = every_kind_mapping(ctx.work)
+    log(f"item 7: seeding an organization of {n:,} accounts")
+    spec = {"organization": True, "role_name": ROLE,
+            "accounts": [{"key": "mgmt", "management": True}] + [
+                {"key": f"a{i:04d}", "name": f"account-{i:04d}", "email": f"a{i:04d}@example.com"}
+                for i in range(1, n)]}
+    started = time.monotonic()
+    seeded = moto.seed(spec)
+    mgmt = seeded["accounts"]["mgmt"]["id"]
+    env = {**org_env(moto.url, mgmt, REGIONS17), "MAPPING_CONFIG": str(mapping), "INITIALIZE_PORT_RESOURCES": "true"}
+    result: dict = {"accounts": n, "regions": len(REGIONS17), "kinds": len(list((ROOT / "docs/examples").iterdir())),
+                    "seed_s": time.monotonic() - started}
+
+    log("item 7: port-aws-sync plan (cold moto, not counted)")
+    out = ctx.work / "scale-plan.jsonl"
+    with open(out, "wb") as fh:
+        cold = timed([str(ctx.bin("port-aws-sync")), "plan"], env, ctx.work, stdout=fh, tag="scale-plan-cold")
+    units = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
+    result["plan_cold"] = {k: cold.get(k) for k in ("wall_s", "cpu_s", "max_rss_kib", "exit")}
+    result["units"] = len(units)
+    result["units_by_scope"] = {"global": sum(1 for u in units if u["region"] == "global"),
+                                "regional": sum(1 for u in units if u["region"] != "global")}
+
+    queue = f"{moto.url}/123456789012/port-aws-sync-work"
+    table = create_state_table(moto.url)
+    runs = []
+    for i in range(ctx.runs("scale_fanout")):
+        proxy = Proxy(ctx.work, moto.url, f"scale-fanout-{i}", "--fake-sqs")
+        fenv = {**env, **org_env(proxy.url, mgmt, REGIONS17), **port.env(), "WORK_QUEUE_URL": queue, **table}
+        port.reset()
+        log(f"item 7: fanout {i + 1}/{ctx.runs('scale_fanout')} ({len(units):,} units)")
+        run = run_lambda(ctx, "fanout", scheduled_event(), fenv, timeout=900, tag=f"scale-fanout-{i}")
+        aws = proxy.stats()
+        proxy.stop()
+        run["messages_enqueued"] = aws["sqs_messages"]
+        run["sqs_batches"] = aws["calls"].get("sqs:SendMessageBatch", 0)
+        run["aws_calls"] = aws["total"]
+        run["port_requests"] = port_request_stats(port.state())
+        body = (run["answer"] or {}).get("body") or {}
+        run["answer"] = {"kind": (run["answer"] or {}).get("kind"),
+                         **{k: body.get(k) for k in ("units", "enqueued", "sqsBatches", "durationMs",
+                                                     "errorType", "errorMessage") if k in body}}
+        if run["answer"]["kind"] != "response":
+            log(f"item 7 fanout: {run['answer']}\n{tail(run['stderr'])}")
+        runs.append(run)
+    last = runs[-1]
+    result["fanout"] = {k: stats([r.get(k) for r in runs]) for k in ("wall_s", "cpu_s", "max_rss_kib", "load_before")}
+    result["fanout"].update({"messages_enqueued": last["messages_enqueued"], "sqs_batches": last["sqs_batches"],
+                             "aws_calls": last["aws_calls"], "port_requests": last["port_requests"]["total"],
+                             "port_requests_by_route": last["port_requests"]["by_route"],
+                             "answer": last["answer"]})
+    result["fanout_runs"] = runs
+
+    # The worker side: every unit of a sample of accounts, run by the CLI over a fresh sync state (the same
+    # unit code the worker runs), twice. Port requests per unit are what the units cost beyond the run's start.
+    sample = sorted({u["account"]["id"] for u in units} - {mgmt})[:sample_n]
+    sample_units = [u for u in units if u["account"]["id"] in sample]
+    state = ctx.work / "scale-state.sqlite"
+    port.reset()
+    sample_runs = []
+    for name in ("first", "again"):
+        log(f"item 7: sync of {len(sample)} sample accounts ({len(sample_units):,} units), {name}")
+        seen = len(port.state()["requests"])
+        summary_file = ctx.work / f"scale-sample-{name}.summary.json"
+        run = timed([str(ctx.bin("port-aws-sync")), "sync", "--accounts", ",".join(sample),
+                     "--summary-json", str(summary_file)],
+                    {**env, **port.env(), "STATE_PATH": str(state)}, ctx.work, tag=f"scale-sample-{name}")
+        requests = port.state()["requests"][seen:]
+        # The run's start (token, integration, blueprints) is the fan-out's in Lambda mode; units come after.
+        start_routes = {"/v1/auth/access_token", "/v1/integration", "/v1/integration/{identifier}",
+                        "/v1/blueprints", "/v1/blueprints/{identifier}"}
+        unit_requests = [r for r in requests if r["path"].startswith("/v1/")
+                         and (r.get("route") or r["path"]) not in start_routes]
+        summary = json.loads(summary_file.read_text()) if summary_file.exists() else {}
+        stats_all = port_request_stats({"requests": requests, "schema_violations": []})
+        sample_runs.append({
+            "run": name, "wall_s": run["wall_s"], "exit": run["exit"], "max_rss_kib": run.get("max_rss_kib"),
+            "units": summary.get("unitsTotal"), "units_ok": summary.get("unitsOk"),
+            "entities": sum((summary.get("entities") or {}).values()),
+            "port_requests": stats_all["total"], "by_route": stats_all["by_route"],
+            "bulk_upserts": stats_all["bulk_upserts"],
+            "unit_requests": len(unit_requests),
+            "unit_requests_other_than_bulk_upserts": len(unit_requests) - stats_all["bulk_upserts"],
+        })
+    result["sample"] = {"accounts": sample, "units": len(sample_units), "runs": sample_runs}
+    port.stop()
+    moto.stop()
+
+    units_n = result["units"]
+    other = lambda r: r["unit_requests_other_than_bulk_upserts"]  # noqa: E731
+    per_unit = {r["run"]: other(r) / max(1, r["units"] or 1) for r in sample_runs}
+    fanout_other = last["port_requests"]["total"] - last["port_requests"]["bulk_upserts"]
+    result["extrapolated"] = {
+        "note": "Port requests other than bulk upserts of a full sync = the fan-out's (measured) + "
+                "units x the per-unit figure of the sample accounts (measured on their units)",
+        "per_unit_other_than_bulk": per_unit,
+        "full_sync_first": fanout_other + per_unit["first"] * units_n,
+        "full_sync_again": fanout_other + per_unit["again"] * units_n,
+    }
+    result["targets"] = {
+        "Port requests other than bulk upserts <= 1,000 per full sync (again)":
+            result["extrapolated"]["full_sync_again"] <= 1000,
+        "plan + enqueue <= 30 s": result["fanout"]["wall_s"]["median"] <= 30,
+        "fan-out peak RSS <= 128 MiB": (result["fanout"]["max_rss_kib"] or {}).get("max", 1e12) <= 128 * 1024,
+        "every unit enqueued": all(r["messages_enqueued"] == units_n for r in runs),
+    }
     return result
 
 
@@ -759,7 +1008,7 @@ def item_lambda(ctx) -> dict:
     log(f"item 3: seeding {units_n} units x {per_unit:,} instances")
     seeded = moto.seed(spec)
     mgmt = seeded["accounts"]["mgmt"]["id"]
-    env = {**org_env(moto.url, mgmt, regions), **port.env()}
+    env = {**org_env(moto.url, mgmt, regions), **port.env(), **create_state_table(moto.url)}
 
     # Every start asks the fake Port for a token: lift its 100-per-5-minutes limit on the token route.
     port.reset(auth_rate_limit=None)
@@ -963,6 +1212,32 @@ def table(results: dict) -> list:
              "yes" if r5["targets"]["every entity still arrives"] else "NO",
              yes(r5["targets"]["every entity still arrives"])),
         ]
+    r6 = results.get("6_state")
+    if r6:
+        t = r6["targets"]
+        for name, label, target in (
+                ("fresh", "fresh sync", f"≤ 0.055 {yes(t['fresh sync <= 0.055 Port requests per entity'])}"),
+                ("unchanged", "unchanged resync",
+                 f"0 upserts, ≤ 0.01 {yes(t['unchanged resync: 0 upserts'] and t['unchanged resync <= 0.01 Port requests per entity'])}"),
+                ("changed", f"after changing {r6['changed_resources'][-1]} instances",
+                 f"≈ 1% {yes(t['1% changed: writes about that 1%'])}")):
+            r = r6[name]
+            rows.append(("6 state", f"{label}: Port requests per entity / entities upserted",
+                         f"{fmt(r['requests_per_entity'], digits=4)} / {fmt(r['entities_upserted'], digits=0)}", target))
+    r7 = results.get("7_scale")
+    if r7:
+        f, t = r7["fanout"], r7["targets"]
+        rows += [
+            ("7 scale", f"{r7['accounts']:,} accounts × {r7['regions']} regions × {r7['kinds']} kinds: units",
+             f"{r7['units']:,}", f"{f['sqs_batches']:,} SQS batches"),
+            ("7 scale", "fanout: plan + enqueue wall time", fmt(f["wall_s"], unit=" s"),
+             f"≤ 30 s {yes(t['plan + enqueue <= 30 s'])}"),
+            ("7 scale", "fanout: peak RSS", fmt(f["max_rss_kib"], 1 / 1024, 1, " MiB"),
+             f"≤ 128 MiB {yes(t['fan-out peak RSS <= 128 MiB'])}"),
+            ("7 scale", "Port requests other than bulk upserts per full sync (extrapolated)",
+             f"{r7['extrapolated']['full_sync_again']:,.0f}",
+             f"≤ 1,000 {yes(t['Port requests other than bulk upserts <= 1,000 per full sync (again)'])}"),
+        ]
     return rows
 
 
@@ -982,10 +1257,13 @@ class Ctx:
         self.quick = args.quick
         self.bin_dir = Path(args.bin_dir)
         self.runs_override = args.runs
+        self.accounts = args.accounts
         self.cache = Path(args.cache)
         self.work = Path(tempfile.mkdtemp(prefix="port-aws-sync-bench."))
 
     def size(self, name: str) -> int:
+        if name == "org_accounts" and self.accounts:
+            return self.accounts
         return SIZES[name][1 if self.quick else 0]
 
     def runs(self, name: str) -> int:
@@ -999,7 +1277,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bin-dir", required=True, help="directory of the release binaries")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one run each (CI smoke)")
-    parser.add_argument("--only", default="1,2,3,4,5", help="comma list of items to run")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7", help="comma list of items to run")
+    parser.add_argument("--accounts", type=int, help="organization size of items 4 and 7 (default 1,000)")
     parser.add_argument("--runs", type=int, help="repetitions of every measurement (default: per item)")
     parser.add_argument("--output", help="results JSON (default bench/results.json, or bench/results-quick.json)")
     parser.add_argument("--cache", default=os.path.expanduser("~/.cache/port-aws-sync/bench"),
@@ -1019,17 +1298,21 @@ def main() -> int:
     log(f"work dir {ctx.work}; load average {results['machine']['loadavg_start']}")
     if 1 in only:
         results["1_mapping"] = item_mapping(ctx)
-    if only & {2, 5}:
+    if only & {2, 5, 6}:
         estate = Estate(ctx)
         if 2 in only:
             results["2_sync"] = item_sync(ctx, estate)
         if 5 in only:
             results["5_throttling"] = item_throttling(ctx, estate)
+        if 6 in only:  # last: it changes the estate
+            results["6_state"] = item_state(ctx, estate, warm=bool(only & {2, 5}))
         estate.stop()
     if 4 in only:
         results["4_fanout"] = item_fanout(ctx)
     if 3 in only:
         results["3_lambda"] = item_lambda(ctx)
+    if 7 in only:
+        results["7_scale"] = item_scale(ctx)
     results["duration_s"] = time.time() - started
     results["machine"]["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
     rows = table(results)

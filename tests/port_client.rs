@@ -197,8 +197,22 @@ async fn default_blueprints_extend_existing_ones_without_changing_user_settings(
     );
     assert!(bp["schema"]["properties"]["owner"].is_object());
     assert!(bp["schema"]["properties"]["email"].is_object(), "{bp}");
+    let before = port.state()["requests"].as_array().unwrap().len();
     let again = ensure_blueprints(&c, &default_blueprints()).await.unwrap();
     assert_eq!(again.unchanged.len(), 4);
+    // Nothing to create or extend: one listing of the blueprints, no request per blueprint.
+    let blueprint_requests: Vec<String> = port.state()["requests"].as_array().unwrap()[before..]
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap().starts_with("/v1/blueprints"))
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["method"].as_str().unwrap(),
+                r["path"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(blueprint_requests, ["GET /v1/blueprints"]);
     port.assert_no_schema_violations();
 }
 

@@ -1,24 +1,23 @@
-//! Per-account AWS sessions. [`aws_config::sts::AssumeRoleProvider`] makes the STS call (external
-//! id, traceable session name, the partition's home region); [`CachedRole`] keeps its
-//! credentials for the life of the process, shared by every client of the account.
+//! Per-account AWS sessions. [`CachedRole`] calls `sts:AssumeRole` (external id, traceable
+//! session name) through one STS client per STS region, shared by every account of the
+//! partition, and keeps the credentials for the life of the process, shared by every client of
+//! the account.
 //!
-//! `AssumeRoleProvider` does not cache on its own: SDK clients cache credentials in their identity
-//! cache, one per client, and a sync builds many clients per account (one per unit and region).
-//! So one small cache per account stands in front of it: credentials are reused until 5 minutes
-//! before they expire, and one refresh runs at a time (the others wait for its result).
+//! One STS client per partition rather than one per account (as an `AssumeRoleProvider` each
+//! would build): at 1,000 accounts those clients were most of the fan-out's memory. SDK clients
+//! cache credentials in their identity cache, one per client, and a sync builds many clients per
+//! account (one per unit and region), so one small cache per account stands in front of STS:
+//! credentials are reused until 5 minutes before they expire, and one refresh runs at a time (the
+//! others wait for its result).
 
 use crate::aws::{home_region, in_region, sts_region};
 use crate::aws_error::{explain, AwsReason};
 use crate::config::Secret;
-use aws_config::sts::AssumeRoleProvider;
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{self, ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
-use aws_sdk_sts::error::SdkError;
-use aws_sdk_sts::operation::assume_role::AssumeRoleError as StsAssumeRoleError;
 use std::collections::HashMap;
-use std::error::Error;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 use tokio::sync::{Mutex as AsyncMutex, OnceCell};
@@ -67,31 +66,28 @@ impl std::fmt::Debug for CachedRole {
 struct CachedRoleInner {
     role_arn: String,
     region: String,
-    provider: AssumeRoleProvider,
+    /// The partition's STS client, shared by every role of the process.
+    sts: aws_sdk_sts::Client,
+    external_id: Option<Secret>,
+    session_name: String,
     cached: AsyncMutex<Option<Credentials>>,
 }
 
 impl CachedRole {
-    async fn new(
-        base: &SdkConfig,
+    fn new(
+        sts: aws_sdk_sts::Client,
         role_arn: &str,
-        external_id: Option<&str>,
+        external_id: Option<Secret>,
         session_name: &str,
         region: &str,
     ) -> CachedRole {
-        let mut builder = AssumeRoleProvider::builder(role_arn)
-            .session_name(session_name)
-            .session_length(SESSION_LENGTH)
-            .configure(base)
-            .region(Region::new(region.to_owned()));
-        if let Some(id) = external_id {
-            builder = builder.external_id(id);
-        }
         CachedRole {
             inner: Arc::new(CachedRoleInner {
                 role_arn: role_arn.to_owned(),
                 region: region.to_owned(),
-                provider: builder.build().await,
+                sts,
+                external_id,
+                session_name: session_name.to_owned(),
                 cached: AsyncMutex::new(None),
             }),
         }
@@ -109,45 +105,48 @@ impl CachedRole {
                 return Ok(creds.clone());
             }
         }
-        let creds = inner
-            .provider
-            .provide_credentials()
-            .await
-            .map_err(|e| self.error(&e))?;
+        let creds = self.assume().await?;
         *cached = Some(creds.clone());
         Ok(creds)
     }
 
-    /// The STS error behind the provider's, said for people.
-    fn error(&self, err: &CredentialsError) -> AssumeRoleError {
-        let sts = err
-            .source()
-            .and_then(|s| s.downcast_ref::<SdkError<StsAssumeRoleError>>());
-        let reason = match sts {
-            Some(sts) => explain(sts),
-            None => explain_credentials(err),
+    /// One `sts:AssumeRole` call.
+    async fn assume(&self) -> Result<Credentials, AssumeRoleError> {
+        let inner = &self.inner;
+        let answer = inner
+            .sts
+            .assume_role()
+            .role_arn(&inner.role_arn)
+            .role_session_name(&inner.session_name)
+            .duration_seconds(SESSION_LENGTH.as_secs() as i32)
+            .set_external_id(inner.external_id.as_ref().map(|s| s.expose().to_owned()))
+            .send()
+            .await
+            .map_err(|e| self.error(explain(&e)))?;
+        let Some(creds) = answer.credentials else {
+            return Err(self.error(AwsReason {
+                code: None,
+                message: "STS answered without credentials".to_owned(),
+            }));
         };
+        let expiry = SystemTime::try_from(creds.expiration).ok();
+        Ok(Credentials::new(
+            creds.access_key_id,
+            creds.secret_access_key,
+            Some(creds.session_token),
+            expiry,
+            "AssumeRole",
+        ))
+    }
+
+    /// The STS error, said for people.
+    fn error(&self, reason: AwsReason) -> AssumeRoleError {
         AssumeRoleError {
             role_arn: self.inner.role_arn.clone(),
             region: self.inner.region.clone(),
             reason,
             hint: ASSUME_ROLE_HINT,
         }
-    }
-}
-
-/// A credentials error that is not STS's (no code): its chain, without `Debug`.
-fn explain_credentials(err: &CredentialsError) -> AwsReason {
-    tracing::debug!(error = ?err, "AssumeRole failed");
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        message.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    AwsReason {
-        code: None,
-        message,
     }
 }
 
@@ -172,6 +171,8 @@ pub struct Sessions {
     external_id: Option<Secret>,
     session_name: String,
     roles: Arc<Mutex<HashMap<String, Arc<OnceCell<CachedRole>>>>>,
+    /// One STS client per STS region (in practice, per partition).
+    sts: Arc<Mutex<HashMap<String, aws_sdk_sts::Client>>>,
     api: Arc<std::sync::OnceLock<crate::aws::api::AwsApi>>,
 }
 
@@ -195,6 +196,7 @@ impl Sessions {
             external_id,
             session_name: sanitize_session_name(session_name),
             roles: Arc::default(),
+            sts: Arc::default(),
             api: Arc::default(),
         }
     }
@@ -237,11 +239,11 @@ impl Sessions {
             .clone();
         let sts = sts_region(self.base.region().map(|r| r.as_ref()), partition);
         let role = cell
-            .get_or_init(|| {
+            .get_or_init(|| async {
                 CachedRole::new(
-                    &in_home,
+                    self.sts_client(&in_home, &sts),
                     role_arn,
-                    self.external_id.as_ref().map(Secret::expose),
+                    self.external_id.clone(),
                     &self.session_name,
                     &sts,
                 )
@@ -253,6 +255,23 @@ impl Sessions {
             .to_builder()
             .credentials_provider(SharedCredentialsProvider::new(role))
             .build())
+    }
+}
+
+impl Sessions {
+    /// The STS client of `region` (made once, with the base credentials).
+    fn sts_client(&self, in_home: &SdkConfig, region: &str) -> aws_sdk_sts::Client {
+        self.sts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(region.to_owned())
+            .or_insert_with(|| {
+                let conf = aws_sdk_sts::config::Builder::from(in_home)
+                    .region(Region::new(region.to_owned()))
+                    .build();
+                aws_sdk_sts::Client::from_conf(conf)
+            })
+            .clone()
     }
 }
 

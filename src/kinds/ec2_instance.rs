@@ -149,8 +149,9 @@ pub async fn refresh(
 
 /// `DescribeInstances` page size. Passing `MaxResults` makes the call paginated, so it draws from
 /// EC2's larger non-mutating throttling bucket (100 burst, 20/s) instead of the 50/10 bucket of
-/// unfiltered, unpaginated calls.
-const DESCRIBE_INSTANCES_PAGE: u32 = 1000;
+/// unfiltered, unpaginated calls. 200 rather than EC2's 1,000: a running unit holds its current
+/// page several times over (response, raw objects, entities), so the page bounds its memory.
+const DESCRIBE_INSTANCES_PAGE: u32 = 200;
 
 /// `DescribeInstanceStatus` accepts at most 100 explicit instance ids per request (and no
 /// `MaxResults` together with them).
@@ -527,7 +528,7 @@ mod fetch_tests {
         );
         assert_eq!(pages[1][0]["__ExtraContext"]["ReservationId"], json!("r-2"));
         let requests = server.requests();
-        assert!(requests.iter().all(|r| r.body.contains("MaxResults=1000")));
+        assert!(requests.iter().all(|r| r.body.contains("MaxResults=200")));
         assert!(!requests
             .iter()
             .any(|r| r.body.contains("DescribeInstanceStatus")));

@@ -46,8 +46,10 @@ pub struct EnqueueOutcome {
     pub failed: Vec<(String, String)>,
 }
 
-/// One work item: the unit's label (for reports), body and delay.
+/// One work item: its id in the batch (the unit's number in the run), the unit's label (for
+/// reports), body and delay.
 struct Item {
+    id: String,
     label: String,
     body: String,
     delay_seconds: i32,
@@ -57,50 +59,52 @@ struct Item {
 /// (with backoff, at most [`SEND_ATTEMPTS`] times in all) unless retrying cannot help. Nothing is
 /// dropped silently: what is not sent is returned in `failed`. With `accounts_first`, the units
 /// that are not account units wait [`ACCOUNTS_FIRST_DELAY_SECONDS`] in the queue.
+///
+/// Batches are made as they are sent, [`SEND_CONCURRENCY`] at a time: only the message bodies of
+/// the batches in flight exist at once, whatever the number of units.
 pub async fn enqueue<F, Fut>(units: &[Unit], accounts_first: bool, send: F) -> EnqueueOutcome
 where
     F: Fn(Vec<Entry>) -> Fut,
     Fut: Future<Output = Result<Vec<Rejected>, String>>,
 {
-    let items: Vec<Item> = units
-        .iter()
-        .map(|u| Item {
-            label: u.label(),
-            body: serde_json::to_string(&WorkItem::of(u)).expect("a work item serialises"),
-            delay_seconds: if accounts_first && u.kind != Kind::AccountInfo {
+    let send = &send;
+    stream::iter(units.chunks(SQS_BATCH).enumerate())
+        .map(|(n, chunk)| {
+            let items: Vec<Item> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, u)| Item::of(n * SQS_BATCH + i, u, accounts_first))
+                .collect();
+            send_with_retries(items, send)
+        })
+        .buffer_unordered(SEND_CONCURRENCY)
+        .fold(EnqueueOutcome::default(), |mut outcome, batch| async move {
+            outcome.sent += batch.sent;
+            outcome.calls += batch.calls;
+            outcome.failed.extend(batch.failed);
+            outcome
+        })
+        .await
+}
+
+impl Item {
+    /// Unit number `n`'s work item.
+    fn of(n: usize, unit: &Unit, accounts_first: bool) -> Item {
+        Item {
+            id: n.to_string(),
+            label: unit.label(),
+            body: serde_json::to_string(&WorkItem::of(unit)).expect("a work item serialises"),
+            delay_seconds: if accounts_first && unit.kind != Kind::AccountInfo {
                 ACCOUNTS_FIRST_DELAY_SECONDS
             } else {
                 0
             },
-        })
-        .collect();
-    let batches: Vec<Vec<usize>> = (0..items.len())
-        .collect::<Vec<_>>()
-        .chunks(SQS_BATCH)
-        .map(<[usize]>::to_vec)
-        .collect();
-    let futures: Vec<_> = batches
-        .into_iter()
-        .map(|batch| send_with_retries(batch, &items, &send))
-        .collect();
-    let results: Vec<EnqueueOutcome> = stream::iter(futures)
-        .buffer_unordered(SEND_CONCURRENCY)
-        .collect()
-        .await;
-    let mut outcome = EnqueueOutcome::default();
-    for batch in results {
-        outcome.sent += batch.sent;
-        outcome.calls += batch.calls;
-        outcome.failed.extend(batch.failed);
+        }
     }
-    outcome
 }
 
-async fn send_with_retries<F, Fut>(
-    mut pending: Vec<usize>,
-    items: &[Item],
-    send: &F,
-) -> EnqueueOutcome
+/// Sends one batch's items, retrying the entries SQS rejects while retrying can help.
+async fn send_with_retries<F, Fut>(mut pending: Vec<Item>, send: &F) -> EnqueueOutcome
 where
     F: Fn(Vec<Entry>) -> Fut,
     Fut: Future<Output = Result<Vec<Rejected>, String>>,
@@ -113,10 +117,10 @@ where
         }
         let entries = pending
             .iter()
-            .map(|&i| Entry {
-                id: i.to_string(),
-                body: items[i].body.clone(),
-                delay_seconds: items[i].delay_seconds,
+            .map(|item| Entry {
+                id: item.id.clone(),
+                body: item.body.clone(),
+                delay_seconds: item.delay_seconds,
             })
             .collect();
         outcome.calls += 1;
@@ -124,14 +128,14 @@ where
             Ok(rejected) => rejected,
             Err(reason) => pending
                 .iter()
-                .map(|i| Rejected {
-                    id: i.to_string(),
+                .map(|item| Rejected {
+                    id: item.id.clone(),
                     reason: reason.clone(),
                     retryable: true,
                 })
                 .collect(),
         };
-        pending = settle(&pending, &rejected, items, attempt, &mut outcome);
+        pending = settle(pending, &rejected, attempt, &mut outcome);
         if pending.is_empty() {
             break;
         }
@@ -146,22 +150,19 @@ where
 
 /// Counts what was sent and what failed for good; returns what to retry.
 fn settle(
-    pending: &[usize],
+    pending: Vec<Item>,
     rejected: &[Rejected],
-    items: &[Item],
     attempt: u32,
     outcome: &mut EnqueueOutcome,
-) -> Vec<usize> {
+) -> Vec<Item> {
     let mut retry = Vec::new();
-    for &i in pending {
-        match rejected.iter().find(|r| r.id == i.to_string()) {
+    for item in pending {
+        match rejected.iter().find(|r| r.id == item.id) {
             None => outcome.sent += 1,
-            Some(r) if r.retryable && attempt < SEND_ATTEMPTS => retry.push(i),
+            Some(r) if r.retryable && attempt < SEND_ATTEMPTS => retry.push(item),
             Some(r) => {
-                tracing::error!(unit = %items[i].label, reason = %r.reason, "work item not enqueued");
-                outcome
-                    .failed
-                    .push((items[i].label.clone(), r.reason.clone()));
+                tracing::error!(unit = %item.label, reason = %r.reason, "work item not enqueued");
+                outcome.failed.push((item.label, r.reason.clone()));
             }
         }
     }

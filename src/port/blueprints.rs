@@ -10,7 +10,7 @@ use crate::kinds::Kind;
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 mod examples {
     include!(concat!(env!("OUT_DIR"), "/example_blueprints.rs"));
@@ -131,46 +131,86 @@ fn missing_keys(existing: Option<&Value>, defaults: Option<&Value>) -> Option<Ma
 
 /// Creates missing default blueprints and extends existing ones with missing default properties
 /// and relations. Blueprints are created without relations first, so relation targets exist.
+///
+/// Reads the organization's blueprints once (`GET /v1/blueprints`): when they are all there and
+/// complete, that is the only request, whatever the number of kinds.
 pub async fn ensure_blueprints(
     client: &PortClient,
     defaults: &[Value],
 ) -> Result<BlueprintReport, PortError> {
     let ua = format!("port-aws-sync/{VERSION}");
+    let listed = client
+        .request(Method::GET, "/blueprints", &[], None, Some(&ua))
+        .await?;
+    let existing: HashMap<&str, &Value> = listed
+        .get("blueprints")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|bp| (id_of(bp), bp))
+        .collect();
     let mut report = BlueprintReport::default();
     let mut created = Vec::new();
     for bp in defaults {
         let id = id_of(bp);
-        let path = format!("/blueprints/{}", encode_segment(id));
-        match client
-            .request(Method::GET, &path, &[], None, Some(&ua))
-            .await
-        {
-            Ok(existing) => {
-                let existing = existing.get("blueprint").cloned().unwrap_or(Value::Null);
-                match extension(&existing, bp) {
-                    None => report.unchanged.push(id.to_owned()),
-                    Some(patch) => {
-                        client
-                            .request(Method::PATCH, &path, &[], Some(&patch), Some(&ua))
-                            .await?;
-                        report.extended.push(id.to_owned());
-                    }
+        match existing.get(id) {
+            Some(current) => match extension(current, bp) {
+                None => report.unchanged.push(id.to_owned()),
+                Some(patch) => {
+                    let path = format!("/blueprints/{}", encode_segment(id));
+                    client
+                        .request(Method::PATCH, &path, &[], Some(&patch), Some(&ua))
+                        .await?;
+                    report.extended.push(id.to_owned());
                 }
-            }
-            Err(PortError::Api { status, .. }) if status == StatusCode::NOT_FOUND => {
+            },
+            None => {
                 let mut bare = bp.clone();
                 bare["relations"] = json!({});
-                client
+                match client
                     .request(Method::POST, "/blueprints", &[], Some(&bare), Some(&ua))
-                    .await?;
-                created.push(bp);
-                report.created.push(id.to_owned());
+                    .await
+                {
+                    Ok(_) => {
+                        created.push(bp);
+                        report.created.push(id.to_owned());
+                    }
+                    // Created meanwhile by another process (listed before it was): extend it.
+                    Err(PortError::Api { status, .. }) if status == StatusCode::CONFLICT => {
+                        extend_one(client, bp, &ua, &mut report).await?;
+                    }
+                    Err(e) => return Err(e),
+                }
             }
-            Err(e) => return Err(e),
         }
     }
     add_relations(client, &created, &ua).await?;
     Ok(report)
+}
+
+/// Reads one blueprint and adds what it misses of `default`.
+async fn extend_one(
+    client: &PortClient,
+    default: &Value,
+    ua: &str,
+    report: &mut BlueprintReport,
+) -> Result<(), PortError> {
+    let id = id_of(default);
+    let path = format!("/blueprints/{}", encode_segment(id));
+    let current = client
+        .request(Method::GET, &path, &[], None, Some(ua))
+        .await?;
+    let current = current.get("blueprint").cloned().unwrap_or(Value::Null);
+    match extension(&current, default) {
+        None => report.unchanged.push(id.to_owned()),
+        Some(patch) => {
+            client
+                .request(Method::PATCH, &path, &[], Some(&patch), Some(ua))
+                .await?;
+            report.extended.push(id.to_owned());
+        }
+    }
+    Ok(())
 }
 
 /// The patch adding the default's missing properties and relations to an existing blueprint;
