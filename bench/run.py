@@ -60,6 +60,8 @@ SIZES = {
     "worker_instances_per_unit": (1_000, 50),
     "starts": (20, 5),
     "scale_sample_accounts": (3, 1),
+    "live_singles": (50, 5),             # item 8: single events, one batch each
+    "live_bursts": (20, 2),              # item 8: batches of 10 events for 10 instances
 }
 RUNS = {  # (full, quick)
     "map_rust": (5, 1), "map_cli": (3, 1), "map_python": (3, 1),
@@ -1071,6 +1073,103 @@ def item_lambda(ctx) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------
+# Item 8: live events, our part of the latency (SQS receipt to Port's answer) with a warm worker
+# ------------------------------------------------------------------------------------------------
+LIVE_SAMPLE = ROOT / "events/live/ec2-create-tags.json"
+LIVE_SAMPLE_INSTANCE = "i-0a1b2c3d4e5f67890"
+
+
+def live_record(i: int, body: str) -> dict:
+    return {"messageId": f"00000000-0000-0000-0000-{i:012d}", "receiptHandle": f"live-{i}", "body": body,
+            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1763900000000",
+                           "SenderId": "AIDAEXAMPLE", "ApproximateFirstReceiveTimestamp": "1763900000001"},
+            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:port-aws-sync-live-events",
+            "awsRegion": "us-east-1"}
+
+
+def item_live(ctx) -> dict:
+    """One warm worker under the local runtime API; before each invocation the instances' tags change in moto,
+    then the matching CloudTrail CreateTags events arrive as one SQS batch. Latency is the time from handing
+    the batch to the worker (what SQS receipt is to a real worker) to its answer, which it posts after Port
+    answered the upserts."""
+    import boto3  # the bench venv has it (tests/requirements.txt)
+
+    if not ctx.bin("worker").exists():
+        return {"status": "not built: worker"}
+    region, n_instances = "us-east-1", 10
+    moto = Moto(ctx.work, "live")
+    port = FakePort(ctx.work, "live")
+    spec = {"organization": True, "role_name": ROLE, "accounts": [{"key": "mgmt", "management": True}],
+            "resources": {"mgmt": {"regions": {region: {"ec2_instances": n_instances, "ec2_names": "live"}}}}}
+    seeded = moto.seed(spec)
+    mgmt = seeded["accounts"]["mgmt"]["id"]
+    env = {**org_env(moto.url, mgmt, [region]), **port.env(), **create_state_table(moto.url)}
+    ec2 = boto3.client("ec2", region_name=region, endpoint_url=moto.url, aws_access_key_id="testing",
+                       aws_secret_access_key="testing")
+    ids = [i["InstanceId"] for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
+    if len(ids) != n_instances:
+        raise SystemExit(f"item 8: expected {n_instances} instances in the default account, found {len(ids)}")
+    sample = LIVE_SAMPLE.read_text().replace("123456789012", mgmt)
+    port.reset(auth_rate_limit=None)
+    http_json("POST", f"{port.url}/_fake/seed",
+              {"blueprints": json.loads((ROOT / "src/port/default_blueprints.json").read_text())})
+
+    api = RuntimeApi()
+    errfile = open(ctx.work / "live-worker.stderr", "wb")
+    proc = PROCS.start([str(ctx.bin("worker"))], env={**env, **lambda_env(api, "port-aws-sync-worker", 512)},
+                       stdout=errfile, stderr=subprocess.STDOUT)
+    counter = [0]
+
+    def invoke(targets: list) -> tuple:
+        for instance in targets:
+            counter[0] += 1
+            ec2.create_tags(Resources=[instance], Tags=[{"Key": "bench", "Value": str(counter[0])}])
+        records = [live_record(counter[0] * 100 + k, sample.replace(LIVE_SAMPLE_INSTANCE, instance))
+                   for k, instance in enumerate(targets)]
+        before = len(port.state().get("requests", []))
+        start = time.monotonic()
+        api.push({"Records": records})
+        answer = api.wait_result(120)
+        elapsed = (time.monotonic() - start) * 1000
+        if answer is None:
+            raise SystemExit(f"item 8: no answer from the worker\n{tail(errfile.name)}")
+        failures = (answer[2] or {}).get("batchItemFailures", []) if isinstance(answer[2], dict) else None
+        upserts = sum(1 for r in port.state().get("requests", [])[before:] if "/bulk" in r.get("path", ""))
+        return elapsed, failures, upserts
+
+    load = loadavg()
+    invoke(ids[:1])  # warm-up: token, integration, mapping, first AssumeRole (not counted)
+    singles, bursts, problems = [], [], []
+    for i in range(ctx.size("live_singles")):
+        ms, failures, upserts = invoke([ids[i % n_instances]])
+        singles.append(ms)
+        if failures or upserts != 1:
+            problems.append({"single": i, "failures": failures, "bulk_upserts": upserts})
+    for i in range(ctx.size("live_bursts")):
+        ms, failures, upserts = invoke(ids)
+        bursts.append(ms)
+        if failures or upserts != 1:
+            problems.append({"burst": i, "failures": failures, "bulk_upserts": upserts})
+    rss = peak_rss_kib(proc.pid)
+    PROCS.stop(proc)
+    api.close()
+    port.stop()
+    moto.stop()
+
+    def pct(values: list, p: float) -> float | None:
+        return sorted(values)[min(len(values) - 1, int(round(p * (len(values) - 1))))] if values else None
+
+    result = {"load_before": load, "load_after": loadavg(), "worker_max_rss_kib": rss, "problems": problems,
+              "single_ms": {**(stats(singles) or {}), "p99": pct(singles, 0.99), "n": len(singles)},
+              "burst_of_10_ms": {**(stats(bursts) or {}), "p99": pct(bursts, 0.99), "n": len(bursts)}}
+    result["targets"] = {"median <= 300 ms (single event, warm worker)":
+                         bool(singles and result["single_ms"]["median"] <= 300),
+                         "one bulk upsert per batch, no failure": not problems}
+    return result
+
+
+# ------------------------------------------------------------------------------------------------
 # Machine, table, main
 # ------------------------------------------------------------------------------------------------
 def machine() -> dict:
@@ -1238,6 +1337,18 @@ def table(results: dict) -> list:
              f"{r7['extrapolated']['full_sync_again']:,.0f}",
              f"≤ 1,000 {yes(t['Port requests other than bulk upserts <= 1,000 per full sync (again)'])}"),
         ]
+    r8 = results.get("8_live")
+    if r8 and "single_ms" in r8:
+        single, burst = r8["single_ms"], r8["burst_of_10_ms"]
+        rows += [
+            ("8 live", "one event: SQS batch to worker answer (warm)", fmt(single, digits=0, unit=" ms"),
+             f"≤ 300 ms {yes(r8['targets']['median <= 300 ms (single event, warm worker)'])}"),
+            ("8 live", "  p99", f"{single['p99']:,.0f} ms" if single.get("p99") is not None else "n/a", ""),
+            ("8 live", "batch of 10 events, 10 instances", fmt(burst, digits=0, unit=" ms"),
+             f"p99 {burst['p99']:,.0f} ms" if burst.get("p99") is not None else ""),
+            ("8 live", "one bulk upsert per batch, no failure", yes(r8["targets"]["one bulk upsert per batch, no failure"]),
+             ""),
+        ]
     return rows
 
 
@@ -1277,7 +1388,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bin-dir", required=True, help="directory of the release binaries")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one run each (CI smoke)")
-    parser.add_argument("--only", default="1,2,3,4,5,6,7", help="comma list of items to run")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8", help="comma list of items to run")
     parser.add_argument("--accounts", type=int, help="organization size of items 4 and 7 (default 1,000)")
     parser.add_argument("--runs", type=int, help="repetitions of every measurement (default: per item)")
     parser.add_argument("--output", help="results JSON (default bench/results.json, or bench/results-quick.json)")
@@ -1313,6 +1424,8 @@ def main() -> int:
         results["3_lambda"] = item_lambda(ctx)
     if 7 in only:
         results["7_scale"] = item_scale(ctx)
+    if 8 in only:
+        results["8_live"] = item_live(ctx)
     results["duration_s"] = time.time() - started
     results["machine"]["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
     rows = table(results)
