@@ -1028,7 +1028,8 @@ def item_lambda(ctx) -> dict:
     units = [json.loads(line) for line in plan.splitlines() if line.strip()]
     units = [u for u in units if (u["account"]["id"], u["region"]) in wanted]
     records = [{"messageId": f"00000000-0000-0000-0000-{i:012d}", "receiptHandle": f"bench-{i}",
-                "body": json.dumps(u), "attributes": {
+                "body": json.dumps({"syncId": u["syncId"], "accountId": u["account"]["id"],
+                                    "region": u["region"], "kind": u["kind"]}), "attributes": {
                     "ApproximateReceiveCount": "1", "SentTimestamp": "1763900000000",
                     "SenderId": "AIDAEXAMPLE", "ApproximateFirstReceiveTimestamp": "1763900000001"},
                 "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
