@@ -177,12 +177,7 @@ impl Moto {
         let port = free_port();
         let child = Command::new(python())
             .arg(root().join("tests/support/moto_server.py"))
-            .args([
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
