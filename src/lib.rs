@@ -34,3 +34,4 @@ pub mod sync;
 pub mod telemetry;
 #[cfg(test)]
 pub mod test_support;
+pub mod tls;

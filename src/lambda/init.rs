@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::mapping::source::PortIntegration;
 use crate::port::{CredentialsError, PortClient};
 use crate::setup::{self, PortUse, SetupError};
-use crate::sync::state_sync::{open_store, OpenStateError, StateSync};
+use crate::sync::state_sync::{open_table, OpenStateError, StateSync};
 use crate::sync::Engine;
 use lambda_runtime::Diagnostic;
 use std::sync::Arc;
@@ -58,14 +58,14 @@ pub async fn load() -> Result<Container, InitError> {
 /// The DynamoDB state table `STATE_TABLE` (a Lambda has no disk to keep an SQLite file on).
 async fn open_state(engine: &Engine) -> Result<StateSync, InitError> {
     let config = &engine.config;
-    if config.state.table.is_none() {
+    let Some(table) = &config.state.table else {
         return Err(InitError::Missing {
             var: "STATE_TABLE",
             function: "Lambda",
             fix: "the DynamoDB table of the sync state; the SAM template creates it and sets the variable",
         });
-    }
-    let store = open_store(&config.state, engine.sessions.base()).await?;
+    };
+    let store = open_table(table, engine.sessions.base())?;
     Ok(StateSync::new(
         store,
         &config.integration_identifier,

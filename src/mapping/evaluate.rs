@@ -3,7 +3,7 @@
 
 use super::compile::{CompiledMapping, CompiledResource};
 use super::entity::{is_valid_blueprint_identifier, is_valid_entity_identifier, Entity};
-use super::jq::{to_json, Expr};
+use super::jq::{to_json, Expr, Input};
 use super::{MapError, Mapped};
 use jaq_json::Val;
 use serde_json::{Map, Value};
@@ -22,18 +22,15 @@ impl CompiledResource {
 
     /// Whether `selector.query` selects the input; a query that fails or gives a non-boolean is
     /// reported and selects nothing.
-    fn selects(&self, val: &Val, raw: &Value, out: &mut Mapped) -> bool {
+    fn selects(&self, input: &Input<'_>, raw: &Value, out: &mut Mapped) -> bool {
         if self.query_always {
             return true;
         }
-        match self.query.first(val) {
-            Ok(Val::Bool(b)) => b,
-            Ok(Val::Null) => false,
+        match self.query.first_json(input) {
+            Ok(Value::Bool(b)) => b,
+            Ok(Value::Null) => false,
             Ok(other) => {
-                let msg = format!(
-                    "selector.query must give true or false, gave {}",
-                    to_json(&other)
-                );
+                let msg = format!("selector.query must give true or false, gave {other}");
                 out.errors
                     .push(self.error(raw, "selector.query", &self.query, msg));
                 false
@@ -48,25 +45,42 @@ impl CompiledResource {
 
     /// Maps one raw object. With `itemsToParse`, every item is mapped on its own as the raw object
     /// plus `.item`, and the selector query runs per item (as Ocean does), so it can test `.item`.
-    pub(super) fn map_into(&self, val: &Val, raw: &Value, out: &mut Mapped) {
+    pub(super) fn map_into(&self, input: &Input<'_>, raw: &Value, out: &mut Mapped) {
         let Some(items_expr) = &self.items_to_parse else {
-            if self.selects(val, raw, out) {
-                self.map_input(val, raw, out);
+            if self.selects(input, raw, out) {
+                self.map_input(input, raw, out);
             }
             return;
         };
-        match items_expr.first(val) {
-            Ok(Val::Arr(items)) => {
-                for item in items.iter() {
-                    let with_item = with_key(val, "item", item.clone());
+        let items = match items_expr.first_raw(input) {
+            Some(v) => Ok(Items::Json(v)),
+            None => items_expr.first(input.val()).map(Items::Jaq),
+        };
+        match items {
+            Ok(Items::Json(Value::Array(items))) => {
+                for item in &items {
+                    let with_item = input.with_item(item, None);
                     if self.selects(&with_item, raw, out) {
                         self.map_input(&with_item, raw, out);
                     }
                 }
             }
-            Ok(Val::Null) => {}
+            Ok(Items::Jaq(Val::Arr(items))) => {
+                for item in items.iter() {
+                    let json = to_json(item);
+                    let with_item = input.with_item(&json, Some(item.clone()));
+                    if self.selects(&with_item, raw, out) {
+                        self.map_input(&with_item, raw, out);
+                    }
+                }
+            }
+            Ok(Items::Json(Value::Null) | Items::Jaq(Val::Null)) => {}
             Ok(other) => {
-                let msg = format!("itemsToParse must give an array, gave {}", to_json(&other));
+                let other = match other {
+                    Items::Json(v) => super::fast::normalize(&v),
+                    Items::Jaq(v) => to_json(&v),
+                };
+                let msg = format!("itemsToParse must give an array, gave {other}");
                 out.errors
                     .push(self.error(raw, "port.itemsToParse", items_expr, msg));
             }
@@ -81,38 +95,48 @@ impl CompiledResource {
     /// of a resource AWS says is gone are found. With `itemsToParse`, one per item the object
     /// still has. Expressions that fail (a gone resource's object may hold only its identity)
     /// give nothing.
-    pub(super) fn identify_into(&self, val: &Val, out: &mut Vec<(String, String)>) {
-        let inputs: Vec<Val> = match &self.items_to_parse {
-            None => vec![val.clone()],
-            Some(items_expr) => match items_expr.first(val) {
-                Ok(Val::Arr(items)) => items
-                    .iter()
-                    .map(|item| with_key(val, "item", item.clone()))
-                    .collect(),
-                _ => Vec::new(),
-            },
+    pub(super) fn identify_into(&self, input: &Input<'_>, out: &mut Vec<(String, String)>) {
+        let Some(items_expr) = &self.items_to_parse else {
+            self.identify_one(input, out);
+            return;
         };
-        for input in &inputs {
-            for m in &self.mappings {
-                let (Ok(identifier), Ok(blueprint)) =
-                    (m.identifier.first(input), m.blueprint.first(input))
-                else {
-                    continue;
-                };
-                if let (Value::String(id), Value::String(bp)) =
-                    (to_json(&identifier), to_json(&blueprint))
-                {
-                    if is_valid_entity_identifier(&id) && is_valid_blueprint_identifier(&bp) {
-                        out.push((bp, id));
-                    }
+        let items = match items_expr.first_raw(input) {
+            Some(v) => Ok(Items::Json(v)),
+            None => items_expr.first(input.val()).map(Items::Jaq),
+        };
+        match items {
+            Ok(Items::Json(Value::Array(items))) => {
+                for item in &items {
+                    self.identify_one(&input.with_item(item, None), out);
                 }
+            }
+            Ok(Items::Jaq(Val::Arr(items))) => {
+                for item in items.iter() {
+                    let json = to_json(item);
+                    self.identify_one(&input.with_item(&json, Some(item.clone())), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn identify_one(&self, input: &Input<'_>, out: &mut Vec<(String, String)>) {
+        for m in &self.mappings {
+            let (Ok(Value::String(id)), Ok(Value::String(bp))) = (
+                m.identifier.first_json(input),
+                m.blueprint.first_json(input),
+            ) else {
+                continue;
+            };
+            if is_valid_entity_identifier(&id) && is_valid_blueprint_identifier(&bp) {
+                out.push((bp, id));
             }
         }
     }
 
-    fn map_input(&self, val: &Val, raw: &Value, out: &mut Mapped) {
+    fn map_input(&self, input: &Input<'_>, raw: &Value, out: &mut Mapped) {
         for m in &self.mappings {
-            let Some(fields) = self.evaluate(m, val, raw, &mut out.errors) else {
+            let Some(fields) = self.evaluate(m, input, raw, &mut out.errors) else {
                 continue;
             };
             match self.check(m, raw, fields) {
@@ -126,40 +150,41 @@ impl CompiledResource {
     fn evaluate(
         &self,
         m: &CompiledMapping,
-        val: &Val,
+        input: &Input<'_>,
         raw: &Value,
         errors: &mut Vec<MapError>,
     ) -> Option<Fields> {
         let mut failed = false;
-        let mut eval = |field: &str, expr: &Expr| -> Value {
-            match expr.first(val) {
-                Ok(v) => to_json(&v),
+        // The field's name is built only for an error.
+        let mut eval = |field: Field<'_>, expr: &Expr| -> Value {
+            match expr.first_json(input) {
+                Ok(v) => v,
                 Err(e) => {
-                    errors.push(self.error(raw, field, expr, e));
+                    errors.push(self.error(raw, &field.name(), expr, e));
                     failed = true;
                     Value::Null
                 }
             }
         };
         let fields = Fields {
-            identifier: eval("identifier", &m.identifier),
-            blueprint: eval("blueprint", &m.blueprint),
+            identifier: eval(Field::Top("identifier"), &m.identifier),
+            blueprint: eval(Field::Top("blueprint"), &m.blueprint),
             title: m
                 .title
                 .as_ref()
-                .map(|e| eval("title", e))
+                .map(|e| eval(Field::Top("title"), e))
                 .unwrap_or(Value::Null),
-            team: m.team.as_ref().map(|e| eval("team", e)),
-            icon: m.icon.as_ref().map(|e| eval("icon", e)),
+            team: m.team.as_ref().map(|e| eval(Field::Top("team"), e)),
+            icon: m.icon.as_ref().map(|e| eval(Field::Top("icon"), e)),
             properties: m
                 .properties
                 .iter()
-                .map(|(k, e)| (k.clone(), eval(&format!("properties.{k}"), e)))
+                .map(|(k, e)| (k.clone(), eval(Field::Property(k), e)))
                 .collect(),
             relations: m
                 .relations
                 .iter()
-                .map(|(k, e)| (k.clone(), eval(&format!("relations.{k}"), e)))
+                .map(|(k, e)| (k.clone(), eval(Field::Relation(k), e)))
                 .collect(),
         };
         (!failed).then_some(fields)
@@ -212,6 +237,30 @@ impl CompiledResource {
     }
 }
 
+/// What `itemsToParse` gave: JSON from the fast path, or jaq's value.
+enum Items {
+    Json(Value),
+    Jaq(Val),
+}
+
+/// The name of a mapped field, as errors give it.
+#[derive(Clone, Copy)]
+enum Field<'a> {
+    Top(&'static str),
+    Property(&'a str),
+    Relation(&'a str),
+}
+
+impl Field<'_> {
+    fn name(self) -> String {
+        match self {
+            Field::Top(name) => name.to_owned(),
+            Field::Property(k) => format!("properties.{k}"),
+            Field::Relation(k) => format!("relations.{k}"),
+        }
+    }
+}
+
 /// The values of one mapping's expressions, before they are checked.
 struct Fields {
     identifier: Value,
@@ -241,17 +290,6 @@ fn relation_problem(value: &Value) -> Option<String> {
         other => Some(format!(
             "a relation must be an identifier string, a list of them or null, got {other}; not sent"
         )),
-    }
-}
-
-fn with_key(val: &Val, key: &str, item: Val) -> Val {
-    match val {
-        Val::Obj(map) => {
-            let mut map = (**map).clone();
-            map.insert(Val::from(key.to_owned()), item);
-            Val::obj(map)
-        }
-        other => other.clone(),
     }
 }
 

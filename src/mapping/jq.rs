@@ -2,19 +2,102 @@
 //!
 //! Semantics follow Ocean's use of libjq: an expression's first output is its value, no output is
 //! `null`, an error is reported with the expression.
+//!
+//! Expressions of the common shapes (plain paths, literals, `//`, string `+`, …; see
+//! [`super::fast`]) are evaluated directly on the raw JSON and compiled with jaq only the first
+//! time jaq has to decide (an error, an unusual value), so a mapping of such expressions starts
+//! without compiling jq's standard library and maps without converting objects to jaq values.
 
+use super::fast;
 use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{data, unwrap_valr, Compiler, Ctx, Vars};
 use jaq_json::Val;
 use serde_json::Value;
+use std::cell::OnceCell;
 use std::fmt;
+use std::sync::OnceLock;
 
 type Filter = jaq_core::Filter<data::JustLut<Val>>;
 
 /// A compiled JQ expression with its source text.
 pub struct Expr {
     source: String,
-    filter: Filter,
+    /// The expression in the fast subset, when it is.
+    fast: Option<fast::Node>,
+    /// jaq's compiled filter: compiled at once for other expressions, on first need for fast
+    /// ones.
+    filter: OnceLock<Filter>,
+}
+
+/// The input of expressions: a raw object (and with `itemsToParse` the current item, which jq
+/// sees as the key `item` of the raw object), converted to a jaq value only when an expression
+/// needs jaq.
+pub struct Input<'a> {
+    raw: &'a Value,
+    item: Option<Item<'a>>,
+    val: OnceCell<Val>,
+}
+
+struct Item<'a> {
+    json: &'a Value,
+    /// The item as jaq gave it, when it came from a jaq evaluation.
+    val: Option<Val>,
+    parent: &'a Input<'a>,
+}
+
+impl<'a> Input<'a> {
+    /// The input for the raw object `raw`.
+    pub fn new(raw: &'a Value) -> Input<'a> {
+        Input {
+            raw,
+            item: None,
+            val: OnceCell::new(),
+        }
+    }
+
+    /// The input of one item of `itemsToParse`: this input with `item` set to `json` (`val`:
+    /// the same item as jaq gave it, if it did).
+    pub fn with_item(&'a self, json: &'a Value, val: Option<Val>) -> Input<'a> {
+        Input {
+            raw: self.raw,
+            item: Some(Item {
+                json,
+                val,
+                parent: self,
+            }),
+            val: OnceCell::new(),
+        }
+    }
+
+    /// The input as a jaq value (converted once).
+    pub fn val(&self) -> &Val {
+        self.val.get_or_init(|| match &self.item {
+            None => to_val(self.raw),
+            Some(item) => {
+                let value = item.val.clone().unwrap_or_else(|| to_val(item.json));
+                with_key(item.parent.val(), "item", value)
+            }
+        })
+    }
+
+    fn root(&self) -> fast::Root<'_> {
+        fast::Root {
+            raw: self.raw,
+            item: self.item.as_ref().map(|i| i.json),
+        }
+    }
+}
+
+/// `val` with `key` set to `item` when it is an object; other values unchanged.
+fn with_key(val: &Val, key: &str, item: Val) -> Val {
+    match val {
+        Val::Obj(map) => {
+            let mut map = (**map).clone();
+            map.insert(Val::from(key.to_owned()), item);
+            Val::obj(map)
+        }
+        other => other.clone(),
+    }
 }
 
 impl fmt::Debug for Expr {
@@ -31,59 +114,109 @@ pub struct CompileError {
 }
 
 impl Expr {
-    /// Parses and compiles a jq program (with jq's standard library).
+    /// Parses and compiles a jq program (with jq's standard library, unless the program is in
+    /// the fast subset: then on first need).
     pub fn compile(source: &str) -> Result<Expr, CompileError> {
-        let arena = Arena::default();
-        let defs = jaq_core::defs()
-            .chain(jaq_std::defs())
-            .chain(jaq_json::defs());
-        let loader = Loader::new(defs);
-        let modules = loader
-            .load(
-                &arena,
-                File {
-                    code: source,
-                    path: (),
-                },
-            )
-            .map_err(|errs| CompileError {
-                message: describe_load_errors(source, errs),
-            })?;
-        let funs = jaq_core::funs()
-            .chain(jaq_std::funs())
-            .chain(jaq_json::funs());
-        let filter = Compiler::default()
-            .with_funs(funs)
-            .compile(modules)
-            .map_err(|errs| CompileError {
-                message: errs
-                    .into_iter()
-                    .flat_map(|(_, es)| es)
-                    .map(|(name, undef)| format!("undefined {} `{name}`", undef.as_str()))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            })?;
+        let filter = OnceLock::new();
+        let fast = fast::parse(source);
+        if fast.is_none() {
+            let _ = filter.set(compile_filter(source)?);
+        }
         Ok(Expr {
             source: source.to_owned(),
+            fast,
             filter,
         })
     }
 
-    /// The expression's source text.
+    /// Compiles with jaq only, never taking the fast path (for comparisons).
+    #[cfg(test)]
+    pub(super) fn compile_jaq(source: &str) -> Result<Expr, CompileError> {
+        let filter = OnceLock::new();
+        let _ = filter.set(compile_filter(source)?);
+        Ok(Expr {
+            source: source.to_owned(),
+            fast: None,
+            filter,
+        })
+    }
+
+    /// Whether the expression is evaluated without jaq when the input allows.
+    pub fn is_fast(&self) -> bool {
+        self.fast.is_some()
+    }
+
+    fn filter(&self) -> &Filter {
+        self.filter.get_or_init(|| {
+            compile_filter(&self.source)
+                .unwrap_or_else(|e| panic!("`{}` is valid jq: {e}", self.source))
+        })
+    }
+
+    /// The source text.
     pub fn source(&self) -> &str {
         &self.source
     }
 
+    /// The fast path's value of the expression on `input`, as it is in the raw object (not
+    /// normalised as jq prints it); `None` when jaq must decide.
+    pub fn first_raw(&self, input: &Input<'_>) -> Option<Value> {
+        fast::eval_raw(self.fast.as_ref()?, input.root())
+    }
+
+    /// The first output of the expression on `input`, as JSON; `null` when it yields nothing.
+    pub fn first_json(&self, input: &Input<'_>) -> Result<Value, String> {
+        if let Some(v) = self
+            .fast
+            .as_ref()
+            .and_then(|node| fast::eval(node, input.root()))
+        {
+            return Ok(v);
+        }
+        self.first(input.val()).map(|v| to_json(&v))
+    }
+}
+
+fn compile_filter(source: &str) -> Result<Filter, CompileError> {
+    let arena = Arena::default();
+    let defs = jaq_core::defs()
+        .chain(jaq_std::defs())
+        .chain(jaq_json::defs());
+    let loader = Loader::new(defs);
+    let modules = loader
+        .load(
+            &arena,
+            File {
+                code: source,
+                path: (),
+            },
+        )
+        .map_err(|errs| CompileError {
+            message: describe_load_errors(source, errs),
+        })?;
+    let funs = jaq_core::funs()
+        .chain(jaq_std::funs())
+        .chain(jaq_json::funs());
+    let filter = Compiler::default()
+        .with_funs(funs)
+        .compile(modules)
+        .map_err(|errs| CompileError {
+            message: errs
+                .into_iter()
+                .flat_map(|(_, es)| es)
+                .map(|(name, undef)| format!("undefined {} `{name}`", undef.as_str()))
+                .collect::<Vec<_>>()
+                .join("; "),
+        })?;
+    Ok(filter)
+}
+
+impl Expr {
     /// The first output of the expression on `input`; `null` when it yields nothing.
     pub fn first(&self, input: &Val) -> Result<Val, String> {
-        let ctx = Ctx::<data::JustLut<Val>>::new(&self.filter.lut, Vars::new([]));
-        match self
-            .filter
-            .id
-            .run((ctx, input.clone()))
-            .map(unwrap_valr)
-            .next()
-        {
+        let filter = self.filter();
+        let ctx = Ctx::<data::JustLut<Val>>::new(&filter.lut, Vars::new([]));
+        match filter.id.run((ctx, input.clone())).map(unwrap_valr).next() {
             None => Ok(Val::Null),
             Some(Ok(v)) => Ok(v),
             Some(Err(e)) => Err(e.to_string()),
@@ -92,8 +225,9 @@ impl Expr {
 
     /// Every output of the expression on `input`.
     pub fn all(&self, input: &Val) -> Result<Vec<Val>, String> {
-        let ctx = Ctx::<data::JustLut<Val>>::new(&self.filter.lut, Vars::new([]));
-        self.filter
+        let filter = self.filter();
+        let ctx = Ctx::<data::JustLut<Val>>::new(&filter.lut, Vars::new([]));
+        filter
             .id
             .run((ctx, input.clone()))
             .map(unwrap_valr)
@@ -215,7 +349,7 @@ fn num_to_json(n: &jaq_json::Num) -> Value {
     }
 }
 
-fn float_to_json(f: f64) -> Value {
+pub(super) fn float_to_json(f: f64) -> Value {
     // jq prints integral floats as integers (1.0 -> 1); keep that so `tostring` and Port agree.
     if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 {
         Value::from(f as i64)

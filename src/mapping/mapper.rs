@@ -4,10 +4,9 @@
 
 use super::compile::CompiledResource;
 use super::config::PortAppConfig;
-use super::jq::to_val;
+use super::jq::Input;
 use super::{keys, Mapped, MappingConfigError, DEFAULT_PORT_APP_CONFIG};
 use crate::kinds::Kind;
-use jaq_json::Val;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -145,7 +144,7 @@ impl Mapper {
     /// Maps one raw object of `kind` through every resource of that kind.
     pub fn map(&self, kind: Kind, raw: &Value) -> Mapped {
         let mut out = Mapped::default();
-        let mut input: Option<Val> = None;
+        let input = Input::new(raw);
         let region = raw
             .get("__ExtraContext")
             .and_then(|e| e.get("Region"))
@@ -156,8 +155,7 @@ impl Mapper {
                     continue;
                 }
             }
-            let val = input.get_or_insert_with(|| to_val(raw));
-            res.map_into(val, raw, &mut out);
+            res.map_into(&input, raw, &mut out);
         }
         out
     }
@@ -167,7 +165,7 @@ impl Mapper {
     /// without duplicates.
     pub fn identify(&self, kind: Kind, raw: &Value) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        let mut input: Option<Val> = None;
+        let input = Input::new(raw);
         let region = raw
             .get("__ExtraContext")
             .and_then(|e| e.get("Region"))
@@ -176,8 +174,7 @@ impl Mapper {
             if region.is_some_and(|r| r != "global" && !res.region_policy.allows(r)) {
                 continue;
             }
-            let val = input.get_or_insert_with(|| to_val(raw));
-            res.identify_into(val, &mut out);
+            res.identify_into(&input, &mut out);
         }
         out.sort();
         out.dedup();
@@ -210,6 +207,31 @@ mod tests {
             m.blueprints(Kind::Ec2Instance).unwrap(),
             BTreeSet::from(["ec2Instance".to_string()])
         );
+    }
+
+    #[test]
+    fn builtin_mapping_is_evaluated_without_jaq() {
+        // Every expression of the built-in mapping is in the fast subset: a function starts
+        // without compiling jq's standard library, and mapping converts no object to jaq values.
+        let m = Mapper::builtin();
+        for r in &m.resources {
+            let mut exprs = vec![&r.query];
+            for mapping in &r.mappings {
+                exprs.extend([&mapping.identifier, &mapping.blueprint]);
+                exprs.extend(
+                    mapping
+                        .title
+                        .iter()
+                        .chain(&mapping.team)
+                        .chain(&mapping.icon),
+                );
+                exprs.extend(mapping.properties.iter().map(|(_, e)| e));
+                exprs.extend(mapping.relations.iter().map(|(_, e)| e));
+            }
+            for e in exprs {
+                assert!(e.is_fast(), "{} is not in the fast subset", e.source());
+            }
+        }
     }
 
     #[test]

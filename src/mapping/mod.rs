@@ -7,6 +7,7 @@ mod compile;
 pub mod config;
 pub mod entity;
 mod evaluate;
+mod fast;
 pub mod jq;
 mod keys;
 mod mapper;

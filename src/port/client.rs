@@ -128,6 +128,7 @@ impl PortClient {
         max_concurrent: usize,
     ) -> PortClient {
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(crate::tls::client_config())
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .pool_idle_timeout(Duration::from_secs(50))

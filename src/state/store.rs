@@ -1,5 +1,8 @@
 //! [`StateStore`]: the one type the engine uses, dispatching to the DynamoDB or the SQLite
-//! backend (an enum rather than a trait object: two backends, async methods, no boxing).
+//! backend. DynamoDB is called directly; SQLite sits behind a trait object ([`Embedded`]) whose
+//! vtable is made only by [`StateStore::sqlite`], which only the CLI calls: the Lambda binaries
+//! never reference SQLite's code, so the linker leaves it (and the bundled C library) out of
+//! them.
 
 use super::dynamodb::DynamoStore;
 use super::error::StateError;
@@ -8,7 +11,9 @@ use super::model::{ScopeChanges, ScopeKey, ScopeState, ScopeSummary};
 use super::runs::{RunProgress, RunRecord, UnitOutcome};
 use super::sqlite::SqliteStore;
 use crate::aws::api::ServiceClient;
+use futures_util::future::BoxFuture;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Tuning shared by both backends.
@@ -43,12 +48,112 @@ impl Default for StoreOptions {
 }
 
 /// Where state is kept. Cheap to clone; clones share the connection (SQLite) or client.
+// One store per process, moved rather than copied: the size difference does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum StateStore {
     /// The Lambdas' store, and the CLI's when the user names a table.
     DynamoDb(DynamoStore),
     /// The CLI's embedded default.
-    Sqlite(SqliteStore),
+    Sqlite(Arc<dyn Embedded>),
+}
+
+type Fut<'a, T> = BoxFuture<'a, Result<T, StateError>>;
+
+/// The operations of [`StateStore`], as a trait object for the embedded backend (see the module
+/// documentation for why).
+pub trait Embedded: std::fmt::Debug + Send + Sync {
+    fn location(&self) -> String;
+    fn read_scope<'a>(&'a self, scope: &'a ScopeKey) -> Fut<'a, ScopeState>;
+    fn write_scope<'a>(
+        &'a self,
+        scope: &'a ScopeKey,
+        base: &'a ScopeState,
+        changes: ScopeChanges,
+    ) -> Fut<'a, ()>;
+    fn scopes<'a>(&'a self, installation: &'a str) -> Fut<'a, Vec<ScopeSummary>>;
+    fn forget_scope<'a>(&'a self, scope: &'a ScopeKey) -> Fut<'a, ()>;
+    fn start_run<'a>(&'a self, run: &'a RunRecord) -> Fut<'a, ()>;
+    fn record_unit<'a>(
+        &'a self,
+        installation: &'a str,
+        run_id: &'a str,
+        outcome: UnitOutcome,
+    ) -> Fut<'a, RunProgress>;
+    fn recent_runs<'a>(&'a self, installation: &'a str, limit: usize) -> Fut<'a, Vec<RunRecord>>;
+    fn run_units<'a>(&'a self, installation: &'a str, run_id: &'a str)
+        -> Fut<'a, Vec<UnitOutcome>>;
+    fn acquire_lease<'a>(
+        &'a self,
+        scope: &'a ScopeKey,
+        owner: &'a str,
+        ttl: Duration,
+    ) -> Fut<'a, Lease>;
+    fn renew_lease<'a>(&'a self, lease: &'a Lease, ttl: Duration) -> Fut<'a, Lease>;
+    fn release_lease<'a>(&'a self, lease: &'a Lease) -> Fut<'a, bool>;
+}
+
+impl Embedded for SqliteStore {
+    fn location(&self) -> String {
+        SqliteStore::location(self)
+    }
+    fn read_scope<'a>(&'a self, scope: &'a ScopeKey) -> Fut<'a, ScopeState> {
+        Box::pin(SqliteStore::read_scope(self, scope))
+    }
+    fn write_scope<'a>(
+        &'a self,
+        scope: &'a ScopeKey,
+        base: &'a ScopeState,
+        changes: ScopeChanges,
+    ) -> Fut<'a, ()> {
+        Box::pin(SqliteStore::write_scope(self, scope, base, changes))
+    }
+    fn scopes<'a>(&'a self, installation: &'a str) -> Fut<'a, Vec<ScopeSummary>> {
+        Box::pin(SqliteStore::scopes(self, installation))
+    }
+    fn forget_scope<'a>(&'a self, scope: &'a ScopeKey) -> Fut<'a, ()> {
+        Box::pin(SqliteStore::forget_scope(self, scope))
+    }
+    fn start_run<'a>(&'a self, run: &'a RunRecord) -> Fut<'a, ()> {
+        Box::pin(SqliteStore::start_run(self, run))
+    }
+    fn record_unit<'a>(
+        &'a self,
+        installation: &'a str,
+        run_id: &'a str,
+        outcome: UnitOutcome,
+    ) -> Fut<'a, RunProgress> {
+        Box::pin(SqliteStore::record_unit(
+            self,
+            installation,
+            run_id,
+            outcome,
+        ))
+    }
+    fn recent_runs<'a>(&'a self, installation: &'a str, limit: usize) -> Fut<'a, Vec<RunRecord>> {
+        Box::pin(SqliteStore::recent_runs(self, installation, limit))
+    }
+    fn run_units<'a>(
+        &'a self,
+        installation: &'a str,
+        run_id: &'a str,
+    ) -> Fut<'a, Vec<UnitOutcome>> {
+        Box::pin(SqliteStore::run_units(self, installation, run_id))
+    }
+    fn acquire_lease<'a>(
+        &'a self,
+        scope: &'a ScopeKey,
+        owner: &'a str,
+        ttl: Duration,
+    ) -> Fut<'a, Lease> {
+        Box::pin(SqliteStore::acquire_lease(self, scope, owner, ttl))
+    }
+    fn renew_lease<'a>(&'a self, lease: &'a Lease, ttl: Duration) -> Fut<'a, Lease> {
+        Box::pin(SqliteStore::renew_lease(self, lease, ttl))
+    }
+    fn release_lease<'a>(&'a self, lease: &'a Lease) -> Fut<'a, bool> {
+        Box::pin(SqliteStore::release_lease(self, lease))
+    }
 }
 
 macro_rules! dispatch {
@@ -76,7 +181,9 @@ impl StateStore {
         path: impl Into<PathBuf>,
         options: StoreOptions,
     ) -> Result<Self, StateError> {
-        Ok(StateStore::Sqlite(SqliteStore::open(path, options).await?))
+        Ok(StateStore::Sqlite(Arc::new(
+            SqliteStore::open(path, options).await?,
+        )))
     }
 
     /// Where state is kept, for messages ("DynamoDB table x", "the SQLite state file /p").

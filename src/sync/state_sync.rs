@@ -43,26 +43,36 @@ pub enum OpenStateError {
     Store(#[from] StateError),
 }
 
-/// Opens the state `config` names: the DynamoDB table `STATE_TABLE` (through the model-driven
-/// client, in the base config's region), else the SQLite file `STATE_PATH` or its default.
+/// Opens the state `config` names: the DynamoDB table `STATE_TABLE` ([`open_table`]), else the
+/// SQLite file `STATE_PATH` or its default. The CLI's way; the Lambdas call [`open_table`]
+/// only, so that their binaries do not link SQLite.
 pub async fn open_store(
     config: &StateConfig,
     base: &aws_config::SdkConfig,
 ) -> Result<StateStore, OpenStateError> {
-    let options = StoreOptions::default();
     if let Some(table) = &config.table {
-        let api = AwsApi::new(ApiOptions::default()).map_err(OpenStateError::Http)?;
-        let region = base.region().map_or("us-east-1", |r| r.as_ref());
-        let client = api
-            .client("dynamodb", base, region)
-            .map_err(|e| OpenStateError::Client(Box::new(e)))?;
-        return Ok(StateStore::dynamodb(client, table.clone(), options));
+        return open_table(table, base);
     }
     let path = match &config.path {
         Some(path) => path.clone(),
         None => crate::state::sqlite::default_path_from_env().ok_or(OpenStateError::NoPath)?,
     };
-    Ok(StateStore::sqlite(path, options).await?)
+    Ok(StateStore::sqlite(path, StoreOptions::default()).await?)
+}
+
+/// The DynamoDB state table `table`, through the model-driven client, in the base config's
+/// region.
+pub fn open_table(table: &str, base: &aws_config::SdkConfig) -> Result<StateStore, OpenStateError> {
+    let api = AwsApi::new(ApiOptions::default()).map_err(OpenStateError::Http)?;
+    let region = base.region().map_or("us-east-1", |r| r.as_ref());
+    let client = api
+        .client("dynamodb", base, region)
+        .map_err(|e| OpenStateError::Client(Box::new(e)))?;
+    Ok(StateStore::dynamodb(
+        client,
+        table.to_owned(),
+        StoreOptions::default(),
+    ))
 }
 
 /// How units use the state: the store, the fingerprints' expiry and the lease length.

@@ -1095,6 +1095,9 @@ def bucket_of(method: str, template: str) -> str:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # TCP_NODELAY, as Port's servers answer: headers and body are written separately, and with
+    # Nagle's algorithm a small body waits for the client's delayed ACK (about 40 ms per response).
+    disable_nagle_algorithm = True
     server_version = "FakePort/1.0"
     store: Store
     api: PortApi

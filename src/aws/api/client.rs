@@ -89,6 +89,7 @@ impl AwsApi {
     /// Builds the HTTP client (rustls); fails only when TLS cannot be set up.
     pub fn new(options: ApiOptions) -> Result<AwsApi, reqwest::Error> {
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(crate::tls::client_config())
             .connect_timeout(options.connect_timeout)
             .user_agent(concat!("port-aws-sync/", env!("CARGO_PKG_VERSION")))
             .build()?;
