@@ -233,21 +233,23 @@ class Proxy:
 STATE_TABLE = "port-aws-sync-state"
 
 
-def create_state_table(moto_url: str) -> dict:
-    """The sync state's DynamoDB table in moto (the Lambdas require STATE_TABLE); returns the env to add."""
+def create_state_table(moto_url: str, name: str = STATE_TABLE) -> dict:
+    """The sync state's DynamoDB table in moto (the Lambdas require STATE_TABLE); returns the env to add. A run
+    that must write everything again (a first sync) needs a table of its own: the state remembers what was
+    written."""
     import boto3  # noqa: E402
 
     ddb = boto3.client("dynamodb", endpoint_url=moto_url, region_name="us-east-1", aws_access_key_id="testing",
                        aws_secret_access_key="testing")
     try:
-        ddb.create_table(TableName=STATE_TABLE, BillingMode="PAY_PER_REQUEST",
+        ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
                          KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
                                     {"AttributeName": "sk", "KeyType": "RANGE"}],
                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
                                                {"AttributeName": "sk", "AttributeType": "S"}])
     except ddb.exceptions.ResourceInUseException:
         pass
-    return {"STATE_TABLE": STATE_TABLE}
+    return {"STATE_TABLE": name}
 
 
 def aws_env(endpoint: str) -> dict:
@@ -1048,7 +1050,9 @@ def item_lambda(ctx) -> dict:
         log(f"item 3: worker on one batch of {len(records)} units {i + 1}/{ctx.runs('worker')}")
         port.reset()
         http_json("POST", f"{port.url}/_fake/seed", {"blueprints": blueprints})  # the fan-out creates them
-        run = run_lambda(ctx, "worker", {"Records": records}, env, timeout=900, tag=f"worker-{i}")
+        # Each run is a first sync: a fresh state table, or the state says everything is written already.
+        run_env = {**env, **create_state_table(moto.url, f"{STATE_TABLE}-worker-{i}")}
+        run = run_lambda(ctx, "worker", {"Records": records}, run_env, timeout=900, tag=f"worker-{i}")
         catalog = entity_counts(port.state())
         run["ec2_entities"] = catalog.get("ec2Instance", 0)
         run["complete"] = run["ec2_entities"] == len(records) * per_unit
@@ -1058,7 +1062,8 @@ def item_lambda(ctx) -> dict:
     log("item 3: worker on the same batch with MAX_CONCURRENT_UNITS=1 (memory of one unit at a time)")
     port.reset()
     http_json("POST", f"{port.url}/_fake/seed", {"blueprints": blueprints})
-    serial = run_lambda(ctx, "worker", {"Records": records}, {**env, "MAX_CONCURRENT_UNITS": "1"}, timeout=900,
+    serial_env = {**env, **create_state_table(moto.url, f"{STATE_TABLE}-worker-serial"), "MAX_CONCURRENT_UNITS": "1"}
+    serial = run_lambda(ctx, "worker", {"Records": records}, serial_env, timeout=900,
                         tag="worker-serial")
     serial["ec2_entities"] = entity_counts(port.state()).get("ec2Instance", 0)
     result["worker_batch_one_unit_at_a_time"] = {k: serial.get(k) for k in ("wall_s", "cpu_s", "max_rss_kib",
