@@ -709,6 +709,15 @@ def run_lambda(ctx, name: str, event, env: dict, timeout: float, tag: str) -> di
     return out
 
 
+def sqs_record(i: int, body: str, queue: str) -> dict:
+    """Message `i` of an SQS event as Lambda's event source mapping delivers it from `queue`."""
+    return {"messageId": f"00000000-0000-0000-0000-{i:012d}", "receiptHandle": f"bench-{i}", "body": body,
+            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1763900000000",
+                           "SenderId": "AIDAEXAMPLE", "ApproximateFirstReceiveTimestamp": "1763900000001"},
+            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+            "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}", "awsRegion": "us-east-1"}
+
+
 FANOUT, PLAN = "fanout", "plan"
 
 
@@ -1036,13 +1045,8 @@ def item_lambda(ctx) -> dict:
     wanted = {(seeded["accounts"][k]["id"], r) for k, r in slots}
     units = [json.loads(line) for line in plan.splitlines() if line.strip()]
     units = [u for u in units if (u["account"]["id"], u["region"]) in wanted]
-    records = [{"messageId": f"00000000-0000-0000-0000-{i:012d}", "receiptHandle": f"bench-{i}",
-                "body": json.dumps({"syncId": u["syncId"], "accountId": u["account"]["id"],
-                                    "region": u["region"], "kind": u["kind"]}), "attributes": {
-                    "ApproximateReceiveCount": "1", "SentTimestamp": "1763900000000",
-                    "SenderId": "AIDAEXAMPLE", "ApproximateFirstReceiveTimestamp": "1763900000001"},
-                "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:port-aws-sync-work", "awsRegion": "us-east-1"}
+    records = [sqs_record(i, json.dumps({"syncId": u["syncId"], "accountId": u["account"]["id"],
+                                         "region": u["region"], "kind": u["kind"]}), "port-aws-sync-work")
                for i, u in enumerate(units)]
     runs = []
     blueprints = json.loads((ROOT / "src/port/default_blueprints.json").read_text())
@@ -1092,15 +1096,6 @@ LIVE_SAMPLE = ROOT / "events/live/ec2-create-tags.json"
 LIVE_SAMPLE_INSTANCE = "i-0a1b2c3d4e5f67890"
 
 
-def live_record(i: int, body: str) -> dict:
-    return {"messageId": f"00000000-0000-0000-0000-{i:012d}", "receiptHandle": f"live-{i}", "body": body,
-            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1763900000000",
-                           "SenderId": "AIDAEXAMPLE", "ApproximateFirstReceiveTimestamp": "1763900000001"},
-            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:port-aws-sync-live-events",
-            "awsRegion": "us-east-1"}
-
-
 def item_live(ctx) -> dict:
     """One warm worker under the local runtime API; before each invocation the instances' tags change in moto,
     then the matching CloudTrail CreateTags events arrive as one SQS batch. Latency is the time from handing
@@ -1138,7 +1133,8 @@ def item_live(ctx) -> dict:
         for instance in targets:
             counter[0] += 1
             ec2.create_tags(Resources=[instance], Tags=[{"Key": "bench", "Value": str(counter[0])}])
-        records = [live_record(counter[0] * 100 + k, sample.replace(LIVE_SAMPLE_INSTANCE, instance))
+        records = [sqs_record(counter[0] * 100 + k, sample.replace(LIVE_SAMPLE_INSTANCE, instance),
+                              "port-aws-sync-live-events")
                    for k, instance in enumerate(targets)]
         before = len(port.state().get("requests", []))
         start = time.monotonic()
