@@ -1031,14 +1031,15 @@ def item_lambda(ctx) -> dict:
     # STATE_TABLE: required by both functions since the sync state; a start-up does not read it.
     env_start = {**env, "WORK_QUEUE_URL": f"{moto.url}/123456789012/port-aws-sync-work",
                  "STATE_TABLE": "port-aws-sync-state"}
-    for name in ("worker", "fanout"):
-        log(f"item 3: {name} start-up x{ctx.size('starts')}")
-        result[f"{name}_startup"] = startup_times(ctx, name, env_start)
-    if ctx.startup_only:  # --lambda-startup-only: sizes and start-ups, no worker batch
-        return result
-    # Both functions read the Port token and the integration (mapping source) before their first runtime-API
-    # request: how long those two round trips to the local (Python) fake Port take on their own.
-    result["fake_port_init_round_trips_ms"] = port_round_trips(port, ctx.size("starts"))
+    if not ctx.worker_only:  # --lambda-worker-only: the worker batch (memory, F4) alone
+        for name in ("worker", "fanout"):
+            log(f"item 3: {name} start-up x{ctx.size('starts')}")
+            result[f"{name}_startup"] = startup_times(ctx, name, env_start)
+        if ctx.startup_only:  # --lambda-startup-only: sizes and start-ups, no worker batch
+            return result
+        # Both functions read the Port token and the integration (mapping source) before their first runtime-API
+        # request: how long those two round trips to the local (Python) fake Port take on their own.
+        result["fake_port_init_round_trips_ms"] = port_round_trips(port, ctx.size("starts"))
 
     plan = subprocess.run([str(ctx.bin("port-aws-sync")), "plan", "--kinds", "AWS::EC2::Instance"], env=env,
                           capture_output=True, text=True, check=True).stdout
@@ -1079,7 +1080,8 @@ def item_lambda(ctx) -> dict:
     result["worker_runs"] = runs
     port.stop()
     moto.stop()
-    ws, fs = result["worker_startup"]["ms"], result["fanout_startup"]["ms"]
+    ws = result.get("worker_startup", {}).get("ms")
+    fs = result.get("fanout_startup", {}).get("ms")
     result["targets"] = {
         "start-up <= 20 ms (median, both)": bool(ws and fs and ws["median"] <= 20 and fs["median"] <= 20),
         "worker peak RSS <= 64 MiB": (result["worker_batch"]["max_rss_kib"] or {}).get("max", 1e12) <= 64 * 1024,
@@ -1382,6 +1384,7 @@ class Ctx:
         self.work = Path(tempfile.mkdtemp(prefix="port-aws-sync-bench."))
         self.map_tools = {t.strip() for t in (args.map_tools or "").split(",") if t.strip()}
         self.startup_only = args.lambda_startup_only
+        self.worker_only = args.lambda_worker_only
 
     def size(self, name: str) -> int:
         if name == "org_accounts" and self.accounts:
@@ -1409,6 +1412,8 @@ def main() -> int:
                         "'Python jq (Ocean)'; default both)")
     parser.add_argument("--lambda-startup-only", action="store_true",
                         help="item 3: binary sizes and start-ups only, not the worker batch")
+    parser.add_argument("--lambda-worker-only", action="store_true",
+                        help="item 3: binary sizes and the worker batch only (worker memory, F4), no start-ups")
     args = parser.parse_args()
     ctx = Ctx(args)
     only = {int(x) for x in args.only.split(",") if x.strip()}

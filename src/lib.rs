@@ -7,6 +7,7 @@
 //! - [`discovery`]: accounts, sessions (AssumeRole) and enabled regions.
 //! - [`kinds`]: one file per resource kind, AWS calls and raw objects.
 //! - [`mapping`]: the Ocean-compatible port-app-config and its JQ mappings.
+//! - [`memory`]: the bound on large pages held at once across units.
 //! - [`permissions`]: the read-only IAM policy a mapping needs, from the kind registry.
 //! - [`port`]: the Port REST API client.
 //! - [`state`]: what was last written per scope (DynamoDB or SQLite), leases and runs.
@@ -26,6 +27,7 @@ pub mod discovery;
 pub mod kinds;
 pub mod lambda;
 pub mod mapping;
+pub mod memory;
 pub mod permissions;
 pub mod port;
 pub mod setup;

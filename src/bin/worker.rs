@@ -5,7 +5,10 @@ use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use port_aws_sync::lambda::{load, work_budget, worker::Worker};
 use std::time::SystemTime;
 
-#[tokio::main]
+/// One thread: a Lambda function of up to 1,769 MB gets at most one vCPU's worth of time, so
+/// more runtime threads would add no speed, only their stacks and malloc arenas (memory that a
+/// page freed on one thread cannot serve on another; BENCHMARKS.md, F4).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     port_aws_sync::telemetry::init_lambda();
     let container = load()

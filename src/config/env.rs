@@ -264,6 +264,11 @@ mod tests {
                 "1 to 1000",
             ),
             (
+                &[("MAX_PAGES_IN_FLIGHT", "0")],
+                "MAX_PAGES_IN_FLIGHT",
+                "1 to 1000",
+            ),
+            (
                 &[("UNIT_TIMEOUT_SECONDS", "0")],
                 "UNIT_TIMEOUT_SECONDS",
                 "1 to 86400",

@@ -16,6 +16,9 @@ pub struct Concurrency {
     pub per_account: usize,
     /// Per-resource calls in flight within one unit (S3 bucket configuration calls).
     pub per_unit_calls: usize,
+    /// Large pages (a `DescribeInstances` answer) held at once across all units of the process
+    /// (`MAX_PAGES_IN_FLIGHT`): the memory bound, see [`crate::memory`].
+    pub pages: usize,
 }
 
 impl Default for Concurrency {
@@ -24,11 +27,13 @@ impl Default for Concurrency {
             units: 16,
             per_account: 4,
             per_unit_calls: 8,
+            pages: crate::memory::DEFAULT_PAGES_IN_FLIGHT,
         }
     }
 }
 
-/// `MAX_CONCURRENT_UNITS`, `MAX_CONCURRENT_UNITS_PER_ACCOUNT`, `MAX_CONCURRENT_CALLS_PER_UNIT`.
+/// `MAX_CONCURRENT_UNITS`, `MAX_CONCURRENT_UNITS_PER_ACCOUNT`, `MAX_CONCURRENT_CALLS_PER_UNIT`,
+/// `MAX_PAGES_IN_FLIGHT`.
 pub(super) fn concurrency(vars: &Vars) -> Result<Concurrency, ConfigError> {
     let defaults = Concurrency::default();
     Ok(Concurrency {
@@ -43,6 +48,7 @@ pub(super) fn concurrency(vars: &Vars) -> Result<Concurrency, ConfigError> {
             "MAX_CONCURRENT_CALLS_PER_UNIT",
             defaults.per_unit_calls,
         )?,
+        pages: parse_count(vars, "MAX_PAGES_IN_FLIGHT", defaults.pages)?,
     })
 }
 

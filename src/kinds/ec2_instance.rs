@@ -151,49 +151,78 @@ pub async fn refresh(
 /// EC2's larger non-mutating throttling bucket (100 burst, 20/s) instead of the 50/10 bucket of
 /// unfiltered, unpaginated calls. 200 rather than EC2's 1,000: a running unit holds its current
 /// page several times over (response, raw objects, entities), so the page bounds its memory.
+/// (moto counts `MaxResults` in reservations, so there a page may hold far more instances.)
 const DESCRIBE_INSTANCES_PAGE: u32 = 200;
+
+/// Raw objects sent downstream at once: a page is handed on in parts of this size, each instance
+/// moved out of the page as it is converted, so the page's memory drains as it is written
+/// instead of being held twice. A multiple of Port's 20 entities per bulk request, so the parts
+/// cost no extra request.
+const SEND_CHUNK: usize = 100;
 
 /// `DescribeInstanceStatus` accepts at most 100 explicit instance ids per request (and no
 /// `MaxResults` together with them).
 const STATUS_BATCH: usize = 100;
 
-/// Fetches every instance of the unit's region and sends one page of raw objects per
-/// `DescribeInstances` page.
+/// Fetches every instance of the unit's region and sends the raw objects of each
+/// `DescribeInstances` page in parts of at most [`SEND_CHUNK`]. Each page takes a place in the
+/// process's page budget ([`crate::memory`]) before it is asked for, and gives it back once it
+/// has been sent.
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
     let with_status = ctx.wants(DESCRIBE_INSTANCE_STATUS_ACTION);
     let input = json!({ "MaxResults": DESCRIBE_INSTANCES_PAGE });
     let mut stream = std::pin::pin!(ctx.pages("DescribeInstances", input));
-    while let Some(page) = stream.next().await {
-        let page = page?;
-        let reservations = list(&page, "Reservations");
-        let live = || {
-            reservations
+    loop {
+        let permit = crate::memory::page_permit().await;
+        let Some(page) = stream.next().await else {
+            break;
+        };
+        let mut page = page?;
+        let mut statuses = if with_status {
+            let ids: Vec<String> = list(&page, "Reservations")
                 .iter()
                 .flat_map(|r| list(r, "Instances"))
                 .filter(|i| exists(i))
-        };
-        let statuses = if with_status {
-            let ids: Vec<String> = live().filter_map(|i| str_of(i, "InstanceId")).collect();
+                .filter_map(|i| str_of(i, "InstanceId"))
+                .collect();
             describe_statuses(ctx, &ids).await?
         } else {
             HashMap::new()
         };
+        let reservations = take_list(&mut page, "Reservations");
+        drop(page);
         let mut objects = Vec::new();
-        for reservation in reservations {
-            for instance in list(reservation, "Instances").iter().filter(|i| exists(i)) {
-                let status = str_of(instance, "InstanceId").and_then(|id| statuses.get(&id));
-                let extra = ctx.extra(ctx.region);
-                objects.push(instance_to_raw(ctx, extra, reservation, instance, status));
+        let mut count = 0;
+        for mut reservation in reservations {
+            let instances = take_list(&mut reservation, "Instances");
+            for instance in instances.into_iter().filter(exists) {
+                let status = str_of(&instance, "InstanceId").and_then(|id| statuses.remove(&id));
+                let extra = with_reservation(ctx.extra(ctx.region), &reservation);
+                objects.push(super::raw_object(
+                    ctx.kind,
+                    into_properties(instance, status),
+                    extra,
+                ));
+                if objects.len() == SEND_CHUNK {
+                    count += objects.len();
+                    ctx.send(pages, std::mem::take(&mut objects)).await?;
+                }
             }
         }
-        tracing::debug!(
-            region = ctx.region,
-            count = objects.len(),
-            "EC2 instances page"
-        );
+        count += objects.len();
+        tracing::debug!(region = ctx.region, count, "EC2 instances page");
         ctx.send(pages, objects).await?;
+        drop(permit);
     }
     Ok(ctx.stats())
+}
+
+/// Moves the array `key` out of `value` (empty when absent).
+fn take_list(value: &mut Value, key: &str) -> Vec<Value> {
+    match value.get_mut(key).map(Value::take) {
+        Some(Value::Array(items)) => items,
+        _ => Vec::new(),
+    }
 }
 
 fn list<'v>(value: &'v Value, key: &str) -> &'v [Value] {
@@ -257,9 +286,17 @@ pub fn instance_to_raw(
 /// `properties |= status`, so existing mappings read `.Properties.InstanceStatus.Status`,
 /// `.Properties.SystemStatus.Status`, `.Properties.Events`, `.Properties.InstanceState`.
 pub fn properties(instance: &Value, status: Option<&Value>) -> Value {
-    let mut properties = instance.as_object().cloned().unwrap_or_default();
+    into_properties(instance.clone(), status.cloned())
+}
+
+/// [`properties`] from owned values, without copying them.
+pub fn into_properties(instance: Value, status: Option<Value>) -> Value {
+    let mut properties = match instance {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
     if let Some(Value::Object(status)) = status {
-        properties.extend(status.clone());
+        properties.extend(status);
     }
     Value::Object(properties)
 }
@@ -532,6 +569,50 @@ mod fetch_tests {
         assert!(!requests
             .iter()
             .any(|r| r.body.contains("DescribeInstanceStatus")));
+    }
+
+    /// One page of 250 instances in one reservation.
+    fn large_page(request: &Request) -> Response {
+        assert!(request.body.contains("Action=DescribeInstances&"));
+        let instances: String = (0..250).map(|i| instance(&format!("i-{i}"))).collect();
+        xml(format!(
+            "<DescribeInstancesResponse xmlns=\"{XMLNS}\"><requestId>1</requestId><reservationSet><item>\
+             <reservationId>r-1</reservationId><ownerId>123456789012</ownerId><groupSet/>\
+             <instancesSet>{instances}</instancesSet></item></reservationSet></DescribeInstancesResponse>"
+        ))
+    }
+
+    #[tokio::test]
+    async fn a_large_page_waits_for_the_page_budget_and_goes_downstream_in_parts() {
+        let server = FakeAws::start(large_page);
+        let unit = TestUnit::new(
+            Kind::Ec2Instance,
+            "us-east-1",
+            server.sdk_config("us-east-1"),
+        );
+        let budget = crate::memory::PageBudget::new(1);
+        // Another unit holds the only place for a large page.
+        let held = budget.scope(crate::memory::page_permit()).await;
+        assert!(held.is_bounded());
+        let ctx = unit.ctx();
+        let fetching = budget.scope(fetch_pages(&ctx));
+        tokio::pin!(fetching);
+        let waited = tokio::time::timeout(std::time::Duration::from_millis(300), &mut fetching);
+        assert!(waited.await.is_err(), "the fetch went on without a place");
+        assert!(
+            server.requests().is_empty(),
+            "asked for a page without a place"
+        );
+        drop(held);
+        let (result, pages) = fetching.await;
+        assert_eq!(result.unwrap().objects, 250);
+        assert_eq!(
+            pages.iter().map(Vec::len).collect::<Vec<_>>(),
+            [SEND_CHUNK, SEND_CHUNK, 50]
+        );
+        assert_eq!(pages[2][49]["Properties"]["InstanceId"], json!("i-249"));
+        assert_eq!(pages[0][0]["__ExtraContext"]["ReservationId"], json!("r-1"));
+        assert_eq!(budget.available(), 1, "the page's place was given back");
     }
 
     #[tokio::test]

@@ -493,10 +493,13 @@ mod tests {
         let load = Arc::new(Load::default());
         let answering = load.clone();
         let server = FakeAws::start(move |r| answering.answer(r));
-        let config = Config::from_lookup(|k| {
-            (k == "ACCOUNT_ROLE_ARNS").then(|| {
-                r#"["arn:aws:iam::111111111111:role/R","arn:aws:iam::222222222222:role/R"]"#.into()
-            })
+        // Every unit may hold its page at once: what is bounded here is accounts, not pages.
+        let config = Config::from_lookup(|k| match k {
+            "ACCOUNT_ROLE_ARNS" => Some(
+                r#"["arn:aws:iam::111111111111:role/R","arn:aws:iam::222222222222:role/R"]"#.into(),
+            ),
+            "MAX_PAGES_IN_FLIGHT" => Some("4".into()),
+            _ => None,
         })
         .unwrap();
         // A blueprint computed per object: no stale-entity search, so Port is never called.

@@ -9,8 +9,11 @@
 //! releases, which would rewrite every entity after an upgrade.
 
 use super::model::Timestamp;
+use crate::mapping::Entity;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::fmt;
+use std::io::Write;
 use std::time::Duration;
 
 /// A version tag hashed first, so a future change of the encoding changes every fingerprint
@@ -43,54 +46,137 @@ impl fmt::Display for Fingerprint {
 /// The fingerprint of `entity_json` (the body sent to Port) written with `upsert_options` (the
 /// query string or any text naming the options, e.g. `upsert=true&merge=true`).
 pub fn fingerprint(entity_json: &serde_json::Value, upsert_options: &str) -> Fingerprint {
-    let mut canonical = String::new();
-    write_canonical(entity_json, &mut canonical);
+    let mut hasher = start(upsert_options);
+    write_canonical(entity_json, &mut HashWriter(&mut hasher));
+    finish(hasher)
+}
+
+/// [`fingerprint`] of `entity.to_port_body()`, read from the entity in place: no copy of its
+/// body is made, and the canonical text goes straight into the hash.
+pub fn fingerprint_entity(entity: &Entity, upsert_options: &str) -> Fingerprint {
+    let mut hasher = start(upsert_options);
+    write_entity_canonical(entity, &mut HashWriter(&mut hasher));
+    finish(hasher)
+}
+
+fn start(upsert_options: &str) -> Sha256 {
     let mut hasher = Sha256::new();
     hasher.update(ENCODING);
     hasher.update((upsert_options.len() as u64).to_be_bytes());
     hasher.update(upsert_options.as_bytes());
-    hasher.update(canonical.as_bytes());
+    hasher
+}
+
+fn finish(hasher: Sha256) -> Fingerprint {
     let digest = hasher.finalize();
     let hex = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
     Fingerprint(hex)
 }
 
-/// Compact JSON with every object's keys sorted (by their UTF-8 bytes). Strings and numbers use
-/// serde_json's own encoding, which is deterministic.
-pub fn canonical_json(value: &serde_json::Value) -> String {
-    let mut out = String::new();
-    write_canonical(value, &mut out);
-    out
+/// Feeds what is written into the hash.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
-fn write_canonical(value: &serde_json::Value, out: &mut String) {
-    use serde_json::Value;
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<_> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push('{');
-            for (i, (key, item)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                write_canonical(item, out);
-            }
-            out.push('}');
+/// Compact JSON with every object's keys sorted (by their UTF-8 bytes). Strings and numbers use
+/// serde_json's own encoding, which is deterministic.
+pub fn canonical_json(value: &Value) -> String {
+    let mut out = Vec::new();
+    write_canonical(value, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// One member of an object being written: a JSON value, a string or an object held as a map.
+enum Member<'a> {
+    Value(&'a Value),
+    Str(&'a str),
+    Object(&'a Map<String, Value>),
+}
+
+/// A member that `to_port_body` writes: present and not `null`.
+fn present(value: Option<&Value>) -> Option<&Value> {
+    value.filter(|v| !v.is_null())
+}
+
+/// The canonical text of [`Entity::to_port_body`] without building it: the same members, in
+/// their sorted order (`icon`, `identifier`, `properties`, `relations`, `team`, `title`).
+fn write_entity_canonical(entity: &Entity, out: &mut impl Write) {
+    let members: [(&str, Option<Member>); 6] = [
+        ("icon", present(entity.icon.as_ref()).map(Member::Value)),
+        ("identifier", Some(Member::Str(&entity.identifier))),
+        ("properties", Some(Member::Object(&entity.properties))),
+        ("relations", Some(Member::Object(&entity.relations))),
+        ("team", present(entity.team.as_ref()).map(Member::Value)),
+        ("title", present(Some(&entity.title)).map(Member::Value)),
+    ];
+    put(out, b"{");
+    let mut first = true;
+    for (key, member) in members {
+        let Some(member) = member else { continue };
+        if !first {
+            put(out, b",");
         }
+        first = false;
+        put_string(out, key);
+        put(out, b":");
+        match member {
+            Member::Str(s) => put_string(out, s),
+            Member::Value(v) => write_canonical(v, out),
+            Member::Object(map) => write_object(map, out),
+        }
+    }
+    put(out, b"}");
+}
+
+fn put(out: &mut impl Write, bytes: &[u8]) {
+    // Writing to a Vec or to the hash cannot fail.
+    let _ = out.write_all(bytes);
+}
+
+fn put_string(out: &mut impl Write, s: &str) {
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+fn write_object(map: &Map<String, Value>, out: &mut impl Write) {
+    let mut entries: Vec<_> = map.iter().collect();
+    entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    put(out, b"{");
+    for (i, (key, item)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            put(out, b",");
+        }
+        put_string(out, key);
+        put(out, b":");
+        write_canonical(item, out);
+    }
+    put(out, b"}");
+}
+
+fn write_canonical(value: &Value, out: &mut impl Write) {
+    match value {
+        Value::Object(map) => write_object(map, out),
         Value::Array(items) => {
-            out.push('[');
+            put(out, b"[");
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    put(out, b",");
                 }
                 write_canonical(item, out);
             }
-            out.push(']');
+            put(out, b"]");
         }
-        scalar => out.push_str(&scalar.to_string()),
+        scalar => {
+            let _ = serde_json::to_writer(&mut *out, scalar);
+        }
     }
 }
 
@@ -198,6 +284,42 @@ mod tests {
         assert_eq!(Fingerprint::from_hex(fp.as_str()), Some(fp.clone()));
         assert_eq!(fp.as_str(), PINNED);
         assert_eq!(Fingerprint::from_hex("ABC"), None);
+    }
+
+    #[test]
+    fn entity_fingerprint_is_the_fingerprint_of_its_port_body() {
+        let mut entity = Entity {
+            identifier: "i-0abc\"/é".into(),
+            title: json!("web \u{1F600}"),
+            blueprint: "ec2Instance".into(),
+            icon: Some(json!("EC2")),
+            team: Some(json!(["b", "a"])),
+            properties: serde_json::from_value(
+                json!({"z": 1.5, "a": {"y": [2, {"b": null, "a": true}], "x": "s"}, "m": -3}),
+            )
+            .unwrap(),
+            relations: serde_json::from_value(json!({"vpc": "vpc-1", "account": ["1", "2"]}))
+                .unwrap(),
+        };
+        let options = "upsert=true&merge=true";
+        let check = |e: &Entity| {
+            assert_eq!(
+                fingerprint_entity(e, options),
+                fingerprint(&e.to_port_body(), options),
+                "{e:?}"
+            );
+        };
+        check(&entity);
+        entity.title = Value::Null;
+        entity.icon = Some(Value::Null);
+        entity.team = None;
+        check(&entity);
+        entity.properties.clear();
+        entity.relations.clear();
+        check(&entity);
+        let before = fingerprint_entity(&entity, options);
+        entity.identifier.push('x');
+        assert_ne!(fingerprint_entity(&entity, options), before);
     }
 
     const PINNED: &str = "ca5bfb9dc1a4d153572559ac9c183265";

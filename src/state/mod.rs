@@ -85,7 +85,7 @@ pub mod store;
 pub mod time;
 
 pub use error::StateError;
-pub use fingerprint::{fingerprint, ExpiryPolicy, Fingerprint};
+pub use fingerprint::{fingerprint, fingerprint_entity, ExpiryPolicy, Fingerprint};
 pub use lease::{Lease, LeaseHeld};
 pub use model::{
     EntityKey, EntityRecord, ScopeChanges, ScopeKey, ScopeState, ScopeSummary, Timestamp,

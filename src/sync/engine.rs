@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::discovery::Sessions;
 use crate::mapping::Mapper;
+use crate::memory::PageBudget;
 use std::sync::Arc;
 
 /// Everything a unit needs that outlives it.
@@ -12,6 +13,8 @@ pub struct Engine {
     pub config: Config,
     pub mapper: Arc<Mapper>,
     pub sessions: Sessions,
+    /// Large pages in flight across this process's units (`MAX_PAGES_IN_FLIGHT`).
+    pub pages: PageBudget,
 }
 
 impl Engine {
@@ -23,6 +26,7 @@ impl Engine {
             &format!("port-aws-sync-{}", config.integration_identifier),
         );
         Engine {
+            pages: PageBudget::new(config.concurrency.pages),
             config,
             mapper: Arc::new(mapper),
             sessions,

@@ -12,7 +12,7 @@ use crate::config::StateConfig;
 use crate::mapping::Entity;
 use crate::port::UpsertOptions;
 use crate::state::{
-    fingerprint, EntityKey, EntityRecord, ExpiryPolicy, Fingerprint, Lease, LeaseHeld,
+    fingerprint_entity, EntityKey, EntityRecord, ExpiryPolicy, Fingerprint, Lease, LeaseHeld,
     ScopeChanges, ScopeKey, ScopeState, StateError, StateStore, StoreOptions, Timestamp,
 };
 use crate::sync::plan::Unit;
@@ -228,7 +228,7 @@ impl ScopeSession {
             fingerprints: HashMap::new(),
         };
         for entity in entities {
-            let fp = fingerprint(&entity.to_port_body(), &self.options);
+            let fp = fingerprint_entity(&entity, &self.options);
             if self
                 .base
                 .needs_write(blueprint, &entity.identifier, &fp, self.now)

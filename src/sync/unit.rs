@@ -207,7 +207,8 @@ pub async fn run_unit(engine: &Engine, unit: &Unit, sink: &Sink) -> UnitReport {
         produced: BTreeMap::new(),
         state,
     };
-    let fetched = fetch_into(&mut progress).await;
+    // Large pages are bounded across units: see `crate::memory`.
+    let fetched = engine.pages.scope(fetch_into(&mut progress)).await;
     let mut report = progress.report;
     match fetched {
         Ok(stats) => {
