@@ -973,6 +973,28 @@ fn functions_are_rust_on_al2023_arm64_by_default_with_json_logs() {
     }
 }
 
+/// BENCHMARKS.md F4: the worker's peak RSS on a batch of 10 units × 1,000 instances, worst of
+/// three runs (MiB). The template's memory follows it: at least twice that, and not the 512 MB
+/// that the unbounded worker needed.
+const WORKER_PEAK_MIB: u64 = 95;
+
+#[test]
+fn worker_memory_follows_the_benchmarked_peak() {
+    let template = load(SAM);
+    let mb = template["Resources"]["WorkerFunction"]["Properties"]["MemorySize"]
+        .as_u64()
+        .expect("the worker's MemorySize");
+    let mib = mb * 1_000_000 / (1024 * 1024);
+    assert!(
+        mib >= 2 * WORKER_PEAK_MIB,
+        "worker MemorySize {mb} MB ({mib} MiB) is less than twice the benchmarked peak of {WORKER_PEAK_MIB} MiB"
+    );
+    assert!(
+        mb < 512,
+        "worker MemorySize {mb} MB: the benchmarked peak ({WORKER_PEAK_MIB} MiB) no longer needs 512 MB"
+    );
+}
+
 #[test]
 fn work_queue_outlives_the_worker_and_feeds_it_partial_batches() {
     let template = load(SAM);
