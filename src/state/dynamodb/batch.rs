@@ -11,21 +11,25 @@ use serde_json::{json, Value};
 /// DynamoDB's maximum of requests per BatchWriteItem.
 pub const BATCH_LIMIT: usize = 25;
 
+/// `requests` in chunks of [`BATCH_LIMIT`], each made when it is asked for: a scope's records
+/// become request items only a few chunks at a time, not all at once.
+fn chunks<I: IntoIterator<Item = Value>>(requests: I) -> impl Iterator<Item = Vec<Value>> {
+    let mut requests = requests.into_iter();
+    std::iter::from_fn(move || {
+        let chunk: Vec<Value> = requests.by_ref().take(BATCH_LIMIT).collect();
+        (!chunk.is_empty()).then_some(chunk)
+    })
+}
+
 impl DynamoStore {
     /// Writes `requests` (`{"PutRequest": ..}` / `{"DeleteRequest": ..}`, one per key). Each
     /// request is applied on its own: on failure some chunks may be written and others not.
     pub(super) async fn write_batches(
         &self,
-        requests: Vec<Value>,
+        requests: impl IntoIterator<Item = Value, IntoIter: Send>,
         action: &(dyn Fn() -> String + Sync),
     ) -> Result<(), StateError> {
-        let mut chunks = Vec::new();
-        let mut rest = requests;
-        while !rest.is_empty() {
-            let tail = rest.split_off(rest.len().min(BATCH_LIMIT));
-            chunks.push(std::mem::replace(&mut rest, tail));
-        }
-        futures_util::stream::iter(chunks)
+        futures_util::stream::iter(chunks(requests))
             .map(|chunk| self.write_chunk(chunk, action))
             .buffer_unordered(self.options.batch_concurrency.max(1))
             .try_collect::<Vec<()>>()
@@ -81,6 +85,23 @@ pub fn delete(key: Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chunks_of_25_are_made_only_when_asked_for() {
+        let made = std::cell::Cell::new(0);
+        let requests = (0..60).map(|i| {
+            made.set(made.get() + 1);
+            put(json!({"pk": {"S": i.to_string()}}))
+        });
+        let mut chunks = chunks(requests);
+        assert_eq!(made.get(), 0, "nothing made before the first chunk");
+        assert_eq!(chunks.next().map(|c| c.len()), Some(BATCH_LIMIT));
+        assert_eq!(made.get(), BATCH_LIMIT, "one chunk made at a time");
+        let rest: Vec<usize> = chunks.map(|c| c.len()).collect();
+        assert_eq!(rest, [25, 10]);
+        assert_eq!(made.get(), 60);
+        assert_eq!(super::chunks(Vec::new()).count(), 0);
+    }
 
     #[test]
     fn reads_unprocessed_items_of_the_table_only() {

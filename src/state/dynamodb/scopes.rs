@@ -44,15 +44,22 @@ impl DynamoStore {
         let counts = base.counts_after(&changes);
         let now = Timestamp::now();
         let pk = items::scope_pk(scope);
-        let mut requests = Vec::with_capacity(changes.upserted.len() + changes.removed.len());
-        for record in &changes.upserted {
-            let ttl = record.expires_at.plus(self.options.retention);
-            requests.push(batch::put(items::entity_item(&pk, record, ttl)));
-        }
-        for (blueprint, identifier) in &changes.removed {
-            let sk = items::entity_sk(blueprint, identifier);
-            requests.push(batch::delete(items::key(&pk, &sk)));
-        }
+        // Made chunk by chunk as they are written (a scope may hold thousands of records).
+        let retention = self.options.retention;
+        let put_pk = pk.clone();
+        let puts = changes.upserted.into_iter().map(move |record| {
+            let ttl = record.expires_at.plus(retention);
+            batch::put(items::entity_item(&put_pk, &record, ttl))
+        });
+        let delete_pk = pk;
+        let deletes = changes
+            .removed
+            .into_iter()
+            .map(move |(blueprint, identifier)| {
+                let sk = items::entity_sk(&blueprint, &identifier);
+                batch::delete(items::key(&delete_pk, &sk))
+            });
+        let requests = puts.chain(deletes);
         if counts.is_empty() {
             self.write_batches(requests, &action).await?;
             self.delete_index(scope, &action).await
@@ -92,7 +99,7 @@ impl DynamoStore {
                     &items::entity_sk(&r.blueprint, &r.identifier),
                 ))
             })
-            .collect();
+            .collect::<Vec<_>>();
         self.write_batches(requests, &action).await?;
         self.delete_index(scope, &action).await
     }
