@@ -517,7 +517,37 @@ mod tests {
     /// Runs two accounts × two regions of EC2 units in one batch; returns the most accounts whose
     /// units ran at once, and the batch summary.
     async fn batch(selector: &str) -> (usize, BatchSummary) {
+        let mut event = SqsEvent::default();
+        for (i, (account, region)) in [
+            ("111111111111", "us-east-1"),
+            ("222222222222", "us-east-1"),
+            ("111111111111", "eu-west-1"),
+            ("222222222222", "eu-west-1"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let body = json!({"syncId": "s", "accountId": account,
+                "region": region, "kind": "AWS::EC2::Instance"});
+            event.records.push(record(&format!("m-{i}"), &body));
+        }
         let load = Arc::new(Load::default());
+        let (worker, _server) = worker(&load, selector).await;
+        let (_, summary) = worker.handle_batch(event, None).await;
+        let most = *load.most_accounts.lock().unwrap();
+        (most, summary)
+    }
+
+    fn record(id: &str, body: &serde_json::Value) -> SqsMessage {
+        let mut m = SqsMessage::default();
+        m.message_id = Some(id.to_owned());
+        m.body = Some(body.to_string());
+        m
+    }
+
+    /// A worker over the fake AWS of `load`, two accounts, EC2 and ECS mapped (ECS's answers are
+    /// EC2's XML, so its units fail).
+    async fn worker(load: &Arc<Load>, selector: &str) -> (Worker, FakeAws) {
         let answering = load.clone();
         let server = FakeAws::start(move |r| answering.answer(r));
         let config = Config::from_lookup(|k| {
@@ -528,7 +558,7 @@ mod tests {
         .unwrap();
         // A blueprint computed per object: no stale-entity search, so Port is never called.
         let mapper = Mapper::from_yaml(&format!(
-            "resources:\n  - kind: AWS::EC2::Instance\n    selector: {selector}\n    port: {{entity: {{mappings: {{identifier: .Properties.InstanceId, blueprint: '\"ec2-\" + .Properties.InstanceType'}}}}}}\n"
+            "resources:\n  - kind: AWS::EC2::Instance\n    selector: {selector}\n    port: {{entity: {{mappings: {{identifier: .Properties.InstanceId, blueprint: '\"ec2-\" + .Properties.InstanceType'}}}}}}\n  - kind: AWS::ECS::Cluster\n    port: {{entity: {{mappings: {{identifier: .Properties.Arn, blueprint: '\"ecs-\" + .Properties.Name'}}}}}}\n"
         ))
         .unwrap();
         let engine = Engine::with_base(config, mapper, server.sdk_config("us-east-1"));
@@ -546,28 +576,29 @@ mod tests {
             integration: PortIntegration::NotConsulted,
             state: StateSync::new(store, "port-aws-sync", Duration::from_secs(3600)),
         });
+        (worker, server)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn an_item_runs_each_of_its_kinds_and_fails_whole_when_one_unit_fails() {
+        let load = Arc::new(Load::default());
+        let (worker, _server) = worker(&load, "{}").await;
         let mut event = SqsEvent::default();
-        for (i, (account, region)) in [
-            ("111111111111", "us-east-1"),
-            ("222222222222", "us-east-1"),
-            ("111111111111", "eu-west-1"),
-            ("222222222222", "eu-west-1"),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let mut m = SqsMessage::default();
-            m.message_id = Some(format!("m-{i}"));
-            m.body = Some(
-                json!({"syncId": "s", "accountId": account,
-                    "region": region, "kind": "AWS::EC2::Instance"})
-                .to_string(),
-            );
-            event.records.push(m);
-        }
-        let (_, summary) = worker.handle_batch(event, None).await;
-        let most = *load.most_accounts.lock().unwrap();
-        (most, summary)
+        let both = json!({"syncId": "s", "accountId": "111111111111", "region": "us-east-1",
+            "kinds": ["AWS::EC2::Instance", "AWS::ECS::Cluster"]});
+        let ec2 = json!({"syncId": "s", "accountId": "222222222222", "region": "us-east-1",
+            "kinds": ["AWS::EC2::Instance"]});
+        event.records.push(record("both", &both));
+        event.records.push(record("ec2", &ec2));
+        let (response, summary) = worker.handle_batch(event, None).await;
+        assert_eq!((summary.units, summary.units_failed), (3, 1), "{summary:?}");
+        assert_eq!((summary.ok, summary.failed), (1, 1), "{summary:?}");
+        let failed: Vec<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(failed, ["both"], "the item whose ECS unit failed, only it");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
