@@ -368,6 +368,35 @@ mod tests {
     }
 
     #[test]
+    fn the_plan_holds_one_group_per_account_region_and_shares_the_kinds() {
+        let target = |id: &str| AccountTarget {
+            account: Account::bare(id, "aws", None),
+            regions: vec!["eu-west-1".into(), "us-east-1".into()],
+        };
+        let discovery = Discovery {
+            targets: vec![target("111111111111"), target("222222222222")],
+            ..Default::default()
+        };
+        let mapper = Mapper::builtin();
+        let kinds = configured_kinds(Kind::all(), &mapper);
+        let plan = Plan::new("s1", &discovery, &kinds, &mapper);
+        // Per account: global (account info, S3) and two regions (EC2, ECS).
+        assert_eq!(plan.group_count(), 6);
+        assert_eq!(plan.unit_count(), 12);
+        assert_eq!(plan.units().count(), 12);
+        let groups: Vec<_> = plan.groups().collect();
+        let (a, b) = (&groups[1].1.kinds, &groups[4].1.kinds);
+        assert_eq!(groups[1].1.region, groups[4].1.region);
+        assert!(Arc::ptr_eq(a, b), "one list of kinds per region, shared");
+        let index = plan.index();
+        assert!(index.covers("222222222222", "us-east-1", "AWS::ECS::Cluster"));
+        assert!(index.covers("111111111111", GLOBAL, "AWS::S3::Bucket"));
+        assert!(!index.covers("111111111111", GLOBAL, "AWS::ECS::Cluster"));
+        assert!(!index.covers("111111111111", "ap-south-1", "AWS::EC2::Instance"));
+        assert!(!index.covers("333333333333", "us-east-1", "AWS::EC2::Instance"));
+    }
+
+    #[test]
     fn organization_kinds_run_once_in_the_organization_account_only() {
         let target = |id: &str| AccountTarget {
             account: Account::bare(id, "aws", None),
