@@ -13,7 +13,8 @@ use std::sync::Arc;
 pub const GLOBAL: &str = "global";
 
 /// One unit of work: one kind in one region of one account, with how to reach the account. Sent
-/// to the queue as a [`crate::lambda::work_item::WorkItem`], which names the account only.
+/// to the queue within its account-region's [`crate::lambda::work_item::WorkItem`], which names
+/// the account only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Unit {
