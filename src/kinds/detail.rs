@@ -60,6 +60,36 @@ pub async fn optional(
     }
 }
 
+/// The optional tags call of an item (`includeActions`): `operation` with `input` when the
+/// mapping wants `action`; `None` when it does not, or as [`optional`] (the item is gone, or the
+/// role may not read its tags).
+pub async fn tags(
+    ctx: &FetchContext<'_>,
+    action: &str,
+    operation: &'static str,
+    input: Value,
+    item: &str,
+) -> Result<Option<Value>, FetchError> {
+    if !ctx.wants(action) {
+        return Ok(None);
+    }
+    optional(ctx, operation, input, item).await
+}
+
+/// `answer[key]`, or `empty` when the answer has none (an item without tags).
+pub fn field_or(answer: &Value, key: &str, empty: Value) -> Value {
+    answer.get(key).cloned().unwrap_or(empty)
+}
+
+/// A described item (an object) as it is, with `tags` under `key` when they were fetched.
+pub fn with_tags(item: &Value, key: &str, tags: Option<Value>) -> Value {
+    let mut map = item.as_object().cloned().unwrap_or_default();
+    if let Some(tags) = tags {
+        map.insert(key.into(), tags);
+    }
+    Value::Object(map)
+}
+
 /// The strings of `value[key]` (list answers such as `QueueUrls`, `TableNames`).
 pub fn strings(value: &Value, key: &str) -> Vec<String> {
     value[key]
