@@ -60,20 +60,32 @@ pub async fn optional(
     }
 }
 
-/// The optional tags call of an item (`includeActions`): `operation` with `input` when the
-/// mapping wants `action`; `None` when it does not, or as [`optional`] (the item is gone, or the
-/// role may not read its tags).
-pub async fn tags(
-    ctx: &FetchContext<'_>,
-    action: &str,
-    operation: &'static str,
-    input: Value,
-    item: &str,
-) -> Result<Option<Value>, FetchError> {
-    if !ctx.wants(action) {
-        return Ok(None);
+/// A kind's optional per-item tags call (`includeActions`).
+pub struct TagsCall {
+    /// aws-v3's name of the optional action.
+    pub action: &'static str,
+    /// The call.
+    pub operation: &'static str,
+    /// The input field naming the item (`ResourceArn`, `QueueUrl`, ...).
+    pub input: &'static str,
+}
+
+impl TagsCall {
+    /// The call's answer about `item` (its ARN or URL) when the mapping wants the action; `None`
+    /// when it does not, when there is no item, or as [`optional`] (the item is gone, or the role
+    /// may not read its tags).
+    pub async fn about(
+        &self,
+        ctx: &FetchContext<'_>,
+        item: Option<&str>,
+    ) -> Result<Option<Value>, FetchError> {
+        let Some(item) = item.filter(|_| ctx.wants(self.action)) else {
+            return Ok(None);
+        };
+        let mut input = serde_json::Map::new();
+        input.insert(self.input.into(), Value::String(item.to_owned()));
+        optional(ctx, self.operation, Value::Object(input), item).await
     }
-    optional(ctx, operation, input, item).await
 }
 
 /// `answer[key]`, or `empty` when the answer has none (an item without tags).

@@ -39,6 +39,13 @@ pub static SPEC: KindSpec = KindSpec {
     ..KindSpec::NATIVE
 };
 
+/// The optional `ListTagsForResource` call, per cluster ARN.
+const TAGS: detail::TagsCall = detail::TagsCall {
+    action: LIST_TAGS_ACTION,
+    operation: "ListTagsForResource",
+    input: "ResourceName",
+};
+
 /// `DescribeCacheClusters` page size: the API's maximum.
 const PAGE: u32 = 100;
 
@@ -52,13 +59,7 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
         input,
         clusters,
         |cluster| async move {
-            let tags = match cluster["ARN"].as_str() {
-                Some(arn) => {
-                    let input = json!({ "ResourceName": arn });
-                    detail::tags(ctx, LIST_TAGS_ACTION, "ListTagsForResource", input, arn).await?
-                }
-                None => None,
-            };
+            let tags = TAGS.about(ctx, cluster["ARN"].as_str()).await?;
             Ok(Some(ctx.raw(properties(&cluster, tags.as_ref()))))
         },
     )

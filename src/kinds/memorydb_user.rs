@@ -42,6 +42,13 @@ pub static SPEC: KindSpec = KindSpec {
     ..KindSpec::NATIVE
 };
 
+/// The optional `ListTags` call, per user ARN.
+const TAGS: detail::TagsCall = detail::TagsCall {
+    action: LIST_TAGS_ACTION,
+    operation: "ListTags",
+    input: "ResourceArn",
+};
+
 /// `DescribeUsers` page size.
 const PAGE: u32 = 100;
 
@@ -50,13 +57,7 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
     let input = json!({ "MaxResults": PAGE });
     let users = |page: &Value| detail::objects(page, "Users").to_vec();
     ctx.send_each(pages, "DescribeUsers", input, users, |user| async move {
-        let tags = match user["ARN"].as_str() {
-            Some(arn) => {
-                let input = json!({ "ResourceArn": arn });
-                detail::tags(ctx, LIST_TAGS_ACTION, "ListTags", input, arn).await?
-            }
-            None => None,
-        };
+        let tags = TAGS.about(ctx, user["ARN"].as_str()).await?;
         Ok(Some(ctx.raw(properties(&user, tags.as_ref()))))
     })
     .await

@@ -100,6 +100,13 @@ pub async fn refresh(
     .await
 }
 
+/// The optional `ListTagsForResource` call, per topic ARN.
+const TAGS: detail::TagsCall = detail::TagsCall {
+    action: GET_TOPIC_TAGS_ACTION,
+    operation: "ListTagsForResource",
+    input: "ResourceArn",
+};
+
 /// Attributes aws-v3 gives as integers.
 const INTEGERS: &[&str] = &[
     "SubscriptionsConfirmed",
@@ -128,16 +135,8 @@ async fn topic(ctx: &FetchContext<'_>, arn: String) -> Result<Option<Value>, Fet
     let Some(answer) = detail::about(ctx, "GetTopicAttributes", input, &arn).await? else {
         return Ok(None);
     };
-    let input = json!({ "ResourceArn": arn });
-    let tags = detail::tags(
-        ctx,
-        GET_TOPIC_TAGS_ACTION,
-        "ListTagsForResource",
-        input,
-        &arn,
-    )
-    .await?
-    .map(|t| detail::field_or(&t, "Tags", json!([])));
+    let tags = TAGS.about(ctx, Some(&arn)).await?;
+    let tags = tags.map(|t| detail::field_or(&t, "Tags", json!([])));
     Ok(Some(ctx.raw(properties(&arn, &answer["Attributes"], tags))))
 }
 

@@ -123,6 +123,13 @@ pub async fn refresh(
     .await
 }
 
+/// The optional `ListQueueTags` call, per queue URL.
+const TAGS: detail::TagsCall = detail::TagsCall {
+    action: LIST_QUEUE_TAGS_ACTION,
+    operation: "ListQueueTags",
+    input: "QueueUrl",
+};
+
 /// `ListQueues` page size: the API's maximum.
 const PAGE: u32 = 1000;
 
@@ -160,10 +167,8 @@ async fn queue(ctx: &FetchContext<'_>, url: String) -> Result<Option<Value>, Fet
     let Some(answer) = detail::about(ctx, "GetQueueAttributes", input, &url).await? else {
         return Ok(None);
     };
-    let input = json!({ "QueueUrl": url });
-    let tags = detail::tags(ctx, LIST_QUEUE_TAGS_ACTION, "ListQueueTags", input, &url)
-        .await?
-        .map(|t| detail::field_or(&t, "Tags", json!({})));
+    let tags = TAGS.about(ctx, Some(&url)).await?;
+    let tags = tags.map(|t| detail::field_or(&t, "Tags", json!({})));
     Ok(Some(ctx.raw(properties(&url, &answer["Attributes"], tags))))
 }
 
