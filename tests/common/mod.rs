@@ -3,9 +3,11 @@
 //! real `port-aws-sync` binary.
 #![allow(dead_code)]
 
+pub mod kinds;
 pub mod lambda;
 
 use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -41,7 +43,7 @@ pub fn free_port() -> u16 {
 
 /// Starts a support server (`python SCRIPT ARGS`) that prints `LISTENING <port>` when ready;
 /// returns its guard and URL.
-fn spawn_listening(script: &str, args: &[&str], what: &str) -> (Guard, String) {
+pub fn spawn_listening(script: &str, args: &[&str], what: &str) -> (Guard, String) {
     let mut child = Command::new(python())
         .arg(root().join(script))
         .args(args)
@@ -296,6 +298,24 @@ impl FakePort {
     }
 }
 
+/// Blueprint → entity identifiers.
+pub type Catalog = BTreeMap<String, BTreeSet<String>>;
+
+/// The identifiers the fake Port's catalog holds, by blueprint (blueprints without entities left
+/// out).
+pub fn catalog(port: &FakePort) -> Catalog {
+    port.state()["entities"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(bp, entities)| {
+            let ids = entities.as_object().unwrap().keys().cloned().collect();
+            (bp.clone(), ids)
+        })
+        .filter(|(_, ids): &(String, BTreeSet<String>)| !ids.is_empty())
+        .collect()
+}
+
 /// Environment for the binary against moto (and optionally the fake Port), nothing inherited
 /// except PATH and HOME.
 pub fn base_env(moto: &Moto) -> Vec<(String, String)> {
@@ -426,17 +446,22 @@ impl FakeCloudControl {
     }
 }
 
-/// Creates the DynamoDB state table `table` in moto, as the SAM template does.
-pub fn create_state_table(moto: &Moto, table: &str) {
+/// An SDK config for moto: its endpoint, `us-east-1`, moto's test credentials.
+pub fn moto_sdk_config(moto: &Moto) -> aws_config::SdkConfig {
     use aws_credential_types::provider::SharedCredentialsProvider;
-    let sdk = aws_config::SdkConfig::builder()
+    aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(&moto.url)
         .credentials_provider(SharedCredentialsProvider::new(
             aws_credential_types::Credentials::new("testing", "testing", None, None, "test"),
         ))
-        .build();
+        .build()
+}
+
+/// Creates the DynamoDB state table `table` in moto, as the SAM template does.
+pub fn create_state_table(moto: &Moto, table: &str) {
+    let sdk = moto_sdk_config(moto);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
