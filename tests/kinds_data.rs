@@ -128,15 +128,7 @@ fn every_data_kind_is_fetched_in_two_accounts_and_two_regions() {
 
     for kind in KINDS {
         let expected = expected_ids(&seeded, kind);
-        let blueprint = blueprint_of(&example(kind));
-        let mapped: Vec<&Value> = entities
-            .iter()
-            .filter(|e| e["blueprint"] == blueprint.as_str())
-            .collect();
-        let ids: BTreeSet<String> = mapped
-            .iter()
-            .map(|e| e["identifier"].as_str().unwrap().to_owned())
-            .collect();
+        let (mapped, ids) = of_blueprint(&entities, &blueprint_of(&example(kind)));
         assert_eq!(ids, expected, "{} identifiers", kind.name);
         for entity in &mapped {
             let id = entity["identifier"].as_str().unwrap();

@@ -122,15 +122,7 @@ fn network_kinds_are_fetched_with_defaults_in_two_accounts_and_two_regions() {
     for kind in KINDS {
         let scopes = seeded_scopes(&seeded, kind);
         let expected: BTreeSet<String> = scopes.keys().cloned().collect();
-        let blueprint = blueprint(kind);
-        let mapped: Vec<&Value> = entities
-            .iter()
-            .filter(|e| e["blueprint"] == blueprint.as_str())
-            .collect();
-        let ids: BTreeSet<String> = mapped
-            .iter()
-            .map(|e| e["identifier"].as_str().unwrap().to_owned())
-            .collect();
+        let (mapped, ids) = of_blueprint(&entities, &blueprint(kind));
         assert_eq!(ids, expected, "{} identifiers", kind.name);
         for entity in &mapped {
             check_relations(kind, entity, &scopes, &catalog);

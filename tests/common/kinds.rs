@@ -156,6 +156,22 @@ pub fn dry_run(name: &str, env: &[(String, String)], raw: bool) -> Vec<Value> {
     lines
 }
 
+/// The entities of `blueprint` among `entities`, and their identifiers.
+pub fn of_blueprint<'e>(
+    entities: &'e [Value],
+    blueprint: &str,
+) -> (Vec<&'e Value>, BTreeSet<String>) {
+    let mapped: Vec<&Value> = entities
+        .iter()
+        .filter(|e| e["blueprint"] == blueprint)
+        .collect();
+    let ids = mapped
+        .iter()
+        .map(|e| e["identifier"].as_str().unwrap().to_owned())
+        .collect();
+    (mapped, ids)
+}
+
 /// `sync --dry-run --raw` into `dir` with `--summary-json`: the raw objects, and the summary,
 /// in which all `units` are ok and none skipped.
 pub fn raw_with_summary(dir: &Path, env: &[(String, String)], units: usize) -> (Vec<Value>, Value) {

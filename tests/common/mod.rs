@@ -79,13 +79,17 @@ impl Drop for Guard {
     }
 }
 
+/// The host and the path (`/` when none) of an `http://` URL.
+fn host_and_path(url: &str) -> (&str, String) {
+    let rest = url.strip_prefix("http://").expect("http url");
+    rest.split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()))
+}
+
 /// A request without a body but with headers (e.g. `Authorization`); returns the status.
 pub fn http_with_headers(method: &str, url: &str, headers: &[(&str, &str)]) -> u16 {
-    let rest = url.strip_prefix("http://").expect("http url");
-    let (host, path) = rest
-        .split_once('/')
-        .map(|(h, p)| (h, format!("/{p}")))
-        .unwrap_or((rest, "/".into()));
+    let (host, path) = host_and_path(url);
     let mut stream = TcpStream::connect(host).expect("connect");
     let extra: String = headers
         .iter()
@@ -107,11 +111,7 @@ pub fn http_with_headers(method: &str, url: &str, headers: &[(&str, &str)]) -> u
 
 /// Minimal HTTP/1.1 request to a local server (no client dependency in tests).
 pub fn http(method: &str, url: &str, body: Option<&Value>) -> (u16, Value) {
-    let rest = url.strip_prefix("http://").expect("http url");
-    let (host, path) = rest
-        .split_once('/')
-        .map(|(h, p)| (h, format!("/{p}")))
-        .unwrap_or((rest, "/".into()));
+    let (host, path) = host_and_path(url);
     let mut stream = TcpStream::connect(host).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(300)))
@@ -203,34 +203,40 @@ impl Moto {
     }
 
     fn run_seed(&self, args: &[&str], input: &Value) -> Value {
-        let mut child = Command::new(python())
-            .arg(root().join("tests/support/seed_moto.py"))
-            .args(["--endpoint", &self.url])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run seed_moto.py");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.to_string().as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "seed_moto.py failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "seed output is not JSON ({e}): {}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })
+        let args = [&["--endpoint", self.url.as_str()], args].concat();
+        python_json("tests/support/seed_moto.py", &args, input)
     }
+}
+
+/// Runs the support script `script` with `args`, feeding it `input`; asserts it succeeded and
+/// returns its stdout as JSON.
+pub fn python_json(script: &str, args: &[&str], input: &Value) -> Value {
+    let mut child = Command::new(python())
+        .arg(root().join(script))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {script}: {e}"));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{script} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{script} did not print JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
 }
 
 /// The strict fake Port server.
