@@ -12,35 +12,13 @@ use common::*;
 use futures_util::StreamExt;
 use port_aws_sync::aws::api::{ApiError, ApiOptions, AwsApi};
 use serde_json::{json, Value};
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 const REGION: &str = "us-east-1";
 
 /// Runs the reference helper with `args`, feeding `input`; its stdout as JSON.
 fn reference(moto: &Moto, args: &[&str], input: &Value) -> Value {
-    let mut child = Command::new(python())
-        .arg(root().join("tests/support/boto3_reference.py"))
-        .args(["--endpoint", &moto.url])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run boto3_reference.py");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "boto3_reference.py {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("boto3_reference.py prints JSON")
+    let args = [&["--endpoint", moto.url.as_str()], args].concat();
+    python_json("tests/support/boto3_reference.py", &args, input)
 }
 
 fn seed(moto: &Moto, scenario: &str) -> Value {

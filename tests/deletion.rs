@@ -6,29 +6,12 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Output;
-
-/// Blueprint → entity identifiers.
-type Catalog = BTreeMap<String, BTreeSet<String>>;
 
 const ACCOUNT: &str = "123456789012";
 const BOTH_REGIONS: &str = r#"{"allow": ["us-east-1", "eu-west-1"]}"#;
 const EAST_ONLY: &str = r#"{"allow": ["us-east-1"]}"#;
-
-fn catalog(port: &FakePort) -> Catalog {
-    port.state()["entities"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(bp, entities)| {
-            let ids = entities.as_object().unwrap().keys().cloned().collect();
-            (bp.clone(), ids)
-        })
-        .filter(|(_, ids): &(String, BTreeSet<String>)| !ids.is_empty())
-        .collect()
-}
 
 /// `catalog` without the given `(blueprint, identifier)` pairs, each of which must be in it.
 fn without(catalog: &Catalog, gone: &[(&str, &str)]) -> Catalog {

@@ -6,13 +6,11 @@
 
 mod common;
 
+use common::kinds::*;
 use common::*;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
-
-const ACCOUNTS: [&str; 2] = ["111111111111", "222222222222"];
-const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 
 /// Runs the kind seeders (`kind_seeds.SEEDERS`) for `{kind: [[account, region], ...]}` through
 /// seed_moto's clients (other accounts via sts:AssumeRole); returns `{kind: {account/region: ids}}`.
@@ -134,15 +132,7 @@ fn regional_compute_kinds_come_from_every_account_and_region() {
         .collect();
     let seeded = seed(&moto, &Value::Object(plan));
 
-    let mut env = base_env(&moto);
-    env.push((
-        "ACCOUNT_ROLE_ARNS".into(),
-        json!(ACCOUNTS.map(|a| format!("arn:aws:iam::{a}:role/Reader"))).to_string(),
-    ));
-    env.push((
-        "REGION_POLICY".into(),
-        json!({"allow": REGIONS}).to_string(),
-    ));
+    let mut env = reader_env(&moto);
     let ecr_actions: &[&str] = &["GetLifecyclePolicyAction", "ListTagsForResourceAction"];
     env.push((
         "MAPPING_CONFIG".into(),

@@ -7,12 +7,10 @@
 
 mod common;
 
+use common::kinds::*;
 use common::*;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-
-const ACCOUNTS: [&str; 2] = ["111111111111", "222222222222"];
-const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 
 /// Kind, slug, seed spec key, the optional tag action (canonical aws-v3 name), and where the
 /// tags land in `Properties`.
@@ -77,70 +75,19 @@ const KINDS: &[DataKind] = &[
 ];
 
 /// The example mapping of a kind (`docs/examples/<slug>/`), with its tag action switched on.
-fn example_resource(kind: &DataKind) -> Value {
-    let path = root().join(format!("docs/examples/{0}/{0}-mappings.yaml", kind.slug));
-    let text = std::fs::read_to_string(&path).unwrap();
-    let config: Value = yaml_serde::from_str(&text).unwrap();
-    let mut resource = config["resources"][0].clone();
-    assert_eq!(resource["kind"], kind.name, "{}", path.display());
+fn example(kind: &DataKind) -> Value {
+    let mut resource = example_resource(kind.slug);
+    assert_eq!(resource["kind"], kind.name, "{}", kind.slug);
     if let Some(action) = kind.tag_action {
         resource["selector"]["includeActions"] = json!([action]);
     }
     resource
 }
 
-fn seed_spec() -> Value {
-    let mut region = serde_json::Map::new();
-    for kind in KINDS {
-        region.insert(kind.spec_key.into(), json!(2));
-    }
-    let regions: serde_json::Map<String, Value> = REGIONS
-        .iter()
-        .map(|r| ((*r).to_owned(), Value::Object(region.clone())))
-        .collect();
-    json!({
-        "organization": false,
-        "role_name": "Reader",
-        "accounts": [{"key": "a", "id": ACCOUNTS[0]}, {"key": "b", "id": ACCOUNTS[1]}],
-        "resources": {"a": {"regions": regions}, "b": {"regions": regions}}
-    })
-}
-
 fn env(moto: &Moto) -> Vec<(String, String)> {
-    let resources: Vec<Value> = KINDS.iter().map(example_resource).collect();
-    let roles: Vec<String> = ACCOUNTS
-        .iter()
-        .map(|a| format!("arn:aws:iam::{a}:role/Reader"))
-        .collect();
-    let kinds: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
-    let mut env = base_env(moto);
-    env.push(("ACCOUNT_ROLE_ARNS".into(), json!(roles).to_string()));
-    env.push((
-        "REGION_POLICY".into(),
-        json!({ "allow": REGIONS }).to_string(),
-    ));
-    env.push(("KINDS".into(), kinds.join(",")));
-    env.push((
-        "MAPPING_CONFIG".into(),
-        json!({ "resources": resources }).to_string(),
-    ));
-    env
-}
-
-/// Runs a dry run into a file and returns its JSON lines.
-fn dry_run(env: &[(String, String)], raw: bool) -> Vec<Value> {
-    let dir = std::env::temp_dir().join(format!("pas-kinds-data-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let output = dir.join(if raw { "raw.jsonl" } else { "entities.jsonl" });
-    let mut args = vec!["sync", "--dry-run", "--output", output.to_str().unwrap()];
-    if raw {
-        args.push("--raw");
-    }
-    let out = run_cli(&args, env);
-    let log = stderr(&out);
-    assert!(out.status.success(), "{log}");
-    assert!(!log.contains("WARN"), "no unit may warn: {log}");
-    json_lines(&std::fs::read_to_string(&output).unwrap())
+    let resources: Vec<Value> = KINDS.iter().map(example).collect();
+    let mapping = json!({ "resources": resources }).to_string();
+    kinds_env(moto, KINDS.iter().map(|k| k.name), mapping)
 }
 
 /// The name at the end of an ARN (`...:queue-name`, `...:table/name`, `...:user/name`).
@@ -173,27 +120,15 @@ fn expected_ids(seeded: &Value, kind: &DataKind) -> BTreeSet<String> {
 
 #[test]
 fn every_data_kind_is_fetched_in_two_accounts_and_two_regions() {
-    let moto = Moto::start();
-    let seeded = moto.seed(&seed_spec());
-    let env = env(&moto);
-    let entities = dry_run(&env, false);
-    let raws = dry_run(&env, true);
+    let DryRuns {
+        seeded,
+        entities,
+        raws,
+    } = seed_and_dry_run("kinds-data", KINDS.iter().map(|k| k.spec_key), env);
 
     for kind in KINDS {
         let expected = expected_ids(&seeded, kind);
-        let blueprint = example_resource(kind)["port"]["entity"]["mappings"]["blueprint"]
-            .as_str()
-            .unwrap()
-            .trim_matches('"')
-            .to_owned();
-        let mapped: Vec<&Value> = entities
-            .iter()
-            .filter(|e| e["blueprint"] == blueprint.as_str())
-            .collect();
-        let ids: BTreeSet<String> = mapped
-            .iter()
-            .map(|e| e["identifier"].as_str().unwrap().to_owned())
-            .collect();
+        let (mapped, ids) = of_blueprint(&entities, &blueprint_of(&example(kind)));
         assert_eq!(ids, expected, "{} identifiers", kind.name);
         for entity in &mapped {
             let id = entity["identifier"].as_str().unwrap();

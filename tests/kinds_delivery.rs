@@ -7,14 +7,11 @@
 
 mod common;
 
+use common::kinds::*;
 use common::*;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
-const ACCOUNTS: [&str; 2] = ["111111111111", "222222222222"];
-const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
+use std::process::Command;
 
 /// (kind, example slug, the identifier the example mapping computes from `Properties`).
 type Identifier = fn(&Value) -> String;
@@ -112,34 +109,17 @@ fn seed(moto: &Moto) -> Value {
 
 /// `tests/support/fake_cicd_gaps.py` in front of moto.
 fn start_gaps(moto: &Moto) -> (Guard, String) {
-    let mut child = Command::new(python())
-        .arg(root().join("tests/support/fake_cicd_gaps.py"))
-        .args(["--upstream", &moto.url])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let guard = Guard::new(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let port = line
-        .trim()
-        .strip_prefix("LISTENING ")
-        .expect("the fake started");
-    (guard, format!("http://127.0.0.1:{port}"))
+    let args = ["--upstream", moto.url.as_str()];
+    spawn_listening(
+        "tests/support/fake_cicd_gaps.py",
+        &args,
+        "the CI/CD gaps fake",
+    )
 }
 
 /// The example mappings of the kinds, as one port-app-config.
 fn mapping() -> String {
-    let mut config = String::from("resources:\n");
-    for (_, slug, _) in KINDS {
-        let path = root().join(format!("docs/examples/{slug}/{slug}-mappings.yaml"));
-        let text = std::fs::read_to_string(path).unwrap();
-        config.push_str(text.split_once("resources:\n").unwrap().1);
-        config.push('\n');
-    }
-    config
+    examples_mapping(KINDS.iter().map(|k| k.1))
 }
 
 fn identifier_of(kind: &str) -> Identifier {
@@ -151,35 +131,15 @@ fn codedeploy_and_codepipeline_kinds_fetch_every_account_and_region() {
     let moto = Moto::start();
     let seeded = seed(&moto);
     let (_gaps, gaps_url) = start_gaps(&moto);
-    let dir = std::env::temp_dir().join(format!("pas-kinds-delivery-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let raw_path = dir.join("raw.jsonl");
+    let dir = test_dir("kinds-delivery");
     let config_path = dir.join("mapping.yaml");
     std::fs::write(&config_path, mapping()).unwrap();
 
-    let mut env = base_env(&moto);
+    let mut env = reader_env(&moto);
     env.retain(|(k, _)| k != "AWS_ENDPOINT_URL");
     env.push(("AWS_ENDPOINT_URL".into(), gaps_url));
-    let roles: Vec<String> = ACCOUNTS
-        .iter()
-        .map(|a| format!("arn:aws:iam::{a}:role/Reader"))
-        .collect();
-    env.push(("ACCOUNT_ROLE_ARNS".into(), json!(roles).to_string()));
-    env.push((
-        "REGION_POLICY".into(),
-        json!({ "allow": REGIONS }).to_string(),
-    ));
     env.push(("MAPPING_CONFIG".into(), config_path.display().to_string()));
-    let args = [
-        "sync",
-        "--dry-run",
-        "--raw",
-        "--output",
-        raw_path.to_str().unwrap(),
-    ];
-    let out = run_cli(&args, &env);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let raw = json_lines(&std::fs::read_to_string(&raw_path).unwrap());
+    let (raw, _) = dry_run_in(&dir, &env, true, &[]);
 
     // Raw objects: identifiers per (kind, account, region), each with its own __ExtraContext.
     let mut fetched: BTreeMap<(String, String, String), BTreeSet<String>> = BTreeMap::new();
@@ -219,23 +179,7 @@ fn codedeploy_and_codepipeline_kinds_fetch_every_account_and_region() {
     }
 
     // The aws-v3 example mappings: one entity per raw object, same identifier, a title.
-    let out = Command::new(env!("CARGO_BIN_EXE_port-aws-sync"))
-        .args([
-            "map",
-            "--config",
-            config_path.to_str().unwrap(),
-            raw_path.to_str().unwrap(),
-        ])
-        .env_remove("MAPPING_CONFIG")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let entities = json_lines(&String::from_utf8_lossy(&out.stdout));
-    assert_eq!(entities.len(), raw.len());
+    let entities = map_raw(&dir, &mapping(), &raw);
     let titles: BTreeMap<String, String> = entities
         .iter()
         .map(|e| (s(&e["identifier"]), s(&e["title"])))

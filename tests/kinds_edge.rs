@@ -11,12 +11,10 @@
 
 mod common;
 
+use common::kinds::*;
 use common::*;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-
-const ACCOUNTS: [&str; 2] = ["111111111111", "222222222222"];
-const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 
 /// A kind of this file: name, slug, seed spec key, whether it is per account.
 struct EdgeKind {
@@ -70,38 +68,18 @@ const RELATED: [&str; 5] = [
 ];
 
 fn example(slug: &str) -> (Value, String) {
-    let path = root().join(format!("docs/examples/{slug}/{slug}-mappings.yaml"));
-    let config: Value = yaml_serde::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let resource = config["resources"][0].clone();
-    let blueprint = resource["port"]["entity"]["mappings"]["blueprint"]
-        .as_str()
-        .unwrap()
-        .trim_matches('"')
-        .to_owned();
+    let resource = example_resource(slug);
+    let blueprint = blueprint_of(&resource);
     (resource, blueprint)
 }
 
 fn seed_spec() -> Value {
-    let mut region: serde_json::Map<String, Value> = KINDS
-        .iter()
-        .filter(|k| !k.per_account)
-        .map(|k| (k.spec_key.into(), json!(2)))
-        .collect();
+    let regional = KINDS.iter().filter(|k| !k.per_account);
+    let mut region = two_of_each(regional.map(|k| k.spec_key));
     region.insert("ec2_instances".into(), json!(1));
     region.insert("ec2_default_security_group".into(), json!(true));
-    let regions: serde_json::Map<String, Value> = REGIONS
-        .iter()
-        .map(|r| ((*r).to_owned(), Value::Object(region.clone())))
-        .collect();
-    let account = json!({
-        "regions": regions, "route53_hosted_zones": true, "cloudfront_distributions": true
-    });
-    json!({
-        "organization": false,
-        "role_name": "Reader",
-        "accounts": [{"key": "a", "id": ACCOUNTS[0]}, {"key": "b", "id": ACCOUNTS[1]}],
-        "resources": {"a": account, "b": account}
-    })
+    let account = json!({"route53_hosted_zones": true, "cloudfront_distributions": true});
+    two_account_seed(region, account)
 }
 
 /// identifier -> account of every seeded resource of `kind`.
@@ -129,19 +107,9 @@ fn env(moto: &Moto, port: &FakePort) -> Vec<(String, String)> {
         .iter()
         .map(|r| r["kind"].as_str().unwrap().to_owned())
         .collect();
-    let roles: Vec<String> = ACCOUNTS
-        .iter()
-        .map(|a| format!("arn:aws:iam::{a}:role/Reader"))
-        .collect();
-    let mut env = with_port(base_env(moto), port);
-    env.push(("ACCOUNT_ROLE_ARNS".into(), json!(roles).to_string()));
-    env.push((
-        "REGION_POLICY".into(),
-        json!({ "allow": REGIONS }).to_string(),
-    ));
-    env.push(("KINDS".into(), kinds.join(",")));
     let mapping = json!({ "createMissingRelatedEntities": true, "resources": resources });
-    env.push(("MAPPING_CONFIG".into(), mapping.to_string()));
+    let env = kinds_env(moto, kinds.iter().map(String::as_str), mapping.to_string());
+    let mut env = with_port(env, port);
     env.push(("INITIALIZE_PORT_RESOURCES".into(), "true".into()));
     env
 }

@@ -8,12 +8,10 @@
 
 mod common;
 
+use common::kinds::*;
 use common::*;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-
-const ACCOUNTS: [&str; 2] = ["111111111111", "222222222222"];
-const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 
 /// Kind, slug, seed spec key, the `Properties` key the example identifies it by, whether the
 /// region has pre-created ones, and whether a raw object is one of them.
@@ -73,69 +71,20 @@ const KINDS: &[NetworkKind] = &[
 type Catalog = BTreeMap<&'static str, BTreeSet<String>>;
 
 /// The example mapping of a kind (`docs/examples/<slug>/`).
-fn example_resource(kind: &NetworkKind) -> Value {
-    let path = root().join(format!("docs/examples/{0}/{0}-mappings.yaml", kind.slug));
-    let text = std::fs::read_to_string(&path).unwrap();
-    let config: Value = yaml_serde::from_str(&text).unwrap();
-    let resource = config["resources"][0].clone();
-    assert_eq!(resource["kind"], kind.name, "{}", path.display());
+fn example(kind: &NetworkKind) -> Value {
+    let resource = example_resource(kind.slug);
+    assert_eq!(resource["kind"], kind.name, "{}", kind.slug);
     resource
 }
 
 fn blueprint(kind: &NetworkKind) -> String {
-    let resource = example_resource(kind);
-    let expr = resource["port"]["entity"]["mappings"]["blueprint"].as_str();
-    expr.unwrap().trim_matches('"').to_owned()
-}
-
-fn seed_spec() -> Value {
-    let region: serde_json::Map<String, Value> = KINDS
-        .iter()
-        .map(|k| (k.spec_key.into(), json!(2)))
-        .collect();
-    let regions: serde_json::Map<String, Value> = REGIONS
-        .iter()
-        .map(|r| ((*r).to_owned(), Value::Object(region.clone())))
-        .collect();
-    json!({
-        "organization": false,
-        "role_name": "Reader",
-        "accounts": [{"key": "a", "id": ACCOUNTS[0]}, {"key": "b", "id": ACCOUNTS[1]}],
-        "resources": {"a": {"regions": regions}, "b": {"regions": regions}}
-    })
+    blueprint_of(&example(kind))
 }
 
 fn env(moto: &Moto) -> Vec<(String, String)> {
-    let resources: Vec<Value> = KINDS.iter().map(example_resource).collect();
-    let roles: Vec<String> = ACCOUNTS
-        .iter()
-        .map(|a| format!("arn:aws:iam::{a}:role/Reader"))
-        .collect();
-    let kinds: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
-    let mut env = base_env(moto);
-    env.push(("ACCOUNT_ROLE_ARNS".into(), json!(roles).to_string()));
-    let regions = json!({ "allow": REGIONS }).to_string();
-    env.push(("REGION_POLICY".into(), regions));
-    env.push(("KINDS".into(), kinds.join(",")));
+    let resources: Vec<Value> = KINDS.iter().map(example).collect();
     let mapping = json!({ "resources": resources }).to_string();
-    env.push(("MAPPING_CONFIG".into(), mapping));
-    env
-}
-
-/// Runs a dry run into a file and returns its JSON lines.
-fn dry_run(env: &[(String, String)], raw: bool) -> Vec<Value> {
-    let dir = std::env::temp_dir().join(format!("pas-kinds-network-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let output = dir.join(if raw { "raw.jsonl" } else { "entities.jsonl" });
-    let mut args = vec!["sync", "--dry-run", "--output", output.to_str().unwrap()];
-    if raw {
-        args.push("--raw");
-    }
-    let out = run_cli(&args, env);
-    let log = stderr(&out);
-    assert!(out.status.success(), "{log}");
-    assert!(!log.contains("WARN"), "no unit may warn: {log}");
-    json_lines(&std::fs::read_to_string(&output).unwrap())
+    kinds_env(moto, KINDS.iter().map(|k| k.name), mapping)
 }
 
 /// Every id the seeder reported, with the (account, region) it was made in.
@@ -160,11 +109,11 @@ fn seeded_scopes(seeded: &Value, kind: &NetworkKind) -> BTreeMap<String, (String
 
 #[test]
 fn network_kinds_are_fetched_with_defaults_in_two_accounts_and_two_regions() {
-    let moto = Moto::start();
-    let seeded = moto.seed(&seed_spec());
-    let env = env(&moto);
-    let entities = dry_run(&env, false);
-    let raws = dry_run(&env, true);
+    let DryRuns {
+        seeded,
+        entities,
+        raws,
+    } = seed_and_dry_run("kinds-network", KINDS.iter().map(|k| k.spec_key), env);
 
     let catalog: Catalog = KINDS
         .iter()
@@ -173,15 +122,7 @@ fn network_kinds_are_fetched_with_defaults_in_two_accounts_and_two_regions() {
     for kind in KINDS {
         let scopes = seeded_scopes(&seeded, kind);
         let expected: BTreeSet<String> = scopes.keys().cloned().collect();
-        let blueprint = blueprint(kind);
-        let mapped: Vec<&Value> = entities
-            .iter()
-            .filter(|e| e["blueprint"] == blueprint.as_str())
-            .collect();
-        let ids: BTreeSet<String> = mapped
-            .iter()
-            .map(|e| e["identifier"].as_str().unwrap().to_owned())
-            .collect();
+        let (mapped, ids) = of_blueprint(&entities, &blueprint(kind));
         assert_eq!(ids, expected, "{} identifiers", kind.name);
         for entity in &mapped {
             check_relations(kind, entity, &scopes, &catalog);

@@ -6,12 +6,10 @@
 
 mod common;
 
+use common::kinds::*;
 use common::*;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-
-const ACCOUNTS: [&str; 2] = ["111111111111", "222222222222"];
-const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 
 /// A regional kind of this file.
 struct KindCase {
@@ -79,137 +77,31 @@ const SECRET_VALUE: &str = "seeded-secret-value-never-synced";
 
 /// The example mappings of the kinds, as one port-app-config.
 fn mapping() -> String {
-    let mut config = String::from("resources:\n");
-    for case in all_kinds() {
-        let slug = case.slug;
-        let path = root().join(format!("docs/examples/{slug}/{slug}-mappings.yaml"));
-        let text = std::fs::read_to_string(&path).unwrap();
-        let body = text.split_once("resources:\n").expect("a resources list").1;
-        config.push_str(body);
-        if !body.ends_with('\n') {
-            config.push('\n');
-        }
-    }
-    config
-}
-
-fn seed_spec() -> Value {
-    let wanted: serde_json::Map<String, Value> = KINDS
-        .iter()
-        .map(|k| (k.spec_key.to_owned(), json!(2)))
-        .collect();
-    let regions: serde_json::Map<String, Value> = REGIONS
-        .iter()
-        .map(|r| ((*r).to_owned(), Value::Object(wanted.clone())))
-        .collect();
-    json!({
-        "organization": false,
-        "role_name": "Reader",
-        "accounts": [{"key": "a", "id": ACCOUNTS[0]}, {"key": "b", "id": ACCOUNTS[1]}],
-        "resources": {
-            "a": {"regions": regions, "iam_roles": true},
-            "b": {"regions": regions, "iam_roles": true}
-        }
-    })
-}
-
-/// `(account, region) -> identifiers` the seeders made for a kind.
-fn expected(seeded: &Value, spec_key: &str) -> BTreeMap<(String, String), BTreeSet<String>> {
-    let mut out = BTreeMap::new();
-    for (key, account) in [("a", ACCOUNTS[0]), ("b", ACCOUNTS[1])] {
-        for region in REGIONS {
-            let ids: BTreeSet<String> = strs(&seeded["resources"][key][spec_key][region])
-                .into_iter()
-                .collect();
-            assert_eq!(ids.len(), 2, "{spec_key} seeded in {account}/{region}");
-            out.insert((account.to_owned(), region.to_owned()), ids);
-        }
-    }
-    out
+    examples_mapping(all_kinds().map(|k| k.slug))
 }
 
 fn run_sync(moto: &Moto, dir: &std::path::Path) -> Vec<Value> {
-    let raw = dir.join("raw.jsonl");
-    let mut env = base_env(moto);
-    env.push((
-        "ACCOUNT_ROLE_ARNS".into(),
-        format!(
-            r#"["arn:aws:iam::{}:role/Reader", "arn:aws:iam::{}:role/Reader"]"#,
-            ACCOUNTS[0], ACCOUNTS[1]
-        ),
-    ));
-    env.push((
-        "REGION_POLICY".into(),
-        json!({"allow": REGIONS}).to_string(),
-    ));
-    let kinds: Vec<&str> = all_kinds().map(|k| k.name).collect();
-    env.push(("KINDS".into(), kinds.join(",")));
-    env.push(("MAPPING_CONFIG".into(), mapping()));
-    let summary = dir.join("summary.json");
-    let out = run_cli(
-        &[
-            "sync",
-            "--dry-run",
-            "--raw",
-            "--output",
-            raw.to_str().unwrap(),
-            "--summary-json",
-            summary.to_str().unwrap(),
-        ],
-        &env,
-    );
-    let log = stderr(&out);
-    assert!(out.status.success(), "{log}");
-    let summary: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let env = kinds_env(moto, all_kinds().map(|k| k.name), mapping());
     let units = (KINDS.len() * REGIONS.len() + 1) * ACCOUNTS.len();
-    assert_eq!(summary["unitsTotal"], units, "{summary:#}");
-    assert_eq!(summary["unitsOk"], units, "{summary:#}");
-    assert!(
-        summary["unitsSkipped"].as_array().is_none_or(Vec::is_empty),
-        "{summary:#}"
-    );
+    let (raw, summary) = raw_with_summary(dir, &env, units);
     let calls: usize = KINDS.iter().map(|k| k.calls_per_unit).sum();
     let calls = (calls * REGIONS.len() + IAM_ROLE.calls_per_unit) * ACCOUNTS.len();
     assert_eq!(summary["awsApiCalls"], calls, "{summary:#}");
-    json_lines(&std::fs::read_to_string(&raw).unwrap())
+    raw
 }
 
 #[test]
 fn platform_kinds_come_from_every_account_and_region() {
     let moto = Moto::start();
-    let seeded = moto.seed(&seed_spec());
-    let dir = std::env::temp_dir().join(format!("pas-kinds-platform-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let region = two_of_each(KINDS.iter().map(|k| k.spec_key));
+    let seeded = moto.seed(&two_account_seed(region, json!({"iam_roles": true})));
+    let dir = test_dir("kinds-platform");
     let raw = run_sync(&moto, &dir);
 
     for case in KINDS {
-        let mut got: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-        for object in raw.iter().filter(|o| o["Type"] == case.name) {
-            let extra = &object["__ExtraContext"];
-            let (account, region) = (
-                extra["AccountId"].as_str().unwrap().to_owned(),
-                extra["Region"].as_str().unwrap().to_owned(),
-            );
-            assert_eq!(extra["Partition"], "aws", "{object}");
-            let id = object["Properties"][case.id_key]
-                .as_str()
-                .unwrap_or_else(|| panic!("{object}"));
-            if id.starts_with("arn:") {
-                assert!(
-                    id.contains(&format!(":{region}:{account}:")),
-                    "{} {id} is in {account}/{region}",
-                    case.name
-                );
-            }
-            assert!(
-                got.entry((account, region))
-                    .or_default()
-                    .insert(id.to_owned()),
-                "{} {id} twice in one unit",
-                case.name
-            );
-        }
-        assert_eq!(got, expected(&seeded, case.spec_key), "{}", case.name);
+        let got = fetched_by_scope(&raw, case.name, case.id_key);
+        let expected = seeded_by_scope(&seeded, case.spec_key);
+        assert_eq!(got, expected, "{}", case.name);
     }
     assert_iam_roles(&seeded, &raw);
     assert_kms_tags(&raw);
@@ -293,22 +185,7 @@ fn assert_secrets_are_metadata_only(dir: &std::path::Path, raw: &[Value]) {
 
 /// The example mappings map every raw object: identifiers and titles.
 fn assert_entities(dir: &std::path::Path, raw: &[Value]) {
-    let config = dir.join("mapping.yaml");
-    std::fs::write(&config, mapping()).unwrap();
-    let input = dir.join("raw.jsonl");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_port-aws-sync"))
-        .args([
-            "map",
-            "--config",
-            config.to_str().unwrap(),
-            input.to_str().unwrap(),
-        ])
-        .env_remove("MAPPING_CONFIG")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let entities = json_lines(&String::from_utf8_lossy(&out.stdout));
-    assert_eq!(entities.len(), raw.len());
+    let entities = map_raw(dir, &mapping(), raw);
     for (object, entity) in raw.iter().zip(&entities) {
         let p = &object["Properties"];
         let case = all_kinds().find(|k| object["Type"] == k.name).unwrap();

@@ -198,10 +198,12 @@ fn scheduled_fanout_enqueues_every_unit_and_the_worker_builds_the_catalog() {
     assert_eq!(summary["trigger"], "schedule", "{summary}");
     assert_eq!(summary["accounts"]["synced"], 2, "{summary}");
     assert_eq!(summary["accounts"]["skipped"][0]["id"], acct("old"));
-    // 2 accounts × (account info + S3 + 2 regions × (EC2 + ECS)).
+    // 2 accounts × (account info + S3 + 2 regions × (EC2 + ECS)), one work item per account and
+    // region: 2 × (global + 2 regions).
     assert_eq!(summary["units"], 12, "{summary}");
-    assert_eq!(summary["enqueued"], 12, "{summary}");
-    assert_eq!(summary["sqsBatches"], 2, "{summary}");
+    assert_eq!(summary["workItems"], 6, "{summary}");
+    assert_eq!(summary["enqueued"], 6, "{summary}");
+    assert_eq!(summary["sqsBatches"], 1, "{summary}");
     // Blueprints were initialised once, by the fan-out.
     let blueprints = estate.port.state()["blueprints"].clone();
     for bp in ["awsAccount", "ec2Instance", "ecsCluster", "s3Bucket"] {
@@ -215,33 +217,40 @@ fn scheduled_fanout_enqueues_every_unit_and_the_worker_builds_the_catalog() {
         "{integrations}"
     );
 
-    // The queue holds exactly the planned units, one message each.
+    // The queue holds exactly the planned units: one message per account and region, with the
+    // kinds that run there.
     let messages = estate.receive();
-    let units: BTreeSet<String> = messages
-        .iter()
-        .map(|m| {
-            let body: Value = serde_json::from_str(m["body"].as_str().unwrap()).unwrap();
-            assert_eq!(body["syncId"], summary["syncId"]);
-            let fields: BTreeSet<&str> = body
-                .as_object()
-                .unwrap()
-                .keys()
-                .map(String::as_str)
-                .collect();
-            assert_eq!(
-                fields,
-                BTreeSet::from(["syncId", "accountId", "region", "kind"]),
-                "a work item names what to do, never how to reach the account"
-            );
-            format!(
-                "{}/{}/{}",
-                body["accountId"].as_str().unwrap(),
-                body["region"].as_str().unwrap(),
-                body["kind"].as_str().unwrap()
-            )
-        })
-        .collect();
-    assert_eq!(messages.len(), 12);
+    let mut units: Vec<String> = Vec::new();
+    let mut regions: BTreeSet<(String, String)> = BTreeSet::new();
+    for m in &messages {
+        let body: Value = serde_json::from_str(m["body"].as_str().unwrap()).unwrap();
+        assert_eq!(body["syncId"], summary["syncId"]);
+        let fields: BTreeSet<&str> = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            fields,
+            BTreeSet::from(["syncId", "accountId", "region", "kinds"]),
+            "a work item names what to do, never how to reach the account"
+        );
+        let (account, region) = (
+            body["accountId"].as_str().unwrap(),
+            body["region"].as_str().unwrap(),
+        );
+        assert!(
+            regions.insert((account.to_owned(), region.to_owned())),
+            "one message per account and region: {body}"
+        );
+        for kind in strs(&body["kinds"]) {
+            units.push(format!("{account}/{region}/{kind}"));
+        }
+    }
+    assert_eq!(messages.len(), 6);
+    assert_eq!(units.len(), 12, "every unit in exactly one message");
+    let units: BTreeSet<String> = units.into_iter().collect();
     let plan = run_cli(&["plan"], &estate.env);
     let planned: BTreeSet<String> = json_lines(&String::from_utf8_lossy(&plan.stdout))
         .iter()
@@ -256,13 +265,23 @@ fn scheduled_fanout_enqueues_every_unit_and_the_worker_builds_the_catalog() {
         .collect();
     assert_eq!(units, planned, "the fan-out enqueues what the CLI plans");
 
-    // Worker: the messages as SQS events, in batches of 5.
+    // Worker: the messages as SQS events, in batches of 4 (each message runs several kinds).
     let tokens_before = estate.port.state()["token_requests"].as_u64().unwrap();
     let worker = Function::start("worker", &estate.env);
-    for batch in messages.chunks(5) {
+    for batch in messages.chunks(4) {
         let response = worker.invoke(&sqs_event(batch));
         assert_eq!(failures(&response), Vec::<String>::new(), "{response}");
     }
+    // The run record counts units, not messages: 12 planned, 12 done, closed.
+    let status = run_cli(&["status"], &estate.env);
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.contains(&format!(
+            "run {} started",
+            summary["syncId"].as_str().unwrap()
+        )) && status.contains("12 of 12 units done, 0 failed, closed"),
+        "{status}"
+    );
 
     let port = &estate.port;
     let accounts: BTreeSet<String> = port.entities("awsAccount").keys().cloned().collect();
@@ -283,7 +302,7 @@ fn scheduled_fanout_enqueues_every_unit_and_the_worker_builds_the_catalog() {
     );
     assert_eq!(port.entities("ecsCluster").len(), 1);
     port.assert_no_schema_violations();
-    // One token for the worker container over its 3 invocations, not one per message or batch.
+    // One token for the worker container over its 2 invocations, not one per message or batch.
     assert_eq!(
         port.state()["token_requests"].as_u64().unwrap(),
         tokens_before + 1
@@ -326,16 +345,16 @@ fn manual_payloads_narrow_the_scope_and_bad_payloads_are_refused() {
     let summary = fanout.invoke(&event(MANUAL_EVENT));
     assert_eq!(summary["trigger"], "direct", "{summary}");
     assert_eq!(summary["units"], 2, "{summary}");
+    assert_eq!(summary["enqueued"], 2, "{summary}");
     let kinds: BTreeSet<String> = estate
         .receive()
         .iter()
-        .map(|m| {
+        .flat_map(|m| {
             let body: Value = serde_json::from_str(m["body"].as_str().unwrap()).unwrap();
-            format!(
-                "{}/{}",
-                body["region"].as_str().unwrap(),
-                body["kind"].as_str().unwrap()
-            )
+            let region = body["region"].as_str().unwrap().to_owned();
+            strs(&body["kinds"])
+                .into_iter()
+                .map(move |kind| format!("{region}/{kind}"))
         })
         .collect();
     assert_eq!(
@@ -394,7 +413,7 @@ fn worker_runs_the_sample_batch_and_fails_exactly_the_malformed_message() {
         .control("seed", &json!({"blueprints": blueprints}));
     let worker = Function::start("worker", &estate.env);
 
-    // events/sqs-work-items.json: five units of account 123456789012.
+    // events/sqs-work-items.json: three work items of account 123456789012, five units.
     let response = worker.invoke(&event(SQS_WORK_ITEMS));
     assert_eq!(failures(&response), Vec::<String>::new(), "{response}");
     let port = &estate.port;
@@ -429,8 +448,14 @@ fn message(id: &str, body: &str) -> Value {
     json!({"messageId": id, "receiptHandle": format!("rh-{id}"), "body": body, "md5OfBody": ""})
 }
 
+/// A work item of one kind in the previous version's form (`kind`), which is still read.
 fn item(account: &str, region: &str, kind: &str) -> String {
     json!({"syncId": "forged-1", "accountId": account, "region": region, "kind": kind}).to_string()
+}
+
+fn items(account: &str, region: &str, kinds: &[&str]) -> String {
+    json!({"syncId": "forged-1", "accountId": account, "region": region, "kinds": kinds})
+        .to_string()
 }
 
 #[test]
@@ -516,6 +541,23 @@ fn forged_work_items_are_refused_without_assume_role_or_catalog_change() {
             &item(&dev, "us-east-1", "AWS::S3::Bucket"),
         ),
         message("gov-account", &item("111122223333", "us-gov-west-1", ec2)),
+        // A list with one kind the configuration does not allow is refused whole.
+        message(
+            "one-unconfigured-kind",
+            &items(&dev, "us-east-1", &[ec2, "AWS::S3::Bucket"]),
+        ),
+        message(
+            "one-global-kind-in-a-region",
+            &items(&dev, "us-east-1", &[ec2, "AWS::Account::Info"]),
+        ),
+        message("duplicate-kinds", &items(&dev, "us-east-1", &[ec2, ec2])),
+        message("empty-kinds", &items(&dev, "us-east-1", &[])),
+        message(
+            "kind-and-kinds",
+            &json!({"syncId": "forged-1", "accountId": dev, "region": "us-east-1",
+                "kind": ec2, "kinds": [ec2]})
+            .to_string(),
+        ),
     ];
     let catalog_before = estate.port.state()["entities"].to_string();
     let response = worker.invoke(&sqs_event(&forged));
@@ -533,9 +575,10 @@ fn forged_work_items_are_refused_without_assume_role_or_catalog_change() {
         "no AssumeRole for refused items of dev either"
     );
 
-    // The same worker runs real items beside forged ones: exactly the forged ones fail.
+    // The same worker runs real items beside forged ones: exactly the forged ones fail (the
+    // management account's item is in the previous version's single-kind form).
     let batch = [
-        message("good-dev", &item(&dev, "us-east-1", ec2)),
+        message("good-dev", &items(&dev, "us-east-1", &[ec2])),
         message(
             "good-mgmt",
             &item(&acct("mgmt"), "global", "AWS::Account::Info"),

@@ -7,31 +7,12 @@ mod common;
 use common::*;
 use port_aws_sync::state::{EntityRecord, ScopeChanges, ScopeKey, StateStore, Timestamp};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
-
-/// Blueprint → entity identifiers.
-type Catalog = BTreeMap<String, BTreeSet<String>>;
 
 const ACCOUNT: &str = "123456789012";
 const TABLE: &str = "port-aws-sync-state";
 const EC2: &str = "AWS::EC2::Instance";
-
-fn catalog(port: &FakePort) -> Catalog {
-    port.state()["entities"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(bp, entities)| {
-            (
-                bp.clone(),
-                entities.as_object().unwrap().keys().cloned().collect(),
-            )
-        })
-        .filter(|(_, ids): &(String, BTreeSet<String>)| !ids.is_empty())
-        .collect()
-}
 
 /// One account, us-east-1 only: 3 instances, 1 cluster, 2 buckets.
 fn estate(moto: &Moto) -> Value {
@@ -45,17 +26,82 @@ fn estate(moto: &Moto) -> Value {
     }))
 }
 
-/// The CLI with its state in a DynamoDB table of moto (`STATE_TABLE`).
-fn dynamo_env(moto: &Moto, port: &FakePort) -> Vec<(String, String)> {
-    create_state_table(moto, TABLE);
-    let mut env = with_port(base_env(moto), port);
-    env.push(("REGION_POLICY".into(), r#"{"allow": ["us-east-1"]}"#.into()));
-    env.push(("STATE_TABLE".into(), TABLE.into()));
-    env
+/// One scenario: moto holding the [`estate`], the fake Port, and the CLI's environment.
+struct Scenario {
+    moto: Moto,
+    port: FakePort,
+    seeded: Value,
+    env: Vec<(String, String)>,
 }
 
-fn instances(seeded: &Value) -> Vec<String> {
-    strs(&seeded["resources"]["mgmt"]["ec2_instances"]["us-east-1"])
+impl Scenario {
+    /// The CLI with its state in a DynamoDB table of moto (`STATE_TABLE`).
+    fn dynamo() -> Scenario {
+        let mut scenario = Scenario::file();
+        create_state_table(&scenario.moto, TABLE);
+        scenario.env.push(("STATE_TABLE".into(), TABLE.into()));
+        scenario
+    }
+
+    /// The CLI with its state in its SQLite file (`STATE_PATH`, one per moto server).
+    fn file() -> Scenario {
+        let moto = Moto::start();
+        let seeded = estate(&moto);
+        let port = FakePort::start();
+        let mut env = with_port(base_env(&moto), &port);
+        env.push(("REGION_POLICY".into(), r#"{"allow": ["us-east-1"]}"#.into()));
+        Scenario {
+            moto,
+            port,
+            seeded,
+            env,
+        }
+    }
+
+    /// Runs `sync` with `extra` arguments; the output must be a success.
+    fn sync(&self, extra: &[&str]) -> Output {
+        sync_ok(&self.env, extra)
+    }
+
+    /// [`Scenario::sync`], returning the requests the run sent to the fake Port.
+    fn sync_requests(&self, extra: &[&str]) -> Vec<Value> {
+        let mark = request_count(&self.port);
+        self.sync(extra);
+        requests_since(&self.port, mark)
+    }
+
+    /// The `n`th seeded instance.
+    fn instance(&self, n: usize) -> String {
+        strs(&self.seeded["resources"]["mgmt"]["ec2_instances"]["us-east-1"])[n].clone()
+    }
+
+    /// Terminates an instance in moto.
+    fn terminate(&self, id: &str) {
+        self.moto.ops(&json!([{"op": "terminate_instances", "account": ACCOUNT, "region": "us-east-1", "ids": [id]}]));
+    }
+
+    fn catalog(&self) -> Catalog {
+        catalog(&self.port)
+    }
+
+    /// Replaces the environment variable `key`.
+    fn set_env(&mut self, key: &str, value: String) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.into(), value));
+    }
+
+    /// Starts `sync` without waiting for it, its stderr as `stderr`.
+    fn spawn_sync(&self, stderr: Stdio) -> std::process::Child {
+        Command::new(env!("CARGO_BIN_EXE_port-aws-sync"))
+            .arg("sync")
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .unwrap()
+    }
 }
 
 /// Runs `sync` with `extra` arguments; the output must be a success.
@@ -129,18 +175,7 @@ fn store(moto: &Moto) -> (tokio::runtime::Runtime, StateStore) {
         .build()
         .unwrap();
     let store = runtime.block_on(async {
-        let sdk = aws_config::SdkConfig::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(&moto.url)
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(
-                    aws_credential_types::Credentials::new(
-                        "testing", "testing", None, None, "test",
-                    ),
-                ),
-            )
-            .build();
+        let sdk = moto_sdk_config(moto);
         let api = port_aws_sync::aws::api::AwsApi::new(Default::default()).unwrap();
         let client = api.client("dynamodb", &sdk, "us-east-1").unwrap();
         StateStore::dynamodb(client, TABLE, Default::default())
@@ -150,17 +185,12 @@ fn store(moto: &Moto) -> (tokio::runtime::Runtime, StateStore) {
 
 #[test]
 fn an_unchanged_resync_writes_nothing_and_one_change_writes_one_entity() {
-    let moto = Moto::start();
-    estate(&moto);
-    let port = FakePort::start();
-    let env = dynamo_env(&moto, &port);
-    sync_ok(&env, &[]);
-    let before = catalog(&port);
+    let s = Scenario::dynamo();
+    s.sync(&[]);
+    let before = s.catalog();
     assert_eq!(before["ec2Instance"].len(), 3);
 
-    let mark = request_count(&port);
-    sync_ok(&env, &[]);
-    let second = requests_since(&port, mark);
+    let second = s.sync_requests(&[]);
     assert_eq!(
         upserted(&second),
         0,
@@ -169,70 +199,57 @@ fn an_unchanged_resync_writes_nothing_and_one_change_writes_one_entity() {
     assert!(second
         .iter()
         .all(|r| r["method"] != "DELETE" && !r["path"].as_str().unwrap().contains("/delete")));
-    assert_eq!(catalog(&port), before);
+    assert_eq!(s.catalog(), before);
 
-    let created = moto.ops(
+    let created = s.moto.ops(
         &json!([{"op": "run_instances", "account": ACCOUNT, "region": "us-east-1", "count": 1}]),
     );
     let new_id = strs(&created["ops"][0]["ids"])[0].clone();
-    let mark = request_count(&port);
-    sync_ok(&env, &[]);
-    let third = requests_since(&port, mark);
+    let third = s.sync_requests(&[]);
     assert_eq!(upserted(&third), 1, "exactly the new instance: {third:#?}");
-    assert!(catalog(&port)["ec2Instance"].contains(&new_id));
-    port.assert_no_schema_violations();
+    assert!(s.catalog()["ec2Instance"].contains(&new_id));
+    s.port.assert_no_schema_violations();
 }
 
 #[test]
 fn a_resource_deleted_in_aws_is_deleted_after_one_confirming_search() {
-    let moto = Moto::start();
-    let seeded = estate(&moto);
-    let port = FakePort::start();
-    let env = dynamo_env(&moto, &port);
-    sync_ok(&env, &[]);
+    let s = Scenario::dynamo();
+    s.sync(&[]);
     // What a run searches without any deletion (the gone-scope step's listings).
-    let mark = request_count(&port);
-    sync_ok(&env, &[]);
-    let baseline = ec2_searches(&requests_since(&port, mark));
-    let gone = instances(&seeded)[0].clone();
-    moto.ops(&json!([{"op": "terminate_instances", "account": ACCOUNT, "region": "us-east-1", "ids": [gone]}]));
+    let baseline = ec2_searches(&s.sync_requests(&[]));
+    let gone = s.instance(0);
+    s.terminate(&gone);
 
-    let mark = request_count(&port);
-    sync_ok(&env, &[]);
-    let requests = requests_since(&port, mark);
-    assert!(!catalog(&port)["ec2Instance"].contains(&gone));
-    assert_eq!(catalog(&port)["ec2Instance"].len(), 2);
+    let requests = s.sync_requests(&[]);
+    assert!(!s.catalog()["ec2Instance"].contains(&gone));
+    assert_eq!(s.catalog()["ec2Instance"].len(), 2);
     assert_eq!(
         ec2_searches(&requests),
         baseline + 1,
         "one confirmation: {requests:#?}"
     );
     assert_eq!(upserted(&requests), 0);
-    port.assert_no_schema_violations();
+    s.port.assert_no_schema_violations();
 }
 
 #[test]
 fn an_entity_deleted_by_hand_comes_back_with_verify_and_with_expiry() {
-    let moto = Moto::start();
-    let seeded = estate(&moto);
-    let port = FakePort::start();
-    let env = dynamo_env(&moto, &port);
-    sync_ok(&env, &[]);
-    let ids = instances(&seeded);
+    let s = Scenario::dynamo();
+    s.sync(&[]);
+    let ids = [s.instance(0), s.instance(1)];
 
     // The state vouches for it: a plain resync does not see the hand deletion.
-    delete_by_hand(&port, "ec2Instance", &ids[0]);
-    sync_ok(&env, &[]);
-    assert!(!catalog(&port)["ec2Instance"].contains(&ids[0]));
+    delete_by_hand(&s.port, "ec2Instance", &ids[0]);
+    s.sync(&[]);
+    assert!(!s.catalog()["ec2Instance"].contains(&ids[0]));
     // Verify lists Port, finds it missing and the unit writes it again.
-    let mark = request_count(&port);
-    sync_ok(&env, &["--verify"]);
-    assert!(catalog(&port)["ec2Instance"].contains(&ids[0]));
-    assert_eq!(upserted(&requests_since(&port, mark)), 1);
+    let verified = s.sync_requests(&["--verify"]);
+    assert!(s.catalog()["ec2Instance"].contains(&ids[0]));
+    assert_eq!(upserted(&verified), 1);
 
     // Expiry: the records' expiry is moved into the past, as if max age had passed.
-    delete_by_hand(&port, "ec2Instance", &ids[1]);
-    let (runtime, store) = store(&moto);
+    delete_by_hand(&s.port, "ec2Instance", &ids[1]);
+    let (runtime, store) = store(&s.moto);
     runtime.block_on(async {
         let scope = ScopeKey::new("port-aws-sync", ACCOUNT, "us-east-1", EC2);
         let base = store.read_scope(&scope).await.unwrap();
@@ -255,66 +272,54 @@ fn an_entity_deleted_by_hand_comes_back_with_verify_and_with_expiry() {
             .await
             .unwrap();
     });
-    let mark = request_count(&port);
-    sync_ok(&env, &[]);
-    assert!(catalog(&port)["ec2Instance"].contains(&ids[1]));
+    let rewritten = s.sync_requests(&[]);
+    assert!(s.catalog()["ec2Instance"].contains(&ids[1]));
     assert_eq!(
-        upserted(&requests_since(&port, mark)),
+        upserted(&rewritten),
         3,
         "every expired entity is written again"
     );
-    port.assert_no_schema_violations();
+    s.port.assert_no_schema_violations();
 }
 
 #[test]
 fn an_entity_taken_over_by_another_installation_is_not_deleted() {
-    let moto = Moto::start();
-    let seeded = estate(&moto);
-    let port = FakePort::start();
-    let env = dynamo_env(&moto, &port);
-    sync_ok(&env, &[]);
-    let mark = request_count(&port);
-    sync_ok(&env, &[]);
-    let baseline = ec2_searches(&requests_since(&port, mark));
-    let taken = instances(&seeded)[0].clone();
+    let s = Scenario::dynamo();
+    s.sync(&[]);
+    let baseline = ec2_searches(&s.sync_requests(&[]));
+    let taken = s.instance(0);
     let other = format!(
         "port-aws-sync/{} (integration/other-install; account/{ACCOUNT}; region/us-east-1)",
         env!("CARGO_PKG_VERSION")
     );
-    port.control("seed", &json!({"entities": [{"blueprint": "ec2Instance", "entity": {"identifier": taken, "title": "theirs"}, "datasource": other}]}));
-    moto.ops(&json!([{"op": "terminate_instances", "account": ACCOUNT, "region": "us-east-1", "ids": [taken]}]));
-    sync_ok(&env, &[]);
+    s.port.control("seed", &json!({"entities": [{"blueprint": "ec2Instance", "entity": {"identifier": taken, "title": "theirs"}, "datasource": other}]}));
+    s.terminate(&taken);
+    s.sync(&[]);
     assert!(
-        catalog(&port)["ec2Instance"].contains(&taken),
+        s.catalog()["ec2Instance"].contains(&taken),
         "another installation's entity was deleted"
     );
     // The state forgot it: a later run does not search for it again.
-    let mark = request_count(&port);
-    sync_ok(&env, &[]);
-    let later = requests_since(&port, mark);
+    let later = s.sync_requests(&[]);
     assert_eq!(
         ec2_searches(&later),
         baseline,
         "nothing left to confirm: {later:#?}"
     );
-    assert!(catalog(&port)["ec2Instance"].contains(&taken));
-    port.assert_no_schema_violations();
+    assert!(s.catalog()["ec2Instance"].contains(&taken));
+    s.port.assert_no_schema_violations();
 }
 
 #[test]
 fn a_state_write_failing_after_the_port_write_converges_on_the_next_run() {
-    let moto = Moto::start();
-    let seeded = estate(&moto);
-    let port = FakePort::start();
-    let mut env = dynamo_env(&moto, &port);
+    let mut s = Scenario::dynamo();
     let proxy = AwsProxy::start(
-        &moto,
+        &s.moto,
         &json!([{"service": "dynamodb", "action": "BatchWriteItem",
                  "respond": {"status": 400, "code": "ValidationException", "message": "injected state write failure"}}]),
     );
-    env.retain(|(k, _)| k != "AWS_ENDPOINT_URL");
-    env.push(("AWS_ENDPOINT_URL".into(), proxy.url.clone()));
-    let out = run_cli(&["sync"], &env);
+    s.set_env("AWS_ENDPOINT_URL", proxy.url.clone());
+    let out = run_cli(&["sync"], &s.env);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("recording the sync state failed"),
@@ -322,52 +327,35 @@ fn a_state_write_failing_after_the_port_write_converges_on_the_next_run() {
         stderr(&out)
     );
     assert!(proxy.hits()[0] >= 1);
-    let written = catalog(&port);
+    let written = s.catalog();
     assert_eq!(written["ec2Instance"].len(), 3, "Port got the entities");
 
     // State works again; meanwhile an instance is gone. The next run rewrites what is
     // unrecorded and the one after that deletes the gone instance from the recorded state.
-    env.retain(|(k, _)| k != "AWS_ENDPOINT_URL");
-    env.push(("AWS_ENDPOINT_URL".into(), moto.url.clone()));
-    sync_ok(&env, &[]);
-    let mark = request_count(&port);
-    sync_ok(&env, &[]);
+    s.set_env("AWS_ENDPOINT_URL", s.moto.url.clone());
+    s.sync(&[]);
     assert_eq!(
-        upserted(&requests_since(&port, mark)),
+        upserted(&s.sync_requests(&[])),
         0,
         "converged: nothing left to write"
     );
-    let gone = instances(&seeded)[0].clone();
-    moto.ops(&json!([{"op": "terminate_instances", "account": ACCOUNT, "region": "us-east-1", "ids": [gone]}]));
-    sync_ok(&env, &[]);
-    assert!(!catalog(&port)["ec2Instance"].contains(&gone));
-    port.assert_no_schema_violations();
+    let gone = s.instance(0);
+    s.terminate(&gone);
+    s.sync(&[]);
+    assert!(!s.catalog()["ec2Instance"].contains(&gone));
+    s.port.assert_no_schema_violations();
 }
 
 #[test]
 fn two_runs_on_the_same_scopes_lose_and_duplicate_nothing() {
-    let moto = Moto::start();
-    let seeded = estate(&moto);
-    let port = FakePort::start();
-    let env = dynamo_env(&moto, &port);
-    sync_ok(&env, &[]);
-    let expected = catalog(&port);
-    let gone = instances(&seeded)[0].clone();
-    moto.ops(&json!([{"op": "terminate_instances", "account": ACCOUNT, "region": "us-east-1", "ids": [gone]}]));
+    let s = Scenario::dynamo();
+    s.sync(&[]);
+    let expected = s.catalog();
+    let gone = s.instance(0);
+    s.terminate(&gone);
     // Slow Port writes make the two runs overlap on every scope.
-    port.control("inject", &json!({"method": "POST", "path_regex": "/entities/(bulk|search)$", "status": 503, "delay": 1, "count": 4}));
-    let spawn = || {
-        Command::new(env!("CARGO_BIN_EXE_port-aws-sync"))
-            .arg("sync")
-            .env_clear()
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let (a, b) = (spawn(), spawn());
+    s.port.control("inject", &json!({"method": "POST", "path_regex": "/entities/(bulk|search)$", "status": 503, "delay": 1, "count": 4}));
+    let (a, b) = (s.spawn_sync(Stdio::piped()), s.spawn_sync(Stdio::piped()));
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
     for out in [&a, &b] {
         let log = stderr(out);
@@ -376,14 +364,12 @@ fn two_runs_on_the_same_scopes_lose_and_duplicate_nothing() {
             "{log}"
         );
     }
-    sync_ok(&env, &[]);
+    s.sync(&[]);
     let mut want = expected.clone();
     want.get_mut("ec2Instance").unwrap().remove(&gone);
-    assert_eq!(catalog(&port), want);
-    let mark = request_count(&port);
-    sync_ok(&env, &[]);
+    assert_eq!(s.catalog(), want);
     assert_eq!(
-        upserted(&requests_since(&port, mark)),
+        upserted(&s.sync_requests(&[])),
         0,
         "the state records every entity once"
     );
@@ -391,28 +377,16 @@ fn two_runs_on_the_same_scopes_lose_and_duplicate_nothing() {
 
 #[test]
 fn the_cli_state_file_survives_a_killed_run() {
-    let moto = Moto::start();
-    let seeded = estate(&moto);
-    let port = FakePort::start();
-    let mut env = with_port(base_env(&moto), &port);
-    env.push(("REGION_POLICY".into(), r#"{"allow": ["us-east-1"]}"#.into()));
-    sync_ok(&env, &[]);
-    let gone = instances(&seeded)[0].clone();
-    moto.ops(&json!([
+    let s = Scenario::file();
+    s.sync(&[]);
+    let gone = s.instance(0);
+    s.moto.ops(&json!([
         {"op": "terminate_instances", "account": ACCOUNT, "region": "us-east-1", "ids": [gone]},
         {"op": "run_instances", "account": ACCOUNT, "region": "us-east-1", "count": 2},
     ]));
     // The unit's bulk upsert hangs for 10 s (then Port answers 503 and it is retried).
-    port.control("inject", &json!({"method": "POST", "path_regex": "/entities/bulk$", "status": 503, "delay": 10, "count": 1}));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_port-aws-sync"))
-        .arg("sync")
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    s.port.control("inject", &json!({"method": "POST", "path_regex": "/entities/bulk$", "status": 503, "delay": 10, "count": 1}));
+    let mut child = s.spawn_sync(Stdio::null());
     let mut polls = 0;
     wait_until("a bulk upsert in flight", Duration::from_secs(60), || {
         // Adding a fault that never matches answers how many are pending: the bulk fault is
@@ -420,7 +394,7 @@ fn the_cli_state_file_survives_a_killed_run() {
         polls += 1;
         let (_, answer) = http(
             "POST",
-            &format!("{}/_fake/inject", port.url),
+            &format!("{}/_fake/inject", s.port.url),
             Some(&json!({"path_regex": "^/never$", "status": 500})),
         );
         answer["pending_faults"].as_u64() == Some(polls)
@@ -430,11 +404,11 @@ fn the_cli_state_file_survives_a_killed_run() {
     // The killed run's leases expire within the CLI's lease (60 s); until then its scopes are
     // reported as being synced, and the file itself is intact.
     std::thread::sleep(Duration::from_secs(61));
-    sync_ok(&env, &[]);
-    let ec2 = &catalog(&port)["ec2Instance"];
+    s.sync(&[]);
+    let ec2 = &s.catalog()["ec2Instance"];
     assert_eq!(ec2.len(), 4, "{ec2:?}");
     assert!(!ec2.contains(&gone));
-    let status = run_cli(&["status"], &env);
+    let status = run_cli(&["status"], &s.env);
     assert!(status.status.success(), "{}", stderr(&status));
     let text = String::from_utf8_lossy(&status.stdout).into_owned();
     assert!(text.contains("units done, 0 failed, closed"), "{text}");
@@ -443,23 +417,18 @@ fn the_cli_state_file_survives_a_killed_run() {
 
 #[test]
 fn the_first_run_with_empty_state_adopts_what_port_holds() {
-    let moto = Moto::start();
-    let seeded = estate(&moto);
-    let port = FakePort::start();
-    let mut env = with_port(base_env(&moto), &port);
-    env.push(("REGION_POLICY".into(), r#"{"allow": ["us-east-1"]}"#.into()));
-    sync_ok(&env, &[]);
-    let before = catalog(&port);
+    let mut s = Scenario::file();
+    s.sync(&[]);
+    let before = s.catalog();
     let handmade = json!({"blueprint": "ec2Instance", "entity": {"identifier": "i-0handmade0000001", "title": "x"}, "datasource": "seed"});
-    port.control("seed", &json!({"entities": [handmade]}));
-    let gone = instances(&seeded)[0].clone();
-    moto.ops(&json!([{"op": "terminate_instances", "account": ACCOUNT, "region": "us-east-1", "ids": [gone]}]));
+    s.port.control("seed", &json!({"entities": [handmade]}));
+    let gone = s.instance(0);
+    s.terminate(&gone);
 
     // A new state file: Port holds this installation's entities, the state knows nothing.
-    env.retain(|(k, _)| k != "STATE_PATH");
-    let fresh = state_path(&moto).with_file_name("fresh.sqlite");
-    env.push(("STATE_PATH".into(), fresh.display().to_string()));
-    let out = sync_ok(&env, &[]);
+    let fresh = state_path(&s.moto).with_file_name("fresh.sqlite");
+    s.set_env("STATE_PATH", fresh.display().to_string());
+    let out = s.sync(&[]);
     assert!(
         stderr(&out).contains("no sync state yet"),
         "{}",
@@ -471,13 +440,11 @@ fn the_first_run_with_empty_state_adopts_what_port_holds() {
         .unwrap()
         .insert("i-0handmade0000001".into());
     assert_eq!(
-        catalog(&port),
+        s.catalog(),
         want,
         "adopted: the gone instance deleted, nothing else"
     );
     // Adopted entities were rewritten once and recorded: the next run writes nothing.
-    let mark = request_count(&port);
-    sync_ok(&env, &[]);
-    assert_eq!(upserted(&requests_since(&port, mark)), 0);
-    port.assert_no_schema_violations();
+    assert_eq!(upserted(&s.sync_requests(&[])), 0);
+    s.port.assert_no_schema_violations();
 }

@@ -73,14 +73,14 @@ async fn plan(args: ScopeArgs) -> ExitCode {
     };
     let discovery = &start.discovery;
     let mut out = std::io::stdout().lock();
-    for unit in &start.units {
-        if write_json_line(&mut out, unit).is_err() {
+    for unit in start.plan.units() {
+        if write_json_line(&mut out, &unit).is_err() {
             return ExitCode::from(EXIT_FAILED);
         }
     }
     eprintln!(
         "{} unit(s) for {} account(s); {} skipped, {} unreachable",
-        start.units.len(),
+        start.plan.unit_count(),
         discovery.targets.len(),
         discovery.skipped.len(),
         discovery.failed.len()

@@ -46,7 +46,7 @@ pub(super) async fn sync(args: SyncArgs) -> ExitCode {
     };
     let installation = &setup.engine.config.integration_identifier;
     if let (Some(state), PortMode::Write(client)) = (&state, &mode) {
-        verify_if_needed(&setup.engine, client, state, &start.units, args.verify).await;
+        verify_if_needed(&setup.engine, client, state, &start.plan, args.verify).await;
         tracking::start(&state.store, installation, &start, &scope).await;
     }
     let reports = run_with_progress(&setup, &start, sink).await;
@@ -132,7 +132,7 @@ fn sink(args: &SyncArgs, setup: &Setup) -> Result<(Sink, PortMode), ExitCode> {
 /// per unit.
 async fn run_with_progress(setup: &Setup, start: &RunStart, sink: Sink) -> Vec<UnitReport> {
     let bar = (std::io::stderr().is_terminal() && !crate::telemetry::json_logs()).then(|| {
-        let bar = ProgressBar::new(start.units.len() as u64);
+        let bar = ProgressBar::new(start.plan.unit_count() as u64);
         bar.set_style(
             ProgressStyle::with_template(
                 "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} units {msg}",
@@ -153,7 +153,7 @@ async fn run_with_progress(setup: &Setup, start: &RunStart, sink: Sink) -> Vec<U
     // with the configured policy (see `kinds::FetchContext::new`), so a narrowed run never treats
     // buckets of other regions as stale.
     let unit_timeout = setup.engine.config.unit_timeout;
-    let batch = Batch::untagged(start.units.clone(), unit_timeout);
+    let batch = Batch::untagged(start.plan.units().collect(), unit_timeout);
     let reports = run_units(setup.engine.clone(), Arc::new(sink), batch, &on_done).await;
     if let Some(bar) = &bar {
         bar.finish_and_clear();

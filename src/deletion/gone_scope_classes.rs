@@ -6,7 +6,7 @@ use super::datasource::{account_marker, allows_cond, owned_cond, region_suffix, 
 use super::gone_scope_facts::ScopeFacts;
 use crate::mapping::Mapper;
 use crate::port::user_agent;
-use crate::sync::plan::{Unit, GLOBAL};
+use crate::sync::plan::{Plan, GLOBAL};
 use std::collections::BTreeMap;
 
 /// Accounts listed in one reason before "and N more".
@@ -182,7 +182,7 @@ pub fn refuse_planned(
     classes: Vec<Class>,
     blueprint: &str,
     integration: &str,
-    units: &[Unit],
+    plan: &Plan,
     mapper: &Mapper,
 ) -> Vec<Class> {
     let owned = owned_cond(integration);
@@ -192,23 +192,26 @@ pub fn refuse_planned(
             if class.verdict != Verdict::Delete {
                 return class;
             }
-            let clash = units.iter().find(|u| {
-                let writes = mapper
-                    .blueprints(u.kind)
-                    .is_none_or(|bps| bps.contains(blueprint));
-                let ua = user_agent(integration, &u.account.id, &u.region);
-                writes && owned.matches(&ua) && class.cond.matches(&ua)
+            // A group's units share its `$datasource`: one check per group.
+            let clash = plan.groups().find_map(|(account, group)| {
+                let kind = group.kinds.iter().find(|k| {
+                    mapper
+                        .blueprints(**k)
+                        .is_none_or(|bps| bps.contains(blueprint))
+                })?;
+                let ua = user_agent(integration, &account.id, &group.region);
+                (owned.matches(&ua) && class.cond.matches(&ua))
+                    .then(|| format!("{}/{}/{kind}", account.id, group.region))
             });
             match clash {
                 None => class,
-                Some(u) => {
-                    tracing::error!(unit = %u.label(), blueprint, reason = %class.reason, "a disappeared-scope class matches a planned unit: kept (a bug, please report it)");
+                Some(label) => {
+                    tracing::error!(unit = %label, blueprint, reason = %class.reason, "a disappeared-scope class matches a planned unit: kept (a bug, please report it)");
                     Class {
                         verdict: Verdict::Keep,
                         reason: format!(
-                            "{} (would touch planned unit {}: kept)",
+                            "{} (would touch planned unit {label}: kept)",
                             class.reason,
-                            u.label()
                         ),
                         cond: class.cond,
                     }
@@ -466,13 +469,13 @@ resources:
     #[test]
     fn refuses_a_class_that_would_touch_a_planned_unit() {
         let discovery = org_discovery();
-        let units = crate::sync::plan_units("s", &discovery, Kind::all(), &Mapper::builtin());
+        let plan = Plan::new("s", &discovery, Kind::all(), &Mapper::builtin());
         let wrong = Class {
             verdict: Verdict::Delete,
             reason: "bad".into(),
             cond: Cond::leaf(Op::EndsWith, "; region/us-east-1)"),
         };
-        let checked = refuse_planned(vec![wrong], "ec2Instance", ID, &units, &Mapper::builtin());
+        let checked = refuse_planned(vec![wrong], "ec2Instance", ID, &plan, &Mapper::builtin());
         assert_eq!(checked[0].verdict, Verdict::Keep);
         assert!(
             checked[0]
@@ -496,7 +499,7 @@ resources:
         ] {
             let classes = classes_for(&f, bp, false);
             assert_eq!(
-                refuse_planned(classes.clone(), bp, ID, &units, &Mapper::builtin()),
+                refuse_planned(classes.clone(), bp, ID, &plan, &Mapper::builtin()),
                 classes
             );
         }

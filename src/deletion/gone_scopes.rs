@@ -16,7 +16,7 @@ use super::gone_scope_facts::ScopeFacts;
 use super::proof::{threshold_exceeded, threshold_reason, Owned};
 use crate::discovery::Discovery;
 use crate::port::PortError;
-use crate::sync::plan::{Scope, Unit};
+use crate::sync::plan::{Plan, Scope};
 use crate::sync::Engine;
 use aws_smithy_types::DateTime;
 use reqwest::Method;
@@ -142,7 +142,7 @@ async fn list_blueprints(
 pub async fn delete_gone_scopes(
     engine: &Engine,
     discovery: &Discovery,
-    units: &[Unit],
+    plan: &Plan,
     scope: &Scope,
     cleanup: &Cleanup,
     started_at: SystemTime,
@@ -171,7 +171,7 @@ pub async fn delete_gone_scopes(
     let judge = Judge {
         engine,
         facts: &facts,
-        units,
+        plan,
         cleanup,
         started: DateTime::from(started_at),
     };
@@ -189,7 +189,7 @@ type Candidates = BTreeMap<String, BTreeMap<String, Vec<String>>>;
 struct Judge<'a> {
     engine: &'a Engine,
     facts: &'a ScopeFacts,
-    units: &'a [Unit],
+    plan: &'a Plan,
     cleanup: &'a Cleanup,
     started: DateTime,
 }
@@ -254,7 +254,7 @@ impl Judge<'_> {
             classes_for(self.facts, blueprint, relation_target),
             blueprint,
             &self.facts.integration,
-            self.units,
+            self.plan,
             &self.engine.mapper,
         );
         let mut seen: BTreeSet<String> = BTreeSet::new();

@@ -60,6 +60,48 @@ pub async fn optional(
     }
 }
 
+/// A kind's optional per-item tags call (`includeActions`).
+pub struct TagsCall {
+    /// aws-v3's name of the optional action.
+    pub action: &'static str,
+    /// The call.
+    pub operation: &'static str,
+    /// The input field naming the item (`ResourceArn`, `QueueUrl`, ...).
+    pub input: &'static str,
+}
+
+impl TagsCall {
+    /// The call's answer about `item` (its ARN or URL) when the mapping wants the action; `None`
+    /// when it does not, when there is no item, or as [`optional`] (the item is gone, or the role
+    /// may not read its tags).
+    pub async fn about(
+        &self,
+        ctx: &FetchContext<'_>,
+        item: Option<&str>,
+    ) -> Result<Option<Value>, FetchError> {
+        let Some(item) = item.filter(|_| ctx.wants(self.action)) else {
+            return Ok(None);
+        };
+        let mut input = serde_json::Map::new();
+        input.insert(self.input.into(), Value::String(item.to_owned()));
+        optional(ctx, self.operation, Value::Object(input), item).await
+    }
+}
+
+/// `answer[key]`, or `empty` when the answer has none (an item without tags).
+pub fn field_or(answer: &Value, key: &str, empty: Value) -> Value {
+    answer.get(key).cloned().unwrap_or(empty)
+}
+
+/// A described item (an object) as it is, with `tags` under `key` when they were fetched.
+pub fn with_tags(item: &Value, key: &str, tags: Option<Value>) -> Value {
+    let mut map = item.as_object().cloned().unwrap_or_default();
+    if let Some(tags) = tags {
+        map.insert(key.into(), tags);
+    }
+    Value::Object(map)
+}
+
 /// The strings of `value[key]` (list answers such as `QueueUrls`, `TableNames`).
 pub fn strings(value: &Value, key: &str) -> Vec<String> {
     value[key]

@@ -15,7 +15,6 @@ use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
 };
 use super::{LiveSpec, Refreshed};
-use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 /// aws-v3's name for the optional `ListTagsOfResource` call.
@@ -81,13 +80,12 @@ pub async fn refresh(
     ids: &[String],
     pages: &PageSender,
 ) -> Result<Refreshed, FetchError> {
-    let with_tags = ctx.wants(LIST_TAGS_ACTION);
     live::refresh_each(
         ctx,
         ids,
         pages,
         |name| async move {
-            Ok(match table(ctx, name, with_tags).await? {
+            Ok(match table(ctx, name).await? {
                 Some(raw) if raw["Properties"]["TableStatus"] == "DELETING" => {
                     Found::Gone(Some(raw))
                 }
@@ -107,30 +105,21 @@ const PAGE: u32 = 100;
 
 /// Fetches every table of the unit's region, one page of raw objects per `ListTables` page.
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
-    let with_tags = ctx.wants(LIST_TAGS_ACTION);
-    let mut stream = std::pin::pin!(ctx.pages("ListTables", json!({ "Limit": PAGE })));
-    while let Some(page) = stream.next().await {
-        let names = detail::strings(&page?, "TableNames");
-        let tables = ctx.each(names, |name| table(ctx, name, with_tags)).await?;
-        ctx.send(pages, tables.into_iter().flatten().collect())
-            .await?;
-    }
-    Ok(ctx.stats())
+    let input = json!({ "Limit": PAGE });
+    let names = |page: &Value| detail::strings(page, "TableNames");
+    ctx.send_each(pages, "ListTables", input, names, |name| table(ctx, name))
+        .await
 }
 
 /// The raw object of one table; `None` when it was deleted since `ListTables`.
-async fn table(
-    ctx: &FetchContext<'_>,
-    name: String,
-    with_tags: bool,
-) -> Result<Option<Value>, FetchError> {
+async fn table(ctx: &FetchContext<'_>, name: String) -> Result<Option<Value>, FetchError> {
     let input = json!({ "TableName": name });
     let Some(answer) = detail::about(ctx, "DescribeTable", input, &name).await? else {
         return Ok(None);
     };
     let table = &answer["Table"];
     let tags = match table["TableArn"].as_str() {
-        Some(arn) if with_tags => tags(ctx, arn).await?,
+        Some(arn) if ctx.wants(LIST_TAGS_ACTION) => tags(ctx, arn).await?,
         _ => None,
     };
     Ok(Some(ctx.raw(properties(table, tags))))
@@ -159,11 +148,7 @@ async fn tags(ctx: &FetchContext<'_>, arn: &str) -> Result<Option<Value>, FetchE
 
 /// aws-v3's `Properties` of one table: the described table and, when fetched, its tags.
 pub fn properties(table: &Value, tags: Option<Value>) -> Value {
-    let mut map = table.as_object().cloned().unwrap_or_default();
-    if let Some(tags) = tags {
-        map.insert("Tags".into(), tags);
-    }
-    Value::Object(map)
+    detail::with_tags(table, "Tags", tags)
 }
 
 #[cfg(test)]

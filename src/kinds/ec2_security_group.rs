@@ -6,7 +6,6 @@
 //! by its `GroupId` (what instances and load balancers name) and relates it to its VPC.
 
 use super::{FetchContext, FetchError, FetchStats, KindScope, KindSpec, PageSender};
-use serde_json::{json, Value};
 
 /// The kind's registry entry.
 pub static SPEC: KindSpec = KindSpec {
@@ -20,35 +19,16 @@ pub static SPEC: KindSpec = KindSpec {
     ..KindSpec::NATIVE
 };
 
-/// `DescribeSecurityGroups` page size (the API's maximum); passing it makes the call paginated.
-const PAGE: u32 = 1000;
-
-/// Fetches every security group of the unit's region.
+/// Fetches every security group of the unit's region; `Properties` is the API object as it is.
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
-    let input = json!({"MaxResults": PAGE});
-    ctx.send_listed(
-        pages,
-        "DescribeSecurityGroups",
-        input,
-        "SecurityGroups",
-        properties,
-    )
-    .await
-}
-
-/// aws-v3-style `Properties` of one security group: the API object as it is.
-pub fn properties(group: &Value) -> Value {
-    Value::Object(group.as_object().cloned().unwrap_or_default())
+    ctx.send_described(pages, "DescribeSecurityGroups", "SecurityGroups")
+        .await
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::kinds::Kind;
-    use crate::test_support::fake_aws::{fetch_pages, FakeAws, Request, Response};
-    use crate::test_support::TestUnit;
-
-    const XMLNS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
+    use crate::test_support::fake_aws::{ec2_fetch_two_pages, ec2_two_pages};
+    use serde_json::json;
 
     fn group(id: &str) -> String {
         format!(
@@ -63,32 +43,11 @@ mod tests {
         )
     }
 
-    fn handler(request: &Request) -> Response {
-        let second = request.body.contains("NextToken=t2");
-        let (items, token) = if second {
-            (group("sg-2"), String::new())
-        } else {
-            (group("sg-1"), "<nextToken>t2</nextToken>".to_owned())
-        };
-        let body = format!(
-            "<DescribeSecurityGroupsResponse xmlns=\"{XMLNS}\"><requestId>1</requestId>\
-             <securityGroupInfo>{items}</securityGroupInfo>{token}</DescribeSecurityGroupsResponse>"
-        );
-        (200, "text/xml;charset=UTF-8", body)
-    }
-
     #[tokio::test]
     async fn groups_keep_rules_tags_and_every_page() {
-        let server = FakeAws::start(handler);
-        let unit = TestUnit::new(
-            Kind::parse("AWS::EC2::SecurityGroup").unwrap(),
-            "eu-west-1",
-            server.sdk_config("eu-west-1"),
-        );
-        let (result, pages) = fetch_pages(&unit.ctx()).await;
-        let stats = result.unwrap();
-        assert_eq!((stats.objects, stats.api_calls, pages.len()), (2, 2, 2));
-        let objects: Vec<Value> = pages.into_iter().flatten().collect();
+        let (first, second) = (group("sg-1"), group("sg-2"));
+        let handler = ec2_two_pages("DescribeSecurityGroups", "securityGroupInfo", first, second);
+        let objects = ec2_fetch_two_pages("AWS::EC2::SecurityGroup", handler).await;
         assert_eq!(
             objects[0]["Properties"],
             json!({
@@ -102,6 +61,5 @@ mod tests {
             })
         );
         assert_eq!(objects[1]["Properties"]["GroupId"], "sg-2");
-        assert!(server.requests()[0].body.contains("MaxResults=1000"));
     }
 }

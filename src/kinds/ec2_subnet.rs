@@ -6,7 +6,6 @@
 //! balancers and Auto Scaling groups name) and relates it to its VPC by `VpcId`.
 
 use super::{FetchContext, FetchError, FetchStats, KindScope, KindSpec, PageSender};
-use serde_json::{json, Value};
 
 /// The kind's registry entry.
 pub static SPEC: KindSpec = KindSpec {
@@ -20,29 +19,16 @@ pub static SPEC: KindSpec = KindSpec {
     ..KindSpec::NATIVE
 };
 
-/// `DescribeSubnets` page size (the API's maximum); passing it makes the call paginated.
-const PAGE: u32 = 1000;
-
-/// Fetches every subnet of the unit's region.
+/// Fetches every subnet of the unit's region; `Properties` is the API object as it is.
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
-    let input = json!({"MaxResults": PAGE});
-    ctx.send_listed(pages, "DescribeSubnets", input, "Subnets", properties)
+    ctx.send_described(pages, "DescribeSubnets", "Subnets")
         .await
-}
-
-/// aws-v3-style `Properties` of one subnet: the API object as it is.
-pub fn properties(subnet: &Value) -> Value {
-    Value::Object(subnet.as_object().cloned().unwrap_or_default())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::kinds::Kind;
-    use crate::test_support::fake_aws::{fetch_pages, FakeAws, Request, Response};
-    use crate::test_support::TestUnit;
-
-    const XMLNS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
+    use crate::test_support::fake_aws::{ec2_fetch_two_pages, ec2_two_pages};
+    use serde_json::json;
 
     fn subnet(id: &str) -> String {
         format!(
@@ -56,32 +42,11 @@ mod tests {
         )
     }
 
-    fn handler(request: &Request) -> Response {
-        let second = request.body.contains("NextToken=t2");
-        let (items, token) = if second {
-            (subnet("subnet-2"), String::new())
-        } else {
-            (subnet("subnet-1"), "<nextToken>t2</nextToken>".to_owned())
-        };
-        let body = format!(
-            "<DescribeSubnetsResponse xmlns=\"{XMLNS}\"><requestId>1</requestId>\
-             <subnetSet>{items}</subnetSet>{token}</DescribeSubnetsResponse>"
-        );
-        (200, "text/xml;charset=UTF-8", body)
-    }
-
     #[tokio::test]
     async fn subnets_keep_boto3_names_tags_and_every_page() {
-        let server = FakeAws::start(handler);
-        let unit = TestUnit::new(
-            Kind::parse("AWS::EC2::Subnet").unwrap(),
-            "eu-west-1",
-            server.sdk_config("eu-west-1"),
-        );
-        let (result, pages) = fetch_pages(&unit.ctx()).await;
-        let stats = result.unwrap();
-        assert_eq!((stats.objects, stats.api_calls, pages.len()), (2, 2, 2));
-        let objects: Vec<Value> = pages.into_iter().flatten().collect();
+        let (first, second) = (subnet("subnet-1"), subnet("subnet-2"));
+        let handler = ec2_two_pages("DescribeSubnets", "subnetSet", first, second);
+        let objects = ec2_fetch_two_pages("AWS::EC2::Subnet", handler).await;
         assert_eq!(
             objects[0]["Properties"],
             json!({
@@ -95,6 +60,5 @@ mod tests {
         );
         assert_eq!(objects[1]["Properties"]["SubnetId"], "subnet-2");
         assert_eq!(objects[0]["Type"], "AWS::EC2::Subnet");
-        assert!(server.requests()[0].body.contains("MaxResults=1000"));
     }
 }

@@ -6,7 +6,6 @@
 //! groups relate to.
 
 use super::{FetchContext, FetchError, FetchStats, KindScope, KindSpec, PageSender};
-use serde_json::{json, Value};
 
 /// The kind's registry entry.
 pub static SPEC: KindSpec = KindSpec {
@@ -20,29 +19,15 @@ pub static SPEC: KindSpec = KindSpec {
     ..KindSpec::NATIVE
 };
 
-/// `DescribeVpcs` page size (the API's maximum); passing it makes the call paginated.
-const PAGE: u32 = 1000;
-
-/// Fetches every VPC of the unit's region.
+/// Fetches every VPC of the unit's region; `Properties` is the API object as it is.
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
-    let input = json!({"MaxResults": PAGE});
-    ctx.send_listed(pages, "DescribeVpcs", input, "Vpcs", properties)
-        .await
-}
-
-/// aws-v3-style `Properties` of one VPC: the API object as it is.
-pub fn properties(vpc: &Value) -> Value {
-    Value::Object(vpc.as_object().cloned().unwrap_or_default())
+    ctx.send_described(pages, "DescribeVpcs", "Vpcs").await
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::kinds::Kind;
-    use crate::test_support::fake_aws::{fetch_pages, FakeAws, Request, Response};
-    use crate::test_support::TestUnit;
-
-    const XMLNS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
+    use crate::test_support::fake_aws::{ec2_fetch_two_pages, ec2_two_pages};
+    use serde_json::json;
 
     fn vpc(id: &str, default: bool) -> String {
         format!(
@@ -53,32 +38,11 @@ mod tests {
         )
     }
 
-    fn handler(request: &Request) -> Response {
-        let second = request.body.contains("NextToken=t2");
-        let (items, token) = if second {
-            (vpc("vpc-2", false), String::new())
-        } else {
-            (vpc("vpc-1", true), "<nextToken>t2</nextToken>".to_owned())
-        };
-        let body = format!(
-            "<DescribeVpcsResponse xmlns=\"{XMLNS}\"><requestId>1</requestId><vpcSet>{items}</vpcSet>\
-             {token}</DescribeVpcsResponse>"
-        );
-        (200, "text/xml;charset=UTF-8", body)
-    }
-
     #[tokio::test]
     async fn vpcs_keep_boto3_names_tags_and_every_page() {
-        let server = FakeAws::start(handler);
-        let unit = TestUnit::new(
-            Kind::parse("AWS::EC2::VPC").unwrap(),
-            "eu-west-1",
-            server.sdk_config("eu-west-1"),
-        );
-        let (result, pages) = fetch_pages(&unit.ctx()).await;
-        let stats = result.unwrap();
-        assert_eq!((stats.objects, stats.api_calls, pages.len()), (2, 2, 2));
-        let objects: Vec<Value> = pages.into_iter().flatten().collect();
+        let (first, second) = (vpc("vpc-1", true), vpc("vpc-2", false));
+        let handler = ec2_two_pages("DescribeVpcs", "vpcSet", first, second);
+        let objects = ec2_fetch_two_pages("AWS::EC2::VPC", handler).await;
         assert_eq!(
             objects[0]["Properties"],
             json!({
@@ -90,6 +54,5 @@ mod tests {
         assert_eq!(objects[1]["Properties"]["IsDefault"], false);
         assert_eq!(objects[0]["Type"], "AWS::EC2::VPC");
         assert_eq!(objects[0]["__ExtraContext"]["Region"], "eu-west-1");
-        assert!(server.requests()[0].body.contains("MaxResults=1000"));
     }
 }

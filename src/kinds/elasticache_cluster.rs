@@ -12,7 +12,6 @@ use super::detail;
 use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
 };
-use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 /// aws-v3's name for the optional `ListTagsForResource` call.
@@ -40,42 +39,38 @@ pub static SPEC: KindSpec = KindSpec {
     ..KindSpec::NATIVE
 };
 
+/// The optional `ListTagsForResource` call, per cluster ARN.
+const TAGS: detail::TagsCall = detail::TagsCall {
+    action: LIST_TAGS_ACTION,
+    operation: "ListTagsForResource",
+    input: "ResourceName",
+};
+
 /// `DescribeCacheClusters` page size: the API's maximum.
 const PAGE: u32 = 100;
 
 /// Fetches every cache cluster of the unit's region, one page of raw objects per API page.
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
-    let with_tags = ctx.wants(LIST_TAGS_ACTION);
     let input = json!({"MaxRecords": PAGE, "ShowCacheNodeInfo": true});
-    let mut stream = std::pin::pin!(ctx.pages("DescribeCacheClusters", input));
-    while let Some(page) = stream.next().await {
-        let clusters = detail::objects(&page?, "CacheClusters").to_vec();
-        let objects = ctx
-            .each(clusters, |cluster| async move {
-                let tags = match cluster["ARN"].as_str() {
-                    Some(arn) if with_tags => {
-                        let input = json!({ "ResourceName": arn });
-                        detail::optional(ctx, "ListTagsForResource", input, arn).await?
-                    }
-                    _ => None,
-                };
-                Ok(ctx.raw(properties(&cluster, tags.as_ref())))
-            })
-            .await?;
-        ctx.send(pages, objects).await?;
-    }
-    Ok(ctx.stats())
+    let clusters = |page: &Value| detail::objects(page, "CacheClusters").to_vec();
+    ctx.send_each(
+        pages,
+        "DescribeCacheClusters",
+        input,
+        clusters,
+        |cluster| async move {
+            let tags = TAGS.about(ctx, cluster["ARN"].as_str()).await?;
+            Ok(Some(ctx.raw(properties(&cluster, tags.as_ref()))))
+        },
+    )
+    .await
 }
 
 /// aws-v3's `Properties` of one cluster: the described cluster and, when fetched, the
 /// `TagList` of the `ListTagsForResource` answer.
 pub fn properties(cluster: &Value, tags: Option<&Value>) -> Value {
-    let mut map = cluster.as_object().cloned().unwrap_or_default();
-    if let Some(answer) = tags {
-        let list = answer.get("TagList").cloned().unwrap_or_else(|| json!([]));
-        map.insert("TagList".into(), list);
-    }
-    Value::Object(map)
+    let list = tags.map(|answer| detail::field_or(answer, "TagList", json!([])));
+    detail::with_tags(cluster, "TagList", list)
 }
 
 #[cfg(test)]

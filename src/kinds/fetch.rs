@@ -331,6 +331,45 @@ impl<'a> FetchContext<'a> {
         Ok(self.stats())
     }
 
+    /// The whole fetch of a list-then-describe kind: every page of `operation`, the items
+    /// `items` reads from each page, each through `describe` (at most
+    /// [`FetchContext::concurrency`] at once; `None` leaves the item out, e.g. one deleted since
+    /// it was listed), one page of raw objects sent per API page.
+    pub async fn send_each<T, I, F, Fut>(
+        &self,
+        pages: &PageSender,
+        operation: &'static str,
+        input: Value,
+        items: I,
+        describe: F,
+    ) -> Result<FetchStats, FetchError>
+    where
+        I: Fn(&Value) -> Vec<T>,
+        F: Fn(T) -> Fut,
+        Fut: Future<Output = Result<Option<Value>, FetchError>>,
+    {
+        let mut listed = std::pin::pin!(self.pages(operation, input));
+        while let Some(page) = listed.next().await {
+            let found = self.each(items(&page?), &describe).await?;
+            self.send(pages, found.into_iter().flatten().collect())
+                .await?;
+        }
+        Ok(self.stats())
+    }
+
+    /// The whole fetch of an EC2 `Describe*` kind whose objects are the raw `Properties` as the
+    /// API gives them: every page of `operation` (at the API's largest page, whose presence
+    /// makes the call paginated), the objects under `key`.
+    pub async fn send_described(
+        &self,
+        pages: &PageSender,
+        operation: &'static str,
+        key: &str,
+    ) -> Result<FetchStats, FetchError> {
+        let input = serde_json::json!({ "MaxResults": EC2_PAGE });
+        self.send_listed(pages, operation, input, key, as_is).await
+    }
+
     /// Runs `f` on every item, at most [`FetchContext::concurrency`] at once, results in the
     /// items' order; the first error ends it.
     pub async fn each<T, R, F, Fut>(&self, items: Vec<T>, f: F) -> Result<Vec<R>, FetchError>
@@ -432,6 +471,14 @@ impl<'a> FetchContext<'a> {
             warnings,
         }
     }
+}
+
+/// The page size of EC2's `Describe*` calls (their maximum): passing it makes them paginated.
+pub const EC2_PAGE: u32 = 1000;
+
+/// An API object as the raw `Properties`, as it is (`{}` for anything but an object).
+pub fn as_is(object: &Value) -> Value {
+    Value::Object(object.as_object().cloned().unwrap_or_default())
 }
 
 /// The `__ExtraContext` every regional object carries.

@@ -18,7 +18,6 @@ use super::detail;
 use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
 };
-use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 /// aws-v3's name for the optional `ListTags` call.
@@ -43,41 +42,32 @@ pub static SPEC: KindSpec = KindSpec {
     ..KindSpec::NATIVE
 };
 
+/// The optional `ListTags` call, per user ARN.
+const TAGS: detail::TagsCall = detail::TagsCall {
+    action: LIST_TAGS_ACTION,
+    operation: "ListTags",
+    input: "ResourceArn",
+};
+
 /// `DescribeUsers` page size.
 const PAGE: u32 = 100;
 
 /// Fetches every user of the unit's region, one page of raw objects per API page.
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
-    let with_tags = ctx.wants(LIST_TAGS_ACTION);
-    let mut stream = std::pin::pin!(ctx.pages("DescribeUsers", json!({ "MaxResults": PAGE })));
-    while let Some(page) = stream.next().await {
-        let users = detail::objects(&page?, "Users").to_vec();
-        let objects = ctx
-            .each(users, |user| async move {
-                let tags = match user["ARN"].as_str() {
-                    Some(arn) if with_tags => {
-                        let input = json!({ "ResourceArn": arn });
-                        detail::optional(ctx, "ListTags", input, arn).await?
-                    }
-                    _ => None,
-                };
-                Ok(ctx.raw(properties(&user, tags.as_ref())))
-            })
-            .await?;
-        ctx.send(pages, objects).await?;
-    }
-    Ok(ctx.stats())
+    let input = json!({ "MaxResults": PAGE });
+    let users = |page: &Value| detail::objects(page, "Users").to_vec();
+    ctx.send_each(pages, "DescribeUsers", input, users, |user| async move {
+        let tags = TAGS.about(ctx, user["ARN"].as_str()).await?;
+        Ok(Some(ctx.raw(properties(&user, tags.as_ref()))))
+    })
+    .await
 }
 
 /// aws-v3's `Properties` of one user: the described user and, when fetched, the `TagList` of
 /// the `ListTags` answer.
 pub fn properties(user: &Value, tags: Option<&Value>) -> Value {
-    let mut map = user.as_object().cloned().unwrap_or_default();
-    if let Some(answer) = tags {
-        let list = answer.get("TagList").cloned().unwrap_or_else(|| json!([]));
-        map.insert("TagList".into(), list);
-    }
-    Value::Object(map)
+    let list = tags.map(|answer| detail::field_or(answer, "TagList", json!([])));
+    detail::with_tags(user, "TagList", list)
 }
 
 #[cfg(test)]

@@ -18,7 +18,6 @@ use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
 };
 use super::{LiveSpec, Refreshed};
-use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 /// aws-v3's name for the optional `ListTagsForResource` call.
@@ -91,16 +90,22 @@ pub async fn refresh(
     ids: &[String],
     pages: &PageSender,
 ) -> Result<Refreshed, FetchError> {
-    let with_tags = ctx.wants(GET_TOPIC_TAGS_ACTION);
     live::refresh_each(
         ctx,
         ids,
         pages,
-        |arn| async move { Ok(Found::from_described(topic(ctx, arn, with_tags).await?)) },
+        |arn| async move { Ok(Found::from_described(topic(ctx, arn).await?)) },
         |arn| ctx.raw(properties(arn, &json!({"TopicArn": arn}), None)),
     )
     .await
 }
+
+/// The optional `ListTagsForResource` call, per topic ARN.
+const TAGS: detail::TagsCall = detail::TagsCall {
+    action: GET_TOPIC_TAGS_ACTION,
+    operation: "ListTagsForResource",
+    input: "ResourceArn",
+};
 
 /// Attributes aws-v3 gives as integers.
 const INTEGERS: &[&str] = &[
@@ -114,39 +119,24 @@ const BOOLEANS: &[&str] = &["FifoTopic", "ContentBasedDeduplication"];
 
 /// Fetches every topic of the unit's region, one page of raw objects per `ListTopics` page.
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
-    let with_tags = ctx.wants(GET_TOPIC_TAGS_ACTION);
-    let mut stream = std::pin::pin!(ctx.pages("ListTopics", json!({})));
-    while let Some(page) = stream.next().await {
-        let page = page?;
-        let arns: Vec<String> = detail::objects(&page, "Topics")
+    let arns = |page: &Value| -> Vec<String> {
+        detail::objects(page, "Topics")
             .iter()
             .filter_map(|t| t["TopicArn"].as_str().map(str::to_owned))
-            .collect();
-        let topics = ctx.each(arns, |arn| topic(ctx, arn, with_tags)).await?;
-        ctx.send(pages, topics.into_iter().flatten().collect())
-            .await?;
-    }
-    Ok(ctx.stats())
+            .collect()
+    };
+    ctx.send_each(pages, "ListTopics", json!({}), arns, |arn| topic(ctx, arn))
+        .await
 }
 
 /// The raw object of one topic; `None` when it was deleted since `ListTopics`.
-async fn topic(
-    ctx: &FetchContext<'_>,
-    arn: String,
-    with_tags: bool,
-) -> Result<Option<Value>, FetchError> {
+async fn topic(ctx: &FetchContext<'_>, arn: String) -> Result<Option<Value>, FetchError> {
     let input = json!({ "TopicArn": arn });
     let Some(answer) = detail::about(ctx, "GetTopicAttributes", input, &arn).await? else {
         return Ok(None);
     };
-    let tags = if with_tags {
-        let input = json!({ "ResourceArn": arn });
-        detail::optional(ctx, "ListTagsForResource", input, &arn)
-            .await?
-            .map(|t| t.get("Tags").cloned().unwrap_or_else(|| json!([])))
-    } else {
-        None
-    };
+    let tags = TAGS.about(ctx, Some(&arn)).await?;
+    let tags = tags.map(|t| detail::field_or(&t, "Tags", json!([])));
     Ok(Some(ctx.raw(properties(&arn, &answer["Attributes"], tags))))
 }
 

@@ -91,7 +91,6 @@ pub async fn refresh(
     ids: &[String],
     pages: &PageSender,
 ) -> Result<Refreshed, FetchError> {
-    let with_tags = ctx.wants(LIST_QUEUE_TAGS_ACTION);
     live::refresh_each(
         ctx,
         ids,
@@ -107,7 +106,7 @@ pub async fn refresh(
                 }
             }
             Ok(match url {
-                Some(url) => Found::from_described(queue(ctx, url, with_tags).await?),
+                Some(url) => Found::from_described(queue(ctx, url).await?),
                 None => Found::Gone(None),
             })
         },
@@ -123,6 +122,13 @@ pub async fn refresh(
     )
     .await
 }
+
+/// The optional `ListQueueTags` call, per queue URL.
+const TAGS: detail::TagsCall = detail::TagsCall {
+    action: LIST_QUEUE_TAGS_ACTION,
+    operation: "ListQueueTags",
+    input: "QueueUrl",
+};
 
 /// `ListQueues` page size: the API's maximum.
 const PAGE: u32 = 1000;
@@ -149,35 +155,20 @@ const BOOLEANS: &[&str] = &[
 
 /// Fetches every queue of the unit's region, one page of raw objects per `ListQueues` page.
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
-    let with_tags = ctx.wants(LIST_QUEUE_TAGS_ACTION);
-    let mut stream = std::pin::pin!(ctx.pages("ListQueues", json!({ "MaxResults": PAGE })));
-    while let Some(page) = stream.next().await {
-        let urls = detail::strings(&page?, "QueueUrls");
-        let queues = ctx.each(urls, |url| queue(ctx, url, with_tags)).await?;
-        ctx.send(pages, queues.into_iter().flatten().collect())
-            .await?;
-    }
-    Ok(ctx.stats())
+    let input = json!({ "MaxResults": PAGE });
+    let urls = |page: &Value| detail::strings(page, "QueueUrls");
+    ctx.send_each(pages, "ListQueues", input, urls, |url| queue(ctx, url))
+        .await
 }
 
 /// The raw object of one queue; `None` when it was deleted since `ListQueues`.
-async fn queue(
-    ctx: &FetchContext<'_>,
-    url: String,
-    with_tags: bool,
-) -> Result<Option<Value>, FetchError> {
+async fn queue(ctx: &FetchContext<'_>, url: String) -> Result<Option<Value>, FetchError> {
     let input = json!({"QueueUrl": url, "AttributeNames": ["All"]});
     let Some(answer) = detail::about(ctx, "GetQueueAttributes", input, &url).await? else {
         return Ok(None);
     };
-    let tags = if with_tags {
-        let input = json!({ "QueueUrl": url });
-        detail::optional(ctx, "ListQueueTags", input, &url)
-            .await?
-            .map(|t| t.get("Tags").cloned().unwrap_or_else(|| json!({})))
-    } else {
-        None
-    };
+    let tags = TAGS.about(ctx, Some(&url)).await?;
+    let tags = tags.map(|t| detail::field_or(&t, "Tags", json!({})));
     Ok(Some(ctx.raw(properties(&url, &answer["Attributes"], tags))))
 }
 

@@ -1,11 +1,12 @@
-//! Sending work items to the SQS queue: one message per unit, in `SendMessageBatch` calls of 10,
-//! entries SQS rejects retried with backoff, nothing dropped silently. Without
-//! `createMissingRelatedEntities`, the units of other kinds are sent with a delay so that the
-//! account units (their relation targets) normally run first.
+//! Sending work items to the SQS queue: one message per planned `(account, region)` group with its
+//! kinds, in `SendMessageBatch` calls of 10, entries SQS rejects retried with backoff, nothing
+//! dropped silently. Without `createMissingRelatedEntities`, the items without the account kind
+//! are sent with a delay so that the account units (their relation targets) normally run first
+//! (within an item that has it, the worker runs the account unit first).
 
 use crate::kinds::Kind;
 use crate::lambda::work_item::WorkItem;
-use crate::sync::Unit;
+use crate::sync::Plan;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use futures_util::stream::{self, StreamExt};
 use std::future::Future;
@@ -42,12 +43,12 @@ pub struct Rejected {
 pub struct EnqueueOutcome {
     pub sent: usize,
     pub calls: usize,
-    /// Units not sent: label and the last reason.
+    /// Work items not sent: label and the last reason.
     pub failed: Vec<(String, String)>,
 }
 
-/// One work item: its id in the batch (the unit's number in the run), the unit's label (for
-/// reports), body and delay.
+/// One work item: its id in the batch (the item's number in the run), its label (for reports),
+/// body and delay.
 struct Item {
     id: String,
     label: String,
@@ -55,28 +56,28 @@ struct Item {
     delay_seconds: i32,
 }
 
-/// Sends every unit as one message, in batches of [`SQS_BATCH`]; entries SQS rejects are retried
-/// (with backoff, at most [`SEND_ATTEMPTS`] times in all) unless retrying cannot help. Nothing is
-/// dropped silently: what is not sent is returned in `failed`. With `accounts_first`, the units
-/// that are not account units wait [`ACCOUNTS_FIRST_DELAY_SECONDS`] in the queue.
+/// Sends every work item of the plan as one message, in batches of [`SQS_BATCH`]; entries SQS
+/// rejects are retried (with backoff, at most [`SEND_ATTEMPTS`] times in all) unless retrying
+/// cannot help. Nothing is dropped silently: what is not sent is returned in `failed`. With
+/// `accounts_first`, the items without the account kind wait [`ACCOUNTS_FIRST_DELAY_SECONDS`] in
+/// the queue.
 ///
-/// Batches are made as they are sent, [`SEND_CONCURRENCY`] at a time: only the message bodies of
-/// the batches in flight exist at once, whatever the number of units.
-pub async fn enqueue<F, Fut>(units: &[Unit], accounts_first: bool, send: F) -> EnqueueOutcome
+/// Items and batches are made as they are sent, [`SEND_CONCURRENCY`] batches at a time: only the
+/// message bodies of the batches in flight exist at once, whatever the size of the plan.
+pub async fn enqueue<F, Fut>(plan: &Plan, accounts_first: bool, send: F) -> EnqueueOutcome
 where
     F: Fn(Vec<Entry>) -> Fut,
     Fut: Future<Output = Result<Vec<Rejected>, String>>,
 {
     let send = &send;
-    stream::iter(units.chunks(SQS_BATCH).enumerate())
-        .map(|(n, chunk)| {
-            let items: Vec<Item> = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, u)| Item::of(n * SQS_BATCH + i, u, accounts_first))
-                .collect();
-            send_with_retries(items, send)
-        })
+    let items = plan
+        .groups()
+        .flat_map(|(account, group)| WorkItem::of_group(&plan.sync_id, &account.id, group))
+        .enumerate()
+        .map(|(n, item)| Item::of(n, &item, accounts_first));
+    stream::iter(items)
+        .chunks(SQS_BATCH)
+        .map(|items| send_with_retries(items, send))
         .buffer_unordered(SEND_CONCURRENCY)
         .fold(EnqueueOutcome::default(), |mut outcome, batch| async move {
             outcome.sent += batch.sent;
@@ -88,13 +89,14 @@ where
 }
 
 impl Item {
-    /// Unit number `n`'s work item.
-    fn of(n: usize, unit: &Unit, accounts_first: bool) -> Item {
+    /// Work item number `n`.
+    fn of(n: usize, item: &WorkItem, accounts_first: bool) -> Item {
+        let has_accounts = item.kinds.iter().any(|k| k == Kind::AccountInfo.name());
         Item {
             id: n.to_string(),
-            label: unit.label(),
-            body: serde_json::to_string(&WorkItem::of(unit)).expect("a work item serialises"),
-            delay_seconds: if accounts_first && unit.kind != Kind::AccountInfo {
+            label: item.label(),
+            body: serde_json::to_string(item).expect("a work item serialises"),
+            delay_seconds: if accounts_first && !has_accounts {
                 ACCOUNTS_FIRST_DELAY_SECONDS
             } else {
                 0
@@ -161,7 +163,7 @@ fn settle(
             None => outcome.sent += 1,
             Some(r) if r.retryable && attempt < SEND_ATTEMPTS => retry.push(item),
             Some(r) => {
-                tracing::error!(unit = %item.label, reason = %r.reason, "work item not enqueued");
+                tracing::error!(work_item = %item.label, reason = %r.reason, "work item not enqueued");
                 outcome.failed.push((item.label, r.reason.clone()));
             }
         }
@@ -207,18 +209,27 @@ pub async fn send_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discovery::Account;
+    use crate::discovery::{Account, AccountTarget, Discovery};
+    use crate::mapping::Mapper;
     use std::sync::Mutex;
 
-    fn units(n: usize) -> Vec<Unit> {
-        (0..n)
-            .map(|i| Unit {
-                sync_id: "s".into(),
-                account: Account::bare(&format!("{:012}", i), "aws", None),
-                region: "us-east-1".into(),
-                kind: Kind::Ec2Instance,
-            })
-            .collect()
+    /// `n` accounts, each with the given regions, planned for `kinds`.
+    fn plan_of(n: usize, regions: &[&str], kinds: &[Kind]) -> Plan {
+        let discovery = Discovery {
+            targets: (0..n)
+                .map(|i| AccountTarget {
+                    account: Account::bare(&format!("{:012}", i), "aws", None),
+                    regions: regions.iter().map(|r| r.to_string()).collect(),
+                })
+                .collect(),
+            ..Default::default()
+        };
+        Plan::new("s", &discovery, kinds, &Mapper::builtin())
+    }
+
+    /// One EC2 item per account.
+    fn units(n: usize) -> Plan {
+        plan_of(n, &["us-east-1"], &[Kind::Ec2Instance])
     }
 
     #[tokio::test]
@@ -307,33 +318,66 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn without_missing_related_entities_non_account_units_wait_in_the_queue() {
-        let mut units = units(3);
-        units[0].kind = Kind::AccountInfo;
-        let delays: Mutex<Vec<(Kind, i32)>> = Mutex::default();
+    async fn one_message_per_account_region_with_its_kinds() {
+        let kinds = [
+            Kind::AccountInfo,
+            Kind::S3Bucket,
+            Kind::Ec2Instance,
+            Kind::EcsCluster,
+        ];
+        let plan = plan_of(3, &["us-east-1", "eu-west-1"], &kinds);
+        assert_eq!(plan.unit_count(), 3 * (2 + 2 * 2));
+        let bodies: Mutex<Vec<WorkItem>> = Mutex::default();
+        let outcome = enqueue(&plan, false, |entries: Vec<Entry>| {
+            let mut got = bodies.lock().unwrap();
+            got.extend(entries.iter().map(|e| WorkItem::parse(&e.body).unwrap()));
+            async { Ok(Vec::new()) }
+        })
+        .await;
+        assert_eq!(
+            (outcome.sent, outcome.calls),
+            (9, 1),
+            "3 accounts x (global + 2 regions)"
+        );
+        let got = bodies.into_inner().unwrap();
+        let units: usize = got.iter().map(|i| i.kinds.len()).sum();
+        assert_eq!(units, plan.unit_count(), "every unit in exactly one item");
+        let global = got.iter().find(|i| i.region == "global").unwrap();
+        assert_eq!(global.kinds, ["AWS::Account::Info", "AWS::S3::Bucket"]);
+        let regional = got.iter().find(|i| i.region == "eu-west-1").unwrap();
+        assert_eq!(regional.kinds, ["AWS::EC2::Instance", "AWS::ECS::Cluster"]);
+    }
+
+    #[tokio::test]
+    async fn without_missing_related_entities_items_without_accounts_wait_in_the_queue() {
+        let plan = plan_of(2, &["us-east-1"], &[Kind::AccountInfo, Kind::Ec2Instance]);
+        let delays: Mutex<Vec<(String, i32)>> = Mutex::default();
         for accounts_first in [false, true] {
-            let outcome = enqueue(&units, accounts_first, |entries: Vec<Entry>| {
+            let outcome = enqueue(&plan, accounts_first, |entries: Vec<Entry>| {
                 let mut got = delays.lock().unwrap();
                 for e in &entries {
                     let item = WorkItem::parse(&e.body).unwrap();
-                    got.push((Kind::parse(&item.kind).unwrap(), e.delay_seconds));
+                    got.push((item.region, e.delay_seconds));
                 }
                 async { Ok(Vec::new()) }
             })
             .await;
-            assert_eq!(outcome.sent, 3);
+            assert_eq!(outcome.sent, 4);
         }
         let mut got = delays.into_inner().unwrap();
         got.sort();
+        let at = |region: &str, delay| (region.to_owned(), delay);
         assert_eq!(
             got,
             vec![
-                (Kind::AccountInfo, 0),
-                (Kind::AccountInfo, 0),
-                (Kind::Ec2Instance, 0),
-                (Kind::Ec2Instance, 0),
-                (Kind::Ec2Instance, ACCOUNTS_FIRST_DELAY_SECONDS),
-                (Kind::Ec2Instance, ACCOUNTS_FIRST_DELAY_SECONDS),
+                at("global", 0),
+                at("global", 0),
+                at("global", 0),
+                at("global", 0),
+                at("us-east-1", 0),
+                at("us-east-1", 0),
+                at("us-east-1", ACCOUNTS_FIRST_DELAY_SECONDS),
+                at("us-east-1", ACCOUNTS_FIRST_DELAY_SECONDS),
             ]
         );
     }

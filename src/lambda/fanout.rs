@@ -1,6 +1,6 @@
 //! The `fanout` Lambda: starts a run ([`crate::sync::start_run`]: discovers accounts and regions,
 //! deletes the entities of gone scopes, initialises Port resources once per run) and sends one SQS
-//! work item per unit `(account, region, kind)` ([`crate::lambda::enqueue`]).
+//! work item per `(account, region)` with the kinds it runs there ([`crate::lambda::enqueue`]).
 //!
 //! Accepted events: the EventBridge "Scheduled Event" envelope, the bare `Input` EventBridge
 //! Scheduler delivers, or a manual payload `{"accounts", "regions", "kinds", "dryRun", "verify"}` (all
@@ -9,13 +9,14 @@
 use crate::deletion::GoneScopeReport;
 use crate::discovery::{FailedAccount, SkippedAccount};
 use crate::lambda::enqueue::{enqueue, send_batch, SEND_ATTEMPTS};
+use crate::lambda::work_item::MAX_KINDS;
 use crate::lambda::{diagnostic, Container, InitError};
 use crate::mapping::source::PortIntegration;
 use crate::port::{blueprints, PortClient};
 use crate::sync::state_sync::StateSync;
 use crate::sync::tracking;
 use crate::sync::verify::verify_if_needed;
-use crate::sync::{start_run, Engine, PortMode, RunStart, Scope, StartError, Unit};
+use crate::sync::{start_run, Engine, Plan, PortMode, RunStart, Scope, StartError, Unit};
 use lambda_runtime::Diagnostic;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -105,6 +106,8 @@ pub struct FanoutSummary {
     pub accounts: AccountsSummary,
     /// Units planned.
     pub units: usize,
+    /// Work items planned: one per `(account, region)` with its kinds.
+    pub work_items: usize,
     /// Work items sent to the queue.
     pub enqueued: usize,
     /// `SendMessageBatch` calls made (retries included).
@@ -143,7 +146,12 @@ impl FanoutSummary {
                 skipped: discovery.skipped.clone(),
                 unreachable: discovery.failed.clone(),
             },
-            units: start.units.len(),
+            units: start.plan.unit_count(),
+            work_items: start
+                .plan
+                .groups()
+                .map(|(_, g)| g.kinds.len().div_ceil(MAX_KINDS))
+                .sum(),
             enqueued: 0,
             sqs_batches: 0,
             blueprints: start.blueprints.clone(),
@@ -160,6 +168,7 @@ impl FanoutSummary {
             skipped = self.accounts.skipped.len(),
             unreachable = self.accounts.unreachable.len(),
             units = self.units,
+            work_items = self.work_items,
             enqueued = self.enqueued,
             gone_scope_deleted = self.scopes.deleted_total(),
             gone_scope_kept = self.scopes.kept_total(),
@@ -236,27 +245,28 @@ impl Fanout {
                 &self.engine,
                 &self.port,
                 &self.state,
-                &start.units,
+                &start.plan,
                 request.verify,
             )
             .await;
             tracking::start(&self.state.store, installation, &start, &scope).await;
         }
         if request.dry_run {
-            summary.plan = start.units.iter().map(Unit::label).collect();
-        } else if !start.units.is_empty() {
-            self.send(&start.units, &mut summary).await?;
+            summary.plan = start.plan.units().map(|u| Unit::label(&u)).collect();
+        } else if !start.plan.is_empty() {
+            self.send(&start.plan, &mut summary).await?;
         }
         summary.duration_ms = started.elapsed().as_millis() as u64;
         summary.log();
         Ok(summary)
     }
 
-    /// Enqueues the units; a run that could not enqueue every unit fails with `EnqueueFailed`.
-    async fn send(&self, units: &[Unit], summary: &mut FanoutSummary) -> Result<(), Diagnostic> {
+    /// Enqueues the plan's work items; a run that could not enqueue every item fails with
+    /// `EnqueueFailed`.
+    async fn send(&self, plan: &Plan, summary: &mut FanoutSummary) -> Result<(), Diagnostic> {
         let accounts_first = !self.engine.mapper.config().create_missing_related_entities;
         let (sqs, queue_url) = (&self.sqs, &self.queue_url);
-        let outcome = enqueue(units, accounts_first, |entries| {
+        let outcome = enqueue(plan, accounts_first, |entries| {
             send_batch(sqs.clone(), queue_url.clone(), entries)
         })
         .await;
@@ -270,7 +280,7 @@ impl Fanout {
             format!(
                 "{} of {} work items could not be sent to the queue after {SEND_ATTEMPTS} attempts (first: {}: {}); the {} sent will run",
                 outcome.failed.len(),
-                units.len(),
+                outcome.sent + outcome.failed.len(),
                 first.0,
                 first.1,
                 outcome.sent

@@ -161,14 +161,12 @@ pub async fn route(
             KindScope::Regional => event.region.clone(),
             KindScope::Account | KindScope::Organization => GLOBAL.to_owned(),
         };
-        let item = WorkItem {
-            sync_id: LIVE_SYNC_ID.to_owned(),
-            account_id: event.account.clone(),
-            region,
-            kind: kind.name().to_owned(),
-        };
+        let item = WorkItem::one(LIVE_SYNC_ID, &event.account, &region, kind);
         match work_item::check(&item, engine, directory).await {
-            Ok(unit) => refreshes.push(Refresh { unit, ids }),
+            Ok(units) => refreshes.extend(units.into_iter().map(|unit| Refresh {
+                unit,
+                ids: ids.clone(),
+            })),
             Err(CheckError::Refused(refusal)) => return Ok(Err(Ignored::Outside(refusal))),
             Err(e) => return Err(e),
         }

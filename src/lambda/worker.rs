@@ -1,18 +1,28 @@
 //! The `worker` Lambda: runs the work items of an SQS batch and reports partial batch failures.
 //!
 //! Each message body is parsed and checked on its own ([`super::work_item`]): a body that is not a
-//! work item, or an item this installation's configuration does not allow, fails only that
-//! message, with no AWS call for it (the queue redelivers it and, after its bounded receives,
-//! moves it to the dead-letter queue). Units run
-//! through the CLI's runner ([`crate::sync::run`]): concurrently within the bounds, each on its own
-//! task (a panic fails only its message), and a unit not finished shortly before the invocation
-//! deadline is stopped and reported failed, so SQS redelivers it; upserts are idempotent, so
-//! nothing written is lost. The bounds apply within one invocation (one SQS batch), not across
+//! work item, or an item this installation's configuration does not allow (any one of its kinds),
+//! fails only that message, with no AWS call for it (the queue redelivers it and, after its
+//! bounded receives, moves it to the dead-letter queue). A work item is one account's kinds in one
+//! region: it expands into one unit per kind, and the units of the whole batch run through the
+//! CLI's runner ([`crate::sync::run`]): concurrently within the bounds, each on its own task (a
+//! panic fails only its unit), and a unit not finished shortly before the invocation deadline is
+//! stopped and reported failed. The bounds apply within one invocation (one SQS batch), not across
 //! concurrent workers.
+//!
+//! A message is acknowledged when every unit of its item completed; when one failed, the message
+//! is reported failed and SQS delivers the whole item again. That is simple and safe: the units
+//! that succeeded run again cheaply (the sync state makes unchanged entities cost no Port write,
+//! and an empty unit no Port request), each unit's outcome is recorded once per run however often
+//! it runs (the last delivery's outcome wins), and an item that keeps failing ends in the
+//! dead-letter queue with all its kinds, to be redriven as it is. Sending a new item with only the
+//! failed kinds would spare those re-runs, but would need the worker to send to the queue and a
+//! retry count in the message (which anyone who can send could forge) to ever reach the
+//! dead-letter queue.
 
 use crate::discovery::Directory;
 use crate::lambda::live_event::{self, Body, Coalesced, Ignored, LiveEvent};
-use crate::lambda::work_item::{self, quoted, CheckError, WorkItem};
+use crate::lambda::work_item::{self, quoted, quoted_list, CheckError, WorkItem};
 use crate::lambda::Container;
 use crate::port::PortClient;
 use crate::state::Timestamp;
@@ -44,8 +54,13 @@ pub struct Worker {
 #[serde(rename_all = "camelCase")]
 pub struct BatchSummary {
     pub messages: usize,
+    /// Messages acknowledged (every unit of a work item completed; live events handled).
     pub ok: usize,
+    /// Messages reported failed (SQS delivers them again).
     pub failed: usize,
+    /// Units the work items of the batch expanded into, and how many of them failed.
+    pub units: usize,
+    pub units_failed: usize,
     /// Bodies that are not a work item, or items the configuration does not allow.
     pub refused: usize,
     pub upserted: usize,
@@ -102,7 +117,7 @@ impl Worker {
             let body = record.body.unwrap_or_default();
             match Body::parse(&body) {
                 Ok(Body::WorkItem(item)) => match self.accept(id, item, deadline).await {
-                    Ok(item) => work.push(item),
+                    Ok((id, units)) => work.extend(units.into_iter().map(|u| (id.clone(), u))),
                     Err((id, refused)) => {
                         summary.refused += usize::from(refused);
                         summary.failed += 1;
@@ -145,8 +160,17 @@ impl Worker {
             };
             let reports = run_units(self.engine.clone(), sink, batch, &|_, _| {}).await;
             self.track_all(&sync_ids, &reports).await;
+            // A message fails when one unit of its item failed.
+            let mut messages: HashMap<String, bool> = HashMap::new();
             for (id, report) in reports {
-                if !tally(&mut summary, &id, &report) {
+                let ok = tally(&mut summary, &id, &report);
+                *messages.entry(id).or_insert(true) &= ok;
+            }
+            for (id, ok) in messages {
+                if ok {
+                    summary.ok += 1;
+                } else {
+                    summary.failed += 1;
                     response.add_failure(id);
                 }
             }
@@ -159,7 +183,7 @@ impl Worker {
         (response, summary)
     }
 
-    /// The unit of one work item; or its message id, and whether it was refused (a security
+    /// The units of one work item; or its message id, and whether it was refused (a security
     /// event) rather than not checkable now (the account list could not be read before
     /// `deadline`).
     async fn accept(
@@ -167,7 +191,7 @@ impl Worker {
         id: String,
         item: WorkItem,
         deadline: Option<tokio::time::Instant>,
-    ) -> Result<(String, Unit), (String, bool)> {
+    ) -> Result<(String, Vec<Unit>), (String, bool)> {
         let checking = work_item::check(&item, &self.engine, &self.directory);
         let checked = match deadline {
             Some(at) => match tokio::time::timeout_at(at, checking).await {
@@ -180,9 +204,9 @@ impl Worker {
             None => checking.await,
         };
         match checked {
-            Ok(unit) => Ok((id, unit)),
+            Ok(units) => Ok((id, units)),
             Err(CheckError::Refused(refusal)) => {
-                tracing::warn!(security_event = true, message_id = %id, reason = %refusal, account_id = %quoted(&item.account_id), region = %quoted(&item.region), kind = %quoted(&item.kind), sync_id = %quoted(&item.sync_id), "work item refused: no AWS call, no write, no deletion; reported as failed (it reaches the dead-letter queue after the queue's retries)");
+                tracing::warn!(security_event = true, message_id = %id, reason = %refusal, account_id = %quoted(&item.account_id), region = %quoted(&item.region), kinds = %quoted_list(&item.kinds), sync_id = %quoted(&item.sync_id), "work item refused: no AWS call, no write, no deletion; reported as failed (it reaches the dead-letter queue after the queue's retries)");
                 Err((id, true))
             }
             Err(e @ CheckError::Directory(_)) => {
@@ -290,27 +314,28 @@ impl Worker {
     }
 }
 
-/// Counts one unit's report in and logs it; `false` when the message must be retried.
+/// Counts one unit's report in and logs it; `false` when its message must be retried.
 fn tally(summary: &mut BatchSummary, id: &str, report: &UnitReport) -> bool {
     summary.upserted += report.upserted;
     summary.deleted += report.deletion.as_ref().map_or(0, |d| d.deleted_total());
+    summary.units += 1;
     match report.reason() {
         None => {
-            summary.ok += 1;
             tracing::info!(unit = %report.label(), message_id = %id, fetched = report.fetched, upserted = report.upserted, deletion = ?report.deletion, ms = report.duration_ms, "unit done");
             true
         }
         Some(reason) => {
-            summary.failed += 1;
-            tracing::warn!(unit = %report.label(), message_id = %id, reason = %reason, "unit failed: the message will be retried");
+            summary.units_failed += 1;
+            tracing::warn!(unit = %report.label(), message_id = %id, reason = %reason, "unit failed: its message (every kind of the work item) will be retried");
             false
         }
     }
 }
 
-/// How long recording a batch's outcomes may take after its units: within the margin the units'
-/// budget leaves at the template's 300 s timeout (20 s, see [`super::work_budget`]).
-const TRACKING_BUDGET: Duration = Duration::from_secs(5);
+/// How long recording a batch's outcomes may take after its units (one record per unit, up to
+/// about 40 units per work item): within the margin the units' budget leaves at the template's
+/// 300 s timeout (20 s, see [`super::work_budget`]).
+const TRACKING_BUDGET: Duration = Duration::from_secs(15);
 
 impl Worker {
     /// Records the outcomes of a batch's units, within [`TRACKING_BUDGET`]; what is not recorded
@@ -350,6 +375,8 @@ fn log_summary(summary: &BatchSummary) {
         messages = summary.messages,
         ok = summary.ok,
         failed = summary.failed,
+        units = summary.units,
+        units_failed = summary.units_failed,
         refused = summary.refused,
         upserted = summary.upserted,
         deleted = summary.deleted,
@@ -490,7 +517,37 @@ mod tests {
     /// Runs two accounts × two regions of EC2 units in one batch; returns the most accounts whose
     /// units ran at once, and the batch summary.
     async fn batch(selector: &str) -> (usize, BatchSummary) {
+        let mut event = SqsEvent::default();
+        for (i, (account, region)) in [
+            ("111111111111", "us-east-1"),
+            ("222222222222", "us-east-1"),
+            ("111111111111", "eu-west-1"),
+            ("222222222222", "eu-west-1"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let body = json!({"syncId": "s", "accountId": account,
+                "region": region, "kind": "AWS::EC2::Instance"});
+            event.records.push(record(&format!("m-{i}"), &body));
+        }
         let load = Arc::new(Load::default());
+        let (worker, _server) = worker(&load, selector).await;
+        let (_, summary) = worker.handle_batch(event, None).await;
+        let most = *load.most_accounts.lock().unwrap();
+        (most, summary)
+    }
+
+    fn record(id: &str, body: &serde_json::Value) -> SqsMessage {
+        let mut m = SqsMessage::default();
+        m.message_id = Some(id.to_owned());
+        m.body = Some(body.to_string());
+        m
+    }
+
+    /// A worker over the fake AWS of `load`, two accounts, EC2 and ECS mapped (ECS's answers are
+    /// EC2's XML, so its units fail).
+    async fn worker(load: &Arc<Load>, selector: &str) -> (Worker, FakeAws) {
         let answering = load.clone();
         let server = FakeAws::start(move |r| answering.answer(r));
         // Every unit may hold its page at once: what is bounded here is accounts, not pages.
@@ -504,7 +561,7 @@ mod tests {
         .unwrap();
         // A blueprint computed per object: no stale-entity search, so Port is never called.
         let mapper = Mapper::from_yaml(&format!(
-            "resources:\n  - kind: AWS::EC2::Instance\n    selector: {selector}\n    port: {{entity: {{mappings: {{identifier: .Properties.InstanceId, blueprint: '\"ec2-\" + .Properties.InstanceType'}}}}}}\n"
+            "resources:\n  - kind: AWS::EC2::Instance\n    selector: {selector}\n    port: {{entity: {{mappings: {{identifier: .Properties.InstanceId, blueprint: '\"ec2-\" + .Properties.InstanceType'}}}}}}\n  - kind: AWS::ECS::Cluster\n    port: {{entity: {{mappings: {{identifier: .Properties.Arn, blueprint: '\"ecs-\" + .Properties.Name'}}}}}}\n"
         ))
         .unwrap();
         let engine = Engine::with_base(config, mapper, server.sdk_config("us-east-1"));
@@ -522,28 +579,29 @@ mod tests {
             integration: PortIntegration::NotConsulted,
             state: StateSync::new(store, "port-aws-sync", Duration::from_secs(3600)),
         });
+        (worker, server)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn an_item_runs_each_of_its_kinds_and_fails_whole_when_one_unit_fails() {
+        let load = Arc::new(Load::default());
+        let (worker, _server) = worker(&load, "{}").await;
         let mut event = SqsEvent::default();
-        for (i, (account, region)) in [
-            ("111111111111", "us-east-1"),
-            ("222222222222", "us-east-1"),
-            ("111111111111", "eu-west-1"),
-            ("222222222222", "eu-west-1"),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let mut m = SqsMessage::default();
-            m.message_id = Some(format!("m-{i}"));
-            m.body = Some(
-                json!({"syncId": "s", "accountId": account,
-                    "region": region, "kind": "AWS::EC2::Instance"})
-                .to_string(),
-            );
-            event.records.push(m);
-        }
-        let (_, summary) = worker.handle_batch(event, None).await;
-        let most = *load.most_accounts.lock().unwrap();
-        (most, summary)
+        let both = json!({"syncId": "s", "accountId": "111111111111", "region": "us-east-1",
+            "kinds": ["AWS::EC2::Instance", "AWS::ECS::Cluster"]});
+        let ec2 = json!({"syncId": "s", "accountId": "222222222222", "region": "us-east-1",
+            "kinds": ["AWS::EC2::Instance"]});
+        event.records.push(record("both", &both));
+        event.records.push(record("ec2", &ec2));
+        let (response, summary) = worker.handle_batch(event, None).await;
+        assert_eq!((summary.units, summary.units_failed), (3, 1), "{summary:?}");
+        assert_eq!((summary.ok, summary.failed), (1, 1), "{summary:?}");
+        let failed: Vec<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(failed, ["both"], "the item whose ECS unit failed, only it");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

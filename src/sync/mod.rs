@@ -17,7 +17,7 @@ pub mod verify;
 
 pub use engine::{new_sync_id, Engine};
 pub use orchestrate::{start_run, PortMode, RunStart, StartError};
-pub use plan::{plan_units, Scope, ScopeError, Unit, GLOBAL};
+pub use plan::{plan_units, Plan, Scope, ScopeError, Unit, GLOBAL};
 pub use run::{run_units, Batch};
 pub use sink::Sink;
 pub use summary::Summary;

@@ -9,7 +9,7 @@ use crate::mapping::source::{self, PortIntegration};
 use crate::port::blueprints::{self, BlueprintReport};
 use crate::port::{PortClient, PortError};
 use crate::sync::engine::{new_sync_id, Engine};
-use crate::sync::plan::{plan_units, Scope, Unit};
+use crate::sync::plan::{Plan, Scope};
 
 /// How a run uses Port.
 #[derive(Debug, Clone)]
@@ -36,7 +36,8 @@ pub enum StartError {
 pub struct RunStart {
     pub sync_id: String,
     pub discovery: Discovery,
-    pub units: Vec<Unit>,
+    /// The run's units, one group of kinds per `(account, region)`.
+    pub plan: Plan,
     /// The gone-scope step; `None` when Port is not used.
     pub scopes: Option<GoneScopeReport>,
     /// Default blueprints created or extended; `None` when not asked for or not writing.
@@ -57,8 +58,8 @@ pub async fn start_run(
     let policy = scope.region_policy(config);
     let discovery = discover(config, &engine.sessions, scope.accounts.as_ref(), &policy).await?;
     let kinds = scope.kinds(config, &engine.mapper);
-    let units = plan_units(&sync_id, &discovery, &kinds, &engine.mapper);
-    tracing::info!(sync_id = %sync_id, accounts = discovery.targets.len(), units = units.len(), "sync planned");
+    let plan = Plan::new(&sync_id, &discovery, &kinds, &engine.mapper);
+    tracing::info!(sync_id = %sync_id, accounts = discovery.targets.len(), units = plan.unit_count(), groups = plan.group_count(), "sync planned");
     let scopes = match port {
         PortMode::Offline => None,
         PortMode::Write(client) | PortMode::Preview(client) => {
@@ -66,11 +67,11 @@ pub async fn start_run(
             let cleanup = Cleanup::for_engine(engine, client.clone()).previewing(preview);
             // Port's time, which stamps `$updatedAt` (see `PortClock`).
             let started = client.port_now().await;
-            Some(delete_gone_scopes(engine, &discovery, &units, scope, &cleanup, started).await)
+            Some(delete_gone_scopes(engine, &discovery, &plan, scope, &cleanup, started).await)
         }
     };
     let blueprints = match port {
-        PortMode::Write(client) if !units.is_empty() => {
+        PortMode::Write(client) if !plan.is_empty() => {
             prepare_port(engine, client, integration).await?
         }
         _ => None,
@@ -78,7 +79,7 @@ pub async fn start_run(
     Ok(RunStart {
         sync_id,
         discovery,
-        units,
+        plan,
         scopes,
         blueprints,
     })

@@ -4,7 +4,7 @@
 //! the closer logs the run's summary and emits its metrics in CloudWatch's embedded metric format.
 
 use crate::state::{
-    RunProgress, RunRecord, ScopeKey, StateError, StateStore, Timestamp, UnitCounts, UnitOutcome,
+    RunProgress, RunRecord, StateError, StateStore, Timestamp, UnitCounts, UnitOutcome,
 };
 use crate::sync::orchestrate::RunStart;
 use crate::sync::plan::Scope;
@@ -23,7 +23,7 @@ pub async fn start(store: &StateStore, installation: &str, start: &RunStart, sco
         installation,
         &start.sync_id,
         Timestamp::now(),
-        start.units.len() as u64,
+        start.plan.unit_count() as u64,
     );
     if let Err(e) = store.start_run(&run).await {
         tracing::warn!(sync_id = %start.sync_id, error = %e, "recording the run failed: it will not be closed");
@@ -51,13 +51,7 @@ pub async fn forget_gone_scopes(
     if narrowed || kept > 0 {
         return Ok(0);
     }
-    let planned: BTreeSet<String> = start
-        .units
-        .iter()
-        .map(|u| {
-            ScopeKey::new(installation, &u.account.id, &u.region, u.kind.to_string()).index_key()
-        })
-        .collect();
+    let planned = start.plan.index();
     let unreachable: BTreeSet<&str> = start
         .discovery
         .failed
@@ -67,7 +61,9 @@ pub async fn forget_gone_scopes(
     let mut forgotten = 0;
     for summary in store.scopes(installation).await? {
         let key = &summary.scope;
-        if planned.contains(&key.index_key()) || unreachable.contains(key.account_id.as_str()) {
+        if planned.covers(&key.account_id, &key.region, &key.kind)
+            || unreachable.contains(key.account_id.as_str())
+        {
             continue;
         }
         store.forget_scope(key).await?;

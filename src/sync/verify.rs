@@ -27,7 +27,7 @@ use crate::port::PortClient;
 use crate::state::{
     EntityKey, EntityRecord, Fingerprint, ScopeChanges, ScopeKey, ScopeState, StateError, Timestamp,
 };
-use crate::sync::plan::Unit;
+use crate::sync::plan::Plan;
 use crate::sync::state_sync::StateSync;
 use crate::sync::Engine;
 use serde::Serialize;
@@ -62,10 +62,10 @@ pub async fn verify(
     engine: &Engine,
     client: &PortClient,
     state: &StateSync,
-    units: &[Unit],
+    plan: &Plan,
 ) -> Result<VerifyReport, String> {
     let mut report = VerifyReport::default();
-    let kinds = kinds_of(units);
+    let kinds = plan.kinds();
     let listed = list(client, &state.installation, &placement(engine, &kinds)).await?;
     report.listed = listed.values().map(BTreeSet::len).sum();
     let store = &state.store;
@@ -83,16 +83,8 @@ pub async fn verify(
             recorded.entry(blueprint).or_default().insert(identifier);
         }
     }
-    let adopt = place_unrecorded(
-        engine,
-        client,
-        state,
-        units,
-        &listed,
-        &recorded,
-        &mut report,
-    )
-    .await;
+    let adopt =
+        place_unrecorded(engine, client, state, plan, &listed, &recorded, &mut report).await;
     let mut scopes: BTreeSet<ScopeKey> = known.into_iter().map(|s| s.scope).collect();
     scopes.extend(adopt.keys().cloned());
     let empty = BTreeSet::new();
@@ -112,11 +104,6 @@ pub async fn verify(
         "sync state verified against Port"
     );
     Ok(report)
-}
-
-fn kinds_of(units: &[Unit]) -> Vec<Kind> {
-    let kinds: BTreeSet<Kind> = units.iter().map(|u| u.kind).collect();
-    kinds.into_iter().collect()
 }
 
 /// One paginated search per blueprint: this installation's identifiers.
@@ -161,18 +148,18 @@ async fn place_unrecorded(
     engine: &Engine,
     client: &PortClient,
     state: &StateSync,
-    units: &[Unit],
+    plan: &Plan,
     listed: &Listed,
     recorded: &BTreeMap<String, BTreeSet<String>>,
     report: &mut VerifyReport,
 ) -> BTreeMap<ScopeKey, BTreeSet<EntityKey>> {
-    let configured = kinds_of(units);
+    let configured = plan.kinds();
     let none = BTreeSet::new();
     let mut adopt: BTreeMap<ScopeKey, BTreeSet<EntityKey>> = BTreeMap::new();
     for (blueprint, ids) in listed {
         let known = recorded.get(blueprint).unwrap_or(&none);
         let mut left: BTreeSet<String> = ids.difference(known).cloned().collect();
-        for unit in units {
+        for unit in plan.units() {
             if left.is_empty() {
                 break;
             }
@@ -199,7 +186,7 @@ async fn place_unrecorded(
             for id in found.iter().filter_map(|e| e.get("identifier")?.as_str()) {
                 if left.remove(id) {
                     let key = (blueprint.clone(), id.to_owned());
-                    adopt.entry(state.scope_of(unit)).or_default().insert(key);
+                    adopt.entry(state.scope_of(&unit)).or_default().insert(key);
                 }
             }
         }
@@ -265,7 +252,7 @@ pub async fn verify_if_needed(
     engine: &Engine,
     client: &PortClient,
     state: &StateSync,
-    units: &[Unit],
+    plan: &Plan,
     asked: bool,
 ) -> Option<VerifyReport> {
     let bootstrap = !asked
@@ -280,7 +267,7 @@ pub async fn verify_if_needed(
     if bootstrap {
         tracing::info!("no sync state yet: verifying against Port first (adopting what this installation already wrote)");
     }
-    match verify(engine, client, state, units).await {
+    match verify(engine, client, state, plan).await {
         Ok(report) => Some(report),
         Err(e) => {
             tracing::warn!(error = %e, "verify failed: the units work from the state as it is");

@@ -149,3 +149,42 @@ fn serve(
     let _ = stream.write_all(response.as_bytes());
     let _ = stream.flush();
 }
+
+/// An EC2 `Describe*` answer over two pages: `first` (with `nextToken` `t2`), then `second` when
+/// asked with `NextToken=t2`; each the `<item>`s of the answer's `set` element.
+pub fn ec2_two_pages(
+    action: &'static str,
+    set: &'static str,
+    first: String,
+    second: String,
+) -> impl Fn(&Request) -> Response + Send + Sync + 'static {
+    move |request: &Request| {
+        let (items, token) = if request.body.contains("NextToken=t2") {
+            (second.as_str(), "")
+        } else {
+            (first.as_str(), "<nextToken>t2</nextToken>")
+        };
+        let body = format!(
+            "<{action}Response xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\
+             <requestId>1</requestId><{set}>{items}</{set}>{token}</{action}Response>"
+        );
+        (200, "text/xml;charset=UTF-8", body)
+    }
+}
+
+/// Fetches `kind` in `eu-west-1` from an [`ec2_two_pages`] server: asserts one object and one
+/// call per page, and the API's largest page asked for; returns the raw objects.
+pub async fn ec2_fetch_two_pages(
+    kind: &str,
+    handler: impl Fn(&Request) -> Response + Send + Sync + 'static,
+) -> Vec<serde_json::Value> {
+    let server = FakeAws::start(handler);
+    let kind = crate::kinds::Kind::parse(kind).expect("a native kind");
+    let unit =
+        crate::test_support::TestUnit::new(kind, "eu-west-1", server.sdk_config("eu-west-1"));
+    let (result, pages) = fetch_pages(&unit.ctx()).await;
+    let stats = result.expect("the fetch succeeds");
+    assert_eq!((stats.objects, stats.api_calls, pages.len()), (2, 2, 2));
+    assert!(server.requests()[0].body.contains("MaxResults=1000"));
+    pages.into_iter().flatten().collect()
+}

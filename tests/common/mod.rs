@@ -3,9 +3,11 @@
 //! real `port-aws-sync` binary.
 #![allow(dead_code)]
 
+pub mod kinds;
 pub mod lambda;
 
 use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -41,7 +43,7 @@ pub fn free_port() -> u16 {
 
 /// Starts a support server (`python SCRIPT ARGS`) that prints `LISTENING <port>` when ready;
 /// returns its guard and URL.
-fn spawn_listening(script: &str, args: &[&str], what: &str) -> (Guard, String) {
+pub fn spawn_listening(script: &str, args: &[&str], what: &str) -> (Guard, String) {
     let mut child = Command::new(python())
         .arg(root().join(script))
         .args(args)
@@ -77,13 +79,17 @@ impl Drop for Guard {
     }
 }
 
+/// The host and the path (`/` when none) of an `http://` URL.
+fn host_and_path(url: &str) -> (&str, String) {
+    let rest = url.strip_prefix("http://").expect("http url");
+    rest.split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()))
+}
+
 /// A request without a body but with headers (e.g. `Authorization`); returns the status.
 pub fn http_with_headers(method: &str, url: &str, headers: &[(&str, &str)]) -> u16 {
-    let rest = url.strip_prefix("http://").expect("http url");
-    let (host, path) = rest
-        .split_once('/')
-        .map(|(h, p)| (h, format!("/{p}")))
-        .unwrap_or((rest, "/".into()));
+    let (host, path) = host_and_path(url);
     let mut stream = TcpStream::connect(host).expect("connect");
     let extra: String = headers
         .iter()
@@ -105,11 +111,7 @@ pub fn http_with_headers(method: &str, url: &str, headers: &[(&str, &str)]) -> u
 
 /// Minimal HTTP/1.1 request to a local server (no client dependency in tests).
 pub fn http(method: &str, url: &str, body: Option<&Value>) -> (u16, Value) {
-    let rest = url.strip_prefix("http://").expect("http url");
-    let (host, path) = rest
-        .split_once('/')
-        .map(|(h, p)| (h, format!("/{p}")))
-        .unwrap_or((rest, "/".into()));
+    let (host, path) = host_and_path(url);
     let mut stream = TcpStream::connect(host).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(300)))
@@ -201,34 +203,40 @@ impl Moto {
     }
 
     fn run_seed(&self, args: &[&str], input: &Value) -> Value {
-        let mut child = Command::new(python())
-            .arg(root().join("tests/support/seed_moto.py"))
-            .args(["--endpoint", &self.url])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run seed_moto.py");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.to_string().as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "seed_moto.py failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "seed output is not JSON ({e}): {}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })
+        let args = [&["--endpoint", self.url.as_str()], args].concat();
+        python_json("tests/support/seed_moto.py", &args, input)
     }
+}
+
+/// Runs the support script `script` with `args`, feeding it `input`; asserts it succeeded and
+/// returns its stdout as JSON.
+pub fn python_json(script: &str, args: &[&str], input: &Value) -> Value {
+    let mut child = Command::new(python())
+        .arg(root().join(script))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {script}: {e}"));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{script} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{script} did not print JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
 }
 
 /// The strict fake Port server.
@@ -294,6 +302,24 @@ impl FakePort {
             "requests violated Port's OpenAPI schema: {violations:#}"
         );
     }
+}
+
+/// Blueprint → entity identifiers.
+pub type Catalog = BTreeMap<String, BTreeSet<String>>;
+
+/// The identifiers the fake Port's catalog holds, by blueprint (blueprints without entities left
+/// out).
+pub fn catalog(port: &FakePort) -> Catalog {
+    port.state()["entities"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(bp, entities)| {
+            let ids = entities.as_object().unwrap().keys().cloned().collect();
+            (bp.clone(), ids)
+        })
+        .filter(|(_, ids): &(String, BTreeSet<String>)| !ids.is_empty())
+        .collect()
 }
 
 /// Environment for the binary against moto (and optionally the fake Port), nothing inherited
@@ -426,17 +452,22 @@ impl FakeCloudControl {
     }
 }
 
-/// Creates the DynamoDB state table `table` in moto, as the SAM template does.
-pub fn create_state_table(moto: &Moto, table: &str) {
+/// An SDK config for moto: its endpoint, `us-east-1`, moto's test credentials.
+pub fn moto_sdk_config(moto: &Moto) -> aws_config::SdkConfig {
     use aws_credential_types::provider::SharedCredentialsProvider;
-    let sdk = aws_config::SdkConfig::builder()
+    aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(&moto.url)
         .credentials_provider(SharedCredentialsProvider::new(
             aws_credential_types::Credentials::new("testing", "testing", None, None, "test"),
         ))
-        .build();
+        .build()
+}
+
+/// Creates the DynamoDB state table `table` in moto, as the SAM template does.
+pub fn create_state_table(moto: &Moto, table: &str) {
+    let sdk = moto_sdk_config(moto);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
