@@ -167,62 +167,75 @@ const STATUS_BATCH: usize = 100;
 /// Fetches every instance of the unit's region and sends the raw objects of each
 /// `DescribeInstances` page in parts of at most [`SEND_CHUNK`]. Each page takes a place in the
 /// process's page budget ([`crate::memory`]) before it is asked for, and gives it back once it
-/// has been sent.
+/// has been sent. A page is kept as its XML document and converted one part at a time: each
+/// part is sent (and, the channel being bounded, taken by the writer) before the next is read,
+/// so a page's values never exist all at once.
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
     let with_status = ctx.wants(DESCRIBE_INSTANCE_STATUS_ACTION);
     let input = json!({ "MaxResults": DESCRIBE_INSTANCES_PAGE });
-    let mut stream = std::pin::pin!(ctx.pages("DescribeInstances", input));
+    let mut stream = std::pin::pin!(ctx.pages_xml("DescribeInstances", input, "Reservations"));
     loop {
         let permit = crate::memory::page_permit().await;
         let Some(page) = stream.next().await else {
             break;
         };
-        let mut page = page?;
-        let mut statuses = if with_status {
-            let ids: Vec<String> = list(&page, "Reservations")
-                .iter()
-                .flat_map(|r| list(r, "Instances"))
-                .filter(|i| exists(i))
-                .filter_map(|i| str_of(i, "InstanceId"))
-                .collect();
-            describe_statuses(ctx, &ids).await?
-        } else {
-            HashMap::new()
-        };
-        let reservations = take_list(&mut page, "Reservations");
-        drop(page);
-        let mut objects = Vec::new();
+        let page = page?;
+        let doc = page.parse().map_err(|message| FetchError::Aws {
+            operation: "DescribeInstances",
+            message: format!("the answer could not be read: {message}"),
+            code: None,
+        })?;
+        let mut part = Vec::new();
         let mut count = 0;
-        for mut reservation in reservations {
-            let instances = take_list(&mut reservation, "Instances");
-            for instance in instances.into_iter().filter(exists) {
-                let status = str_of(&instance, "InstanceId").and_then(|id| statuses.remove(&id));
-                let extra = with_reservation(ctx.extra(ctx.region), &reservation);
-                objects.push(super::raw_object(
-                    ctx.kind,
-                    into_properties(instance, status),
-                    extra,
-                ));
-                if objects.len() == SEND_CHUNK {
-                    count += objects.len();
-                    ctx.send(pages, std::mem::take(&mut objects)).await?;
+        for reservation in doc.output().list("Reservations") {
+            let fields = reservation.read_without(Some("Instances"));
+            for instance in reservation.list("Instances") {
+                let instance = instance.read();
+                if !exists(&instance) {
+                    continue;
+                }
+                part.push((with_reservation(ctx.extra(ctx.region), &fields), instance));
+                if part.len() == SEND_CHUNK {
+                    count += send_part(ctx, pages, std::mem::take(&mut part), with_status).await?;
                 }
             }
         }
-        count += objects.len();
+        count += send_part(ctx, pages, part, with_status).await?;
         tracing::debug!(region = ctx.region, count, "EC2 instances page");
-        ctx.send(pages, objects).await?;
+        drop(doc);
+        drop(page);
         drop(permit);
     }
     Ok(ctx.stats())
 }
 
-/// Moves the array `key` out of `value` (empty when absent).
-fn take_list(value: &mut Value, key: &str) -> Vec<Value> {
-    match value.get_mut(key).map(Value::take) {
-        Some(Value::Array(items)) => items,
-        _ => Vec::new(),
-    }
+/// Sends one part of a page: each instance with its reservation's `__ExtraContext`, and with its
+/// `DescribeInstanceStatus` entry when `with_status`. Returns the number of objects sent.
+async fn send_part(
+    ctx: &FetchContext<'_>,
+    pages: &PageSender,
+    part: Vec<(Map<String, Value>, Value)>,
+    with_status: bool,
+) -> Result<usize, FetchError> {
+    let mut statuses = if with_status && !part.is_empty() {
+        let ids: Vec<String> = part
+            .iter()
+            .filter_map(|(_, i)| str_of(i, "InstanceId"))
+            .collect();
+        describe_statuses(ctx, &ids).await?
+    } else {
+        HashMap::new()
+    };
+    let objects: Vec<Value> = part
+        .into_iter()
+        .map(|(extra, instance)| {
+            let status = str_of(&instance, "InstanceId").and_then(|id| statuses.remove(&id));
+            super::raw_object(ctx.kind, into_properties(instance, status), extra)
+        })
+        .collect();
+    let count = objects.len();
+    ctx.send(pages, objects).await?;
+    Ok(count)
 }
 
 fn list<'v>(value: &'v Value, key: &str) -> &'v [Value] {

@@ -11,6 +11,7 @@
 use super::unavailable::{self, Unavailable};
 use super::Kind;
 use crate::aws::api::error::is_access_denied_code;
+use crate::aws::api::xml::XmlOutput;
 use crate::aws::api::{ApiError, AwsApi, ServiceClient};
 use crate::config::{Config, RegionPolicy};
 use crate::discovery::Account;
@@ -297,6 +298,27 @@ impl<'a> FetchContext<'a> {
         let pages = match self.client() {
             Ok(client) => client
                 .pages(operation, input)
+                .map(move |page| page.map_err(|e| FetchError::api(service, operation, e)))
+                .left_stream(),
+            Err(e) => futures_util::stream::once(async move { Err(e) }).right_stream(),
+        };
+        pages.inspect(move |_| {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+        })
+    }
+
+    /// [`FetchContext::pages`] with each page kept as XML text, read part by part by the
+    /// caller ([`ServiceClient::pages_xml`]); `list` is the output's large list member.
+    pub fn pages_xml(
+        &self,
+        operation: &'static str,
+        input: Value,
+        list: &'static str,
+    ) -> impl Stream<Item = Result<XmlOutput, FetchError>> + Send + '_ {
+        let service = self.service();
+        let pages = match self.client() {
+            Ok(client) => client
+                .pages_xml(operation, input, list)
                 .map(move |page| page.map_err(|e| FetchError::api(service, operation, e)))
                 .left_stream(),
             Err(e) => futures_util::stream::once(async move { Err(e) }).right_stream(),

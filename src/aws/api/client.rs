@@ -6,19 +6,24 @@ use super::credentials::CredentialCache;
 use super::customizations;
 use super::endpoint::{self, Endpoint};
 use super::error::{ApiError, CallSite};
-use super::model::{self, ServiceModel};
+use super::model::{self, Protocol, ServiceModel};
 use super::protocol::{self, HttpRequest};
 use super::retry::{self, Retry};
+use super::xml::XmlOutput;
 use aws_config::SdkConfig;
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4::SigningParams;
 use aws_smithy_runtime_api::client::identity::{Identity, IdentityCachePartition, ResolveIdentity};
+use reqwest::header::HeaderMap;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
+
+/// Turns a successful answer (status, headers, body) into an output.
+type Decoder<'a, T> = dyn Fn(u16, &HeaderMap, &[u8]) -> Result<T, String> + Send + Sync + 'a;
 
 /// Timeouts and retries of every call. Defaults suit a sync: a slow answer is retried rather
 /// than waited for, and throttling slows a call down for a while before it fails.
@@ -215,28 +220,83 @@ impl ServiceClient {
         })?;
         self.shared.counters.calls.fetch_add(1, Ordering::Relaxed);
         let limit = self.shared.options.operation_timeout;
-        let mut output =
-            match tokio::time::timeout(limit, self.send_with_retries(op, &call, &request)).await {
-                Ok(result) => result?,
-                Err(_) => return Err(ApiError::Timeout { call, after: limit }),
-            };
+        let model = self.model;
+        let decode = |status: u16, headers: &HeaderMap, body: &[u8]| {
+            protocol::read_output(model, op, status, headers, body)
+        };
+        let send = self.send_with_retries(&call, &request, &decode);
+        let mut output = match tokio::time::timeout(limit, send).await {
+            Ok(result) => result?,
+            Err(_) => return Err(ApiError::Timeout { call, after: limit }),
+        };
         if let Some(output_shape) = shape(op.output.as_ref().map(|o| &o.shape)) {
             customizations::output(&self.service, self.model, output_shape, &mut output);
         }
         Ok(output)
     }
 
-    async fn send_with_retries(
+    /// Calls `operation` as [`ServiceClient::call`] does, but keeps the XML output as text, to
+    /// be read part by part ([`XmlOutput`]). Only for the `query` and `ec2` protocols, and
+    /// services whose outputs boto3 does not change in code.
+    pub async fn call_xml(&self, operation: &str, input: Value) -> Result<XmlOutput, ApiError> {
+        let op = self.model.operation(&self.service, operation)?;
+        let call = self.call_site(&op.name);
+        let model = self.model;
+        let refuse = |message: &str| ApiError::InvalidRequest {
+            call: Some(call.clone()),
+            message: message.to_owned(),
+        };
+        if !matches!(model.metadata.protocol, Protocol::Query | Protocol::Ec2)
+            || customizations::changes_outputs(&self.service)
+        {
+            return Err(refuse(
+                "only query and ec2 outputs without customizations are read lazily: use call",
+            ));
+        }
+        let Some(output) = op.output.as_ref() else {
+            return Err(refuse("the operation has no output: use call"));
+        };
+        let output_shape = model.shape(&output.shape).map_err(|m| refuse(&m))?;
+        let wrapper = output.result_wrapper.as_deref();
+        let mut input = input;
+        let input_shape = op.input.as_ref().and_then(|i| model.shapes.get(&i.shape));
+        customizations::input(&self.service, input_shape, &mut input);
+        let request = protocol::build_request(model, op, &input).map_err(|message| {
+            ApiError::InvalidRequest {
+                call: Some(call.clone()),
+                message,
+            }
+        })?;
+        self.shared.counters.calls.fetch_add(1, Ordering::Relaxed);
+        let limit = self.shared.options.operation_timeout;
+        let decode = |_: u16, _: &HeaderMap, body: &[u8]| {
+            let text =
+                std::str::from_utf8(body).map_err(|e| format!("the body is not UTF-8: {e}"))?;
+            Ok(XmlOutput::new(
+                model,
+                output_shape,
+                wrapper,
+                text.to_owned(),
+            ))
+        };
+        let send = self.send_with_retries(&call, &request, &decode);
+        match tokio::time::timeout(limit, send).await {
+            Ok(result) => result,
+            Err(_) => Err(ApiError::Timeout { call, after: limit }),
+        }
+    }
+
+    async fn send_with_retries<T>(
         &self,
-        op: &model::Operation,
         call: &CallSite,
         request: &HttpRequest,
-    ) -> Result<Value, ApiError> {
+        decode: &Decoder<'_, T>,
+    ) -> Result<T, ApiError> {
         let options = &self.shared.options;
         let counters = &self.shared.counters;
         let mut attempt = 1;
         loop {
-            let err = match self.attempt(op, call, request).await {
+            let err = match self.attempt(call, request, decode).await {
                 Ok(value) => return Ok(value),
                 Err(err) => err,
             };
@@ -271,12 +331,12 @@ impl ServiceClient {
     }
 
     /// One signed HTTP exchange.
-    async fn attempt(
+    async fn attempt<T>(
         &self,
-        op: &model::Operation,
         call: &CallSite,
         request: &HttpRequest,
-    ) -> Result<Value, ApiError> {
+        decode: &Decoder<'_, T>,
+    ) -> Result<T, ApiError> {
         let no_credentials = |message: String| ApiError::Credentials {
             service: call.service,
             region: call.region.to_string(),
@@ -327,11 +387,10 @@ impl ServiceClient {
         let response_headers = response.headers().clone();
         let body = response.bytes().await.map_err(transport)?;
         if (200..300).contains(&status) {
-            return protocol::read_output(self.model, op, status, &response_headers, &body)
-                .map_err(|message| ApiError::Decode {
-                    call: call.clone(),
-                    message,
-                });
+            return decode(status, &response_headers, &body).map_err(|message| ApiError::Decode {
+                call: call.clone(),
+                message,
+            });
         }
         let wire = protocol::read_error(self.model, status, &response_headers, &body);
         Err(ApiError::Service {

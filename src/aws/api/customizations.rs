@@ -34,8 +34,13 @@ pub fn input(service: &str, shape: Option<&Shape>, input: &mut Value) {
 }
 
 /// Adjusts a parsed output.
+/// Whether [`output`] changes the outputs of `service`.
+pub fn changes_outputs(service: &str) -> bool {
+    service == "iam"
+}
+
 pub fn output(service: &str, model: &ServiceModel, shape: &Shape, output: &mut Value) {
-    if service == "iam" {
+    if changes_outputs(service) {
         decode_policies(model, shape, output);
     }
 }

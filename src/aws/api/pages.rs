@@ -6,6 +6,7 @@
 use super::client::ServiceClient;
 use super::error::ApiError;
 use super::model::Paginator;
+use super::xml::XmlOutput;
 use futures_util::Stream;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
@@ -19,7 +20,68 @@ impl ServiceClient {
         operation: &str,
         input: Value,
     ) -> impl Stream<Item = Result<Value, ApiError>> + Send + 'static {
-        let start = match self.paginator(operation) {
+        let start = self.start(operation, input);
+        futures_util::stream::unfold(start, |state| async move {
+            match state {
+                State::Done => None,
+                State::Failed(e) => Some((Err(e), State::Done)),
+                State::Next(paging) => {
+                    match paging.client.call(paging.op, paging.input.clone()).await {
+                        Err(e) => Some((Err(e), State::Done)),
+                        Ok(page) => {
+                            let next = paging.advance(&page);
+                            Some((Ok(page), next))
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    /// The pages of `operation` as [`ServiceClient::pages`] gives them, each kept as XML text
+    /// ([`ServiceClient::call_xml`]) for its caller to read part by part. `list` names the
+    /// output's (large) list member, which the paging tokens are never read from.
+    pub fn pages_xml(
+        &self,
+        operation: &str,
+        input: Value,
+        list: &'static str,
+    ) -> impl Stream<Item = Result<XmlOutput, ApiError>> + Send + 'static {
+        let start = self.start(operation, input);
+        futures_util::stream::unfold(start, move |state| async move {
+            match state {
+                State::Done => None,
+                State::Failed(e) => Some((Err(e), State::Done)),
+                State::Next(paging) => {
+                    match paging
+                        .client
+                        .call_xml(paging.op, paging.input.clone())
+                        .await
+                    {
+                        Err(e) => Some((Err(e), State::Done)),
+                        Ok(page) => {
+                            let head = page
+                                .parse()
+                                .map(|doc| doc.output().read_without(Some(list)));
+                            match head {
+                                Ok(head) => {
+                                    let next = paging.advance(&head);
+                                    Some((Ok(page), next))
+                                }
+                                Err(message) => {
+                                    let call = paging.client.call_site(paging.op);
+                                    Some((Err(ApiError::Decode { call, message }), State::Done))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    fn start(&self, operation: &str, input: Value) -> State {
+        match self.paginator(operation) {
             Ok((op, paginator)) => {
                 let input = match input {
                     Value::Null => Value::Object(Map::new()),
@@ -38,22 +100,7 @@ impl ServiceClient {
                 }))
             }
             Err(e) => State::Failed(e),
-        };
-        futures_util::stream::unfold(start, |state| async move {
-            match state {
-                State::Done => None,
-                State::Failed(e) => Some((Err(e), State::Done)),
-                State::Next(paging) => {
-                    match paging.client.call(paging.op, paging.input.clone()).await {
-                        Err(e) => Some((Err(e), State::Done)),
-                        Ok(page) => {
-                            let next = paging.advance(&page);
-                            Some((Ok(page), next))
-                        }
-                    }
-                }
-            }
-        })
+        }
     }
 
     fn paginator(&self, operation: &str) -> Result<(&'static str, &'static Paginator), ApiError> {
