@@ -154,9 +154,10 @@ pub async fn refresh(
 /// (moto counts `MaxResults` in reservations, so there a page may hold far more instances.)
 const DESCRIBE_INSTANCES_PAGE: u32 = 200;
 
-/// Raw objects sent downstream at once: a page is handed on in parts of this size, each instance
-/// moved out of the page as it is converted, so the page's memory drains as it is written
-/// instead of being held twice. A multiple of Port's 20 entities per bulk request, so the parts
+/// Raw objects sent downstream at once: a page is kept as its XML document and only this many
+/// instances are converted from it at a time, so the page's values never exist all at once (the
+/// document is several times smaller than its values). Also the ids of one
+/// `DescribeInstanceStatus` call. A multiple of Port's 20 entities per bulk request, so the parts
 /// cost no extra request.
 const SEND_CHUNK: usize = 100;
 
@@ -255,7 +256,7 @@ pub fn exists(instance: &Value) -> bool {
     instance["State"]["Name"].as_str() != Some("terminated")
 }
 
-/// `DescribeInstanceStatus` for one page's instances (`IncludeAllInstances`, so stopped
+/// `DescribeInstanceStatus` for one part's instances (`IncludeAllInstances`, so stopped
 /// instances are reported too), by 100 ids, keyed by instance id.
 async fn describe_statuses(
     ctx: &FetchContext<'_>,
@@ -629,13 +630,13 @@ mod fetch_tests {
     }
 
     #[tokio::test]
-    async fn describe_instance_status_action_merges_statuses_per_page() {
+    async fn describe_instance_status_action_merges_statuses_per_part() {
         let server = FakeAws::start(handler);
         let (result, pages) = run(&server, &[DESCRIBE_INSTANCE_STATUS_ACTION]).await;
         let stats = result.unwrap();
         assert_eq!(
             stats.api_calls, 4,
-            "2 DescribeInstances + 1 DescribeInstanceStatus per page"
+            "2 DescribeInstances + 1 DescribeInstanceStatus per part of a page"
         );
         let summary =
             json!({"Status": "ok", "Details": [{"Name": "reachability", "Status": "passed"}]});
