@@ -1076,7 +1076,7 @@ def item_lambda(ctx) -> dict:
         port.reset()
         http_json("POST", f"{port.url}/_fake/seed", {"blueprints": blueprints})  # the fan-out creates them
         # Each run is a first sync: a fresh state table, or the state says everything is written already.
-        run_env = {**env, **create_state_table(moto.url, f"{STATE_TABLE}-worker-{i}")}
+        run_env = {**env, **ctx.worker_env, **create_state_table(moto.url, f"{STATE_TABLE}-worker-{i}")}
         run = run_lambda(ctx, "worker", {"Records": records}, run_env, timeout=900, tag=f"worker-{i}")
         catalog = entity_counts(port.state())
         run["ec2_entities"] = catalog.get("ec2Instance", 0)
@@ -1087,13 +1087,14 @@ def item_lambda(ctx) -> dict:
     log("item 3: worker on the same batch with MAX_CONCURRENT_UNITS=1 (memory of one unit at a time)")
     port.reset()
     http_json("POST", f"{port.url}/_fake/seed", {"blueprints": blueprints})
-    serial_env = {**env, **create_state_table(moto.url, f"{STATE_TABLE}-worker-serial"), "MAX_CONCURRENT_UNITS": "1"}
+    serial_env = {**env, **ctx.worker_env, **create_state_table(moto.url, f"{STATE_TABLE}-worker-serial"),
+                  "MAX_CONCURRENT_UNITS": "1"}
     serial = run_lambda(ctx, "worker", {"Records": records}, serial_env, timeout=900,
                         tag="worker-serial")
     serial["ec2_entities"] = entity_counts(port.state()).get("ec2Instance", 0)
     result["worker_batch_one_unit_at_a_time"] = {k: serial.get(k) for k in ("wall_s", "cpu_s", "max_rss_kib",
                                                                             "ec2_entities")}
-    result["worker_batch"] = {"units": len(records), "instances_per_unit": per_unit,
+    result["worker_batch"] = {"units": len(records), "instances_per_unit": per_unit, "worker_env": ctx.worker_env,
                               **{k: stats([r.get(k) for r in runs]) for k in ("wall_s", "cpu_s", "max_rss_kib")},
                               "all_complete": all(r["complete"] for r in runs),
                               "batch_item_failures": [r["batch_item_failures"] for r in runs]}
@@ -1405,6 +1406,7 @@ class Ctx:
         self.map_tools = {t.strip() for t in (args.map_tools or "").split(",") if t.strip()}
         self.startup_only = args.lambda_startup_only
         self.worker_only = args.lambda_worker_only
+        self.worker_env = dict(kv.split("=", 1) for kv in args.worker_env)
 
     def size(self, name: str) -> int:
         if name == "org_accounts" and self.accounts:
@@ -1434,6 +1436,8 @@ def main() -> int:
                         help="item 3: binary sizes and start-ups only, not the worker batch")
     parser.add_argument("--lambda-worker-only", action="store_true",
                         help="item 3: binary sizes and the worker batch only (worker memory, F4), no start-ups")
+    parser.add_argument("--worker-env", action="append", default=[], metavar="KEY=VALUE",
+                        help="item 3: a setting of the worker batch runs, e.g. MAX_PAGES_IN_FLIGHT=1 (repeatable)")
     args = parser.parse_args()
     ctx = Ctx(args)
     only = {int(x) for x in args.only.split(",") if x.strip()}
