@@ -17,10 +17,11 @@ use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// Default of `MAX_PAGES_IN_FLIGHT`: one large page at a time. Measured on a batch of 10 units of
-/// 1,000 instances (BENCHMARKS.md F4): 44 MiB peak against 63 MiB with two, in the same time; and a
-/// work item holds one account-region, so one `DescribeInstances` listing at most.
-pub const DEFAULT_PAGES_IN_FLIGHT: usize = 1;
+/// Default of `MAX_PAGES_IN_FLIGHT`. One would use less memory (BENCHMARKS.md F4: 44 MiB against
+/// 63 MiB on 10 units of 1,000 instances), but a unit takes its place before it asks for a page,
+/// so one region whose endpoint does not answer would hold every other unit's large pages until
+/// its unit timeout.
+pub const DEFAULT_PAGES_IN_FLIGHT: usize = 2;
 
 tokio::task_local! {
     static BUDGET: PageBudget;

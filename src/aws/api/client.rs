@@ -6,7 +6,7 @@ use super::credentials::CredentialCache;
 use super::customizations;
 use super::endpoint::{self, Endpoint};
 use super::error::{ApiError, CallSite};
-use super::model::{self, Protocol, ServiceModel};
+use super::model::{self, Operation, Protocol, ServiceModel};
 use super::protocol::{self, HttpRequest};
 use super::retry::{self, Retry};
 use super::xml::XmlOutput;
@@ -206,31 +206,15 @@ impl ServiceClient {
     /// Calls `operation` with `input` (API member names, as boto3 takes them; `Value::Null` for
     /// none) and returns the output as boto3 parses it, without `ResponseMetadata`. Throttling
     /// and passing failures are retried with backoff within [`ApiOptions`]' bounds.
-    pub async fn call(&self, operation: &str, mut input: Value) -> Result<Value, ApiError> {
+    pub async fn call(&self, operation: &str, input: Value) -> Result<Value, ApiError> {
         let op = self.model.operation(&self.service, operation)?;
-        let call = self.call_site(&op.name);
-        let shape = |name: Option<&String>| name.and_then(|n| self.model.shapes.get(n));
-        let input_shape = shape(op.input.as_ref().map(|i| &i.shape));
-        customizations::input(&self.service, input_shape, &mut input);
-        let request = protocol::build_request(self.model, op, &input).map_err(|message| {
-            ApiError::InvalidRequest {
-                call: Some(call.clone()),
-                message,
-            }
-        })?;
-        self.shared.counters.calls.fetch_add(1, Ordering::Relaxed);
-        let limit = self.shared.options.operation_timeout;
         let model = self.model;
         let decode = |status: u16, headers: &HeaderMap, body: &[u8]| {
             protocol::read_output(model, op, status, headers, body)
         };
-        let send = self.send_with_retries(&call, &request, &decode);
-        let mut output = match tokio::time::timeout(limit, send).await {
-            Ok(result) => result?,
-            Err(_) => return Err(ApiError::Timeout { call, after: limit }),
-        };
-        if let Some(output_shape) = shape(op.output.as_ref().map(|o| &o.shape)) {
-            customizations::output(&self.service, self.model, output_shape, &mut output);
+        let mut output = self.send(op, input, &decode).await?;
+        if let Some(output_shape) = op.output.as_ref().and_then(|o| model.shapes.get(&o.shape)) {
+            customizations::output(&self.service, model, output_shape, &mut output);
         }
         Ok(output)
     }
@@ -258,17 +242,6 @@ impl ServiceClient {
         };
         let output_shape = model.shape(&output.shape).map_err(|m| refuse(&m))?;
         let wrapper = output.result_wrapper.as_deref();
-        let mut input = input;
-        let input_shape = op.input.as_ref().and_then(|i| model.shapes.get(&i.shape));
-        customizations::input(&self.service, input_shape, &mut input);
-        let request = protocol::build_request(model, op, &input).map_err(|message| {
-            ApiError::InvalidRequest {
-                call: Some(call.clone()),
-                message,
-            }
-        })?;
-        self.shared.counters.calls.fetch_add(1, Ordering::Relaxed);
-        let limit = self.shared.options.operation_timeout;
         let decode = |_: u16, _: &HeaderMap, body: &[u8]| {
             let text =
                 std::str::from_utf8(body).map_err(|e| format!("the body is not UTF-8: {e}"))?;
@@ -279,7 +252,32 @@ impl ServiceClient {
                 text.to_owned(),
             ))
         };
-        let send = self.send_with_retries(&call, &request, &decode);
+        self.send(op, input, &decode).await
+    }
+
+    /// One call of `op`: the input as boto3 changes it, the request, then its attempts within
+    /// the operation timeout, the answer read by `decode`.
+    async fn send<T>(
+        &self,
+        op: &'static Operation,
+        mut input: Value,
+        decode: &Decoder<'_, T>,
+    ) -> Result<T, ApiError> {
+        let call = self.call_site(&op.name);
+        let input_shape = op
+            .input
+            .as_ref()
+            .and_then(|i| self.model.shapes.get(&i.shape));
+        customizations::input(&self.service, input_shape, &mut input);
+        let request = protocol::build_request(self.model, op, &input).map_err(|message| {
+            ApiError::InvalidRequest {
+                call: Some(call.clone()),
+                message,
+            }
+        })?;
+        self.shared.counters.calls.fetch_add(1, Ordering::Relaxed);
+        let limit = self.shared.options.operation_timeout;
+        let send = self.send_with_retries(&call, &request, decode);
         match tokio::time::timeout(limit, send).await {
             Ok(result) => result,
             Err(_) => Err(ApiError::Timeout { call, after: limit }),

@@ -645,32 +645,37 @@ mod tests {
         );
     }
 
-    #[test]
-    fn reads_flattened_lists_and_maps() {
-        let model: ServiceModel = serde_json::from_value(json!({
+    /// A `query` service model of these shapes, with no operations.
+    fn query_model(shapes: Value) -> &'static ServiceModel {
+        let model = json!({
             "metadata": {"protocol": "query", "apiVersion": "1", "endpointPrefix": "x",
                 "signingName": "x", "serviceId": "X"},
             "operations": {},
-            "shapes": {
-                "Out": {"type": "structure", "members": {
-                    "Items": {"shape": "L", "flattened": true},
-                    "Named": {"shape": "NamedL"},
-                    "Attrs": {"shape": "M", "locationName": "Attr"},
-                    "Ratio": {"shape": "D"}}},
-                "L": {"type": "list", "member": {"shape": "S"}},
-                "NamedL": {"type": "list", "flattened": true, "member": {"shape": "S", "locationName": "Name"}},
-                "M": {"type": "map", "flattened": true, "key": {"shape": "S", "locationName": "Name"},
-                    "value": {"shape": "S", "locationName": "Value"}},
-                "S": {"type": "string"}, "D": {"type": "double"}
-            }
-        }))
-        .unwrap();
+            "shapes": shapes
+        });
+        Box::leak(Box::new(serde_json::from_value(model).unwrap()))
+    }
+
+    #[test]
+    fn reads_flattened_lists_and_maps() {
+        let model = query_model(json!({
+            "Out": {"type": "structure", "members": {
+                "Items": {"shape": "L", "flattened": true},
+                "Named": {"shape": "NamedL"},
+                "Attrs": {"shape": "M", "locationName": "Attr"},
+                "Ratio": {"shape": "D"}}},
+            "L": {"type": "list", "member": {"shape": "S"}},
+            "NamedL": {"type": "list", "flattened": true, "member": {"shape": "S", "locationName": "Name"}},
+            "M": {"type": "map", "flattened": true, "key": {"shape": "S", "locationName": "Name"},
+                "value": {"shape": "S", "locationName": "Value"}},
+            "S": {"type": "string"}, "D": {"type": "double"}
+        }));
         let body = "<R><Items>a</Items><Items>b</Items><Name>n1</Name><Name>n2</Name>\
             <Attr><Name>k1</Name><Value>v1</Value></Attr><Attr><Name>k2</Name><Value>v2</Value></Attr>\
             <Ratio>1</Ratio></R>";
         let shape = model.shape("Out").unwrap();
         assert_eq!(
-            read_document(&model, shape, body, None).unwrap(),
+            read_document(model, shape, body, None).unwrap(),
             json!({"Items": ["a", "b"], "Named": ["n1", "n2"], "Attrs": {"k1": "v1", "k2": "v2"}, "Ratio": 1.0})
         );
     }
@@ -769,22 +774,14 @@ mod tests {
 
     #[test]
     fn lazy_reading_follows_flattened_lists() {
-        let model: &'static ServiceModel = Box::leak(Box::new(
-            serde_json::from_value(json!({
-                "metadata": {"protocol": "query", "apiVersion": "1", "endpointPrefix": "x",
-                    "signingName": "x", "serviceId": "X"},
-                "operations": {},
-                "shapes": {
-                    "Out": {"type": "structure", "members": {
-                        "Items": {"shape": "L", "flattened": true},
-                        "Named": {"shape": "NamedL"}, "Token": {"shape": "S"}}},
-                    "L": {"type": "list", "member": {"shape": "S"}},
-                    "NamedL": {"type": "list", "flattened": true, "member": {"shape": "S", "locationName": "Name"}},
-                    "S": {"type": "string"}
-                }
-            }))
-            .unwrap(),
-        ));
+        let model = query_model(json!({
+            "Out": {"type": "structure", "members": {
+                "Items": {"shape": "L", "flattened": true},
+                "Named": {"shape": "NamedL"}, "Token": {"shape": "S"}}},
+            "L": {"type": "list", "member": {"shape": "S"}},
+            "NamedL": {"type": "list", "flattened": true, "member": {"shape": "S", "locationName": "Name"}},
+            "S": {"type": "string"}
+        }));
         let body =
             "<R><Items>a</Items><Items>b</Items><Name>n1</Name><Name>n2</Name><Token>t</Token></R>";
         let page = XmlOutput::new(model, model.shape("Out").unwrap(), None, body.to_owned());
