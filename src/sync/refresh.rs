@@ -204,25 +204,13 @@ impl Writer<'_> {
 
     /// One bulk upsert per blueprint of what the sync state does not vouch for.
     async fn write(&mut self, blueprint: &str, entities: Vec<Entity>) {
-        let (entities, selected) = match self.state.as_deref_mut() {
-            None => (entities, None),
-            Some(session) => {
-                let mut selected = session.select(blueprint, entities);
-                if selected.to_write.is_empty() {
-                    return;
-                }
-                (std::mem::take(&mut selected.to_write), Some(selected))
-            }
-        };
         match self
             .sink
-            .write_entities(self.unit, blueprint, &entities)
+            .write_unvouched(self.unit, self.state.as_deref_mut(), blueprint, entities)
             .await
         {
-            Ok(written) => {
-                if let (Some(session), Some(selected)) = (self.state.as_deref_mut(), &selected) {
-                    session.confirmed(blueprint, &written.upserted, selected);
-                }
+            Ok(None) => {}
+            Ok(Some(written)) => {
                 self.report.upserted += written.upserted.len();
                 self.report.port_failures += written.failed.len();
                 for f in written.failed {

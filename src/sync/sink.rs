@@ -4,7 +4,7 @@ use crate::deletion::Cleanup;
 use crate::mapping::{Entity, PortAppConfig};
 use crate::port::{user_agent, PortClient, UpsertOptions, UpsertReport};
 use crate::sync::plan::Unit;
-use crate::sync::state_sync::StateSync;
+use crate::sync::state_sync::{ScopeSession, StateSync};
 use serde_json::Value;
 use std::io::Write;
 use std::sync::Mutex;
@@ -133,6 +133,32 @@ impl Sink {
             write_lines(out, objects.iter())?;
         }
         Ok(())
+    }
+
+    /// Writes one blueprint's entities of a scope; with its sync state, only those whose record
+    /// does not vouch for them, and the state learns what the write confirmed. `Ok(None)`: the
+    /// state vouches for every entity, no request was made.
+    pub async fn write_unvouched(
+        &self,
+        unit: &Unit,
+        state: Option<&mut ScopeSession>,
+        blueprint: &str,
+        entities: Vec<Entity>,
+    ) -> Result<Option<UpsertReport>, std::io::Error> {
+        let Some(session) = state else {
+            return self
+                .write_entities(unit, blueprint, &entities)
+                .await
+                .map(Some);
+        };
+        let mut selected = session.select(blueprint, entities);
+        if selected.to_write.is_empty() {
+            return Ok(None);
+        }
+        let to_write = std::mem::take(&mut selected.to_write);
+        let written = self.write_entities(unit, blueprint, &to_write).await?;
+        session.confirmed(blueprint, &written.upserted, &selected);
+        Ok(Some(written))
     }
 
     /// Writes entities of one blueprint.

@@ -153,25 +153,13 @@ impl Progress<'_> {
     /// Writes one blueprint's entities of a page; with the sync state, only those whose record
     /// does not vouch for them (the rest make no request).
     async fn write(&mut self, blueprint: &str, entities: Vec<Entity>) {
-        let (entities, selected) = match self.state.as_mut() {
-            None => (entities, None),
-            Some(session) => {
-                let mut selected = session.select(blueprint, entities);
-                if selected.to_write.is_empty() {
-                    return;
-                }
-                (std::mem::take(&mut selected.to_write), Some(selected))
-            }
-        };
         match self
             .sink
-            .write_entities(self.unit, blueprint, &entities)
+            .write_unvouched(self.unit, self.state.as_mut(), blueprint, entities)
             .await
         {
-            Ok(written) => {
-                if let (Some(session), Some(selected)) = (self.state.as_mut(), &selected) {
-                    session.confirmed(blueprint, &written.upserted, selected);
-                }
+            Ok(None) => {}
+            Ok(Some(written)) => {
                 self.report.upserted += written.upserted.len();
                 self.report.port_failure_count += written.failed.len();
                 for f in written.failed {
