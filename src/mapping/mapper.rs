@@ -145,19 +145,27 @@ impl Mapper {
     pub fn map(&self, kind: Kind, raw: &Value) -> Mapped {
         let mut out = Mapped::default();
         let input = Input::new(raw);
+        for res in self.resources_for(kind, raw) {
+            res.map_into(&input, raw, &mut out);
+        }
+        out
+    }
+
+    /// The resources of `kind` whose region policy allows the object's region
+    /// (`__ExtraContext.Region`; objects without one, or in `global`, are always allowed).
+    fn resources_for<'a>(
+        &'a self,
+        kind: Kind,
+        raw: &'a Value,
+    ) -> impl Iterator<Item = &'a CompiledResource> + 'a {
         let region = raw
             .get("__ExtraContext")
             .and_then(|e| e.get("Region"))
             .and_then(Value::as_str);
-        for res in self.resources.iter().filter(|r| r.kind == kind) {
-            if let Some(region) = region {
-                if region != "global" && !res.region_policy.allows(region) {
-                    continue;
-                }
-            }
-            res.map_into(&input, raw, &mut out);
-        }
-        out
+        self.resources.iter().filter(move |res| {
+            res.kind == kind
+                && !region.is_some_and(|r| r != "global" && !res.region_policy.allows(r))
+        })
     }
 
     /// The `(blueprint, identifier)` of the entities the mapping gives an object of `kind`,
@@ -166,14 +174,7 @@ impl Mapper {
     pub fn identify(&self, kind: Kind, raw: &Value) -> Vec<(String, String)> {
         let mut out = Vec::new();
         let input = Input::new(raw);
-        let region = raw
-            .get("__ExtraContext")
-            .and_then(|e| e.get("Region"))
-            .and_then(Value::as_str);
-        for res in self.resources.iter().filter(|r| r.kind == kind) {
-            if region.is_some_and(|r| r != "global" && !res.region_policy.allows(r)) {
-                continue;
-            }
+        for res in self.resources_for(kind, raw) {
             res.identify_into(&input, &mut out);
         }
         out.sort();
