@@ -6,110 +6,18 @@
 
 mod common;
 
+use common::lambda::{failures, message, sqs_event, Function};
 use common::*;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::Duration;
 
 const SCHEDULED_EVENT: &[u8] = include_bytes!("../events/scheduled-event.json");
 const MANUAL_EVENT: &[u8] = include_bytes!("../events/manual-one-time-sync.json");
 const SQS_WORK_ITEMS: &[u8] = include_bytes!("../events/sqs-work-items.json");
 const SQS_BAD_BODY: &[u8] = include_bytes!("../events/sqs-bad-body.json");
 
-fn cargo_lambda() -> PathBuf {
-    let venv_bin = python().parent().unwrap().to_path_buf();
-    let path = venv_bin.join("cargo-lambda");
-    assert!(
-        path.exists(),
-        "cargo-lambda is missing from the test venv: run the tests with scripts/test"
-    );
-    path
-}
-
-/// One function: the runtime API emulator and the binary polling it.
-struct Function {
-    invoke_url: String,
-    _function: Guard,
-    _emulator: Guard,
-}
-
-impl Function {
-    fn start(bin: &str, env: &[(String, String)]) -> Function {
-        let port = free_port();
-        let emulator = Command::new(cargo_lambda())
-            .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1"])
-            .args(["-P", &port.to_string()])
-            .current_dir(root())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start cargo lambda watch");
-        let emulator = Guard::new(emulator);
-        wait_until("the Lambda runtime API", Duration::from_secs(60), || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        let binary = match bin {
-            "fanout" => env!("CARGO_BIN_EXE_fanout"),
-            _ => env!("CARGO_BIN_EXE_worker"),
-        };
-        let log = std::fs::File::create(std::env::temp_dir().join(format!(
-            "port-aws-sync-{bin}-{}-{port}.log",
-            std::process::id()
-        )))
-        .unwrap();
-        let function = Command::new(binary)
-            .env_clear()
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .env(
-                "AWS_LAMBDA_RUNTIME_API",
-                format!("http://127.0.0.1:{port}/.rt"),
-            )
-            .env("AWS_LAMBDA_FUNCTION_NAME", "_")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start the function binary");
-        Function {
-            invoke_url: format!("http://127.0.0.1:{port}/2015-03-31/functions/_/invocations"),
-            _function: Guard::new(function),
-            _emulator: emulator,
-        }
-    }
-
-    fn invoke(&self, payload: &Value) -> Value {
-        let (status, body) = http("POST", &self.invoke_url, Some(payload));
-        assert!(status > 0, "no response from the Lambda emulator");
-        body
-    }
-}
-
 fn event(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes).unwrap()
-}
-
-/// An SQS event as Lambda delivers it, from received messages.
-fn sqs_event(messages: &[Value]) -> Value {
-    json!({"Records": messages.iter().map(|m| json!({
-        "messageId": m["messageId"], "receiptHandle": m["receiptHandle"], "body": m["body"],
-        "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
-        "md5OfBody": m["md5OfBody"], "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:work", "awsRegion": "us-east-1"
-    })).collect::<Vec<_>>()})
-}
-
-fn failures(response: &Value) -> Vec<String> {
-    response["batchItemFailures"]
-        .as_array()
-        .unwrap_or_else(|| panic!("not a batch response: {response}"))
-        .iter()
-        .map(|f| f["itemIdentifier"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 /// moto, the fake Port, the work queue and the Port credentials secret.
@@ -193,7 +101,7 @@ fn scheduled_fanout_enqueues_every_unit_and_the_worker_builds_the_catalog() {
     let acct = |key: &str| seeded["accounts"][key]["id"].as_str().unwrap().to_owned();
 
     // Fan-out: a scheduled event.
-    let fanout = Function::start("fanout", &estate.env);
+    let fanout = Function::start(env!("CARGO_BIN_EXE_fanout"), &estate.env);
     let summary = fanout.invoke(&event(SCHEDULED_EVENT));
     assert_eq!(summary["trigger"], "schedule", "{summary}");
     assert_eq!(summary["accounts"]["synced"], 2, "{summary}");
@@ -267,7 +175,7 @@ fn scheduled_fanout_enqueues_every_unit_and_the_worker_builds_the_catalog() {
 
     // Worker: the messages as SQS events, in batches of 4 (each message runs several kinds).
     let tokens_before = estate.port.state()["token_requests"].as_u64().unwrap();
-    let worker = Function::start("worker", &estate.env);
+    let worker = Function::start(env!("CARGO_BIN_EXE_worker"), &estate.env);
     for batch in messages.chunks(4) {
         let response = worker.invoke(&sqs_event(batch));
         assert_eq!(failures(&response), Vec::<String>::new(), "{response}");
@@ -340,7 +248,7 @@ fn manual_payloads_narrow_the_scope_and_bad_payloads_are_refused() {
                 "resources": {"mgmt": {"regions": {"us-east-1": {"ec2_instances": 1}}}}}),
         &[],
     );
-    let fanout = Function::start("fanout", &estate.env);
+    let fanout = Function::start(env!("CARGO_BIN_EXE_fanout"), &estate.env);
     // events/manual-one-time-sync.json: one account, two regions, EC2 only.
     let summary = fanout.invoke(&event(MANUAL_EVENT));
     assert_eq!(summary["trigger"], "direct", "{summary}");
@@ -411,7 +319,7 @@ fn worker_runs_the_sample_batch_and_fails_exactly_the_malformed_message() {
     estate
         .port
         .control("seed", &json!({"blueprints": blueprints}));
-    let worker = Function::start("worker", &estate.env);
+    let worker = Function::start(env!("CARGO_BIN_EXE_worker"), &estate.env);
 
     // events/sqs-work-items.json: three work items of account 123456789012, five units.
     let response = worker.invoke(&event(SQS_WORK_ITEMS));
@@ -441,11 +349,6 @@ fn worker_runs_the_sample_batch_and_fails_exactly_the_malformed_message() {
         1,
         "one token for the container"
     );
-}
-
-/// A message as SQS delivers it, with a raw body.
-fn message(id: &str, body: &str) -> Value {
-    json!({"messageId": id, "receiptHandle": format!("rh-{id}"), "body": body, "md5OfBody": ""})
 }
 
 /// A work item of one kind in the previous version's form (`kind`), which is still read.
@@ -516,7 +419,7 @@ fn forged_work_items_are_refused_without_assume_role_or_catalog_change() {
     estate
         .port
         .control("seed", &json!({"blueprints": blueprints}));
-    let worker = Function::start("worker", &estate.env);
+    let worker = Function::start(env!("CARGO_BIN_EXE_worker"), &estate.env);
 
     let ec2 = "AWS::EC2::Instance";
     let with_role =

@@ -89,7 +89,7 @@ pub fn sqs_event(messages: &[Value]) -> Value {
         "messageId": m["messageId"], "receiptHandle": m["receiptHandle"], "body": m["body"],
         "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
         "md5OfBody": m["md5OfBody"], "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:live", "awsRegion": "us-east-1"
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:port-aws-sync", "awsRegion": "us-east-1"
     })).collect::<Vec<_>>()})
 }
 
