@@ -297,6 +297,14 @@ def timed(cmd: list, env: dict, work: Path, stdout=subprocess.DEVNULL, tag: str 
     return out
 
 
+def fanout_answer(answer: dict | None) -> dict:
+    """The parts of a fan-out invocation's answer the results keep: how it ended and its counts."""
+    body = (answer or {}).get("body") or {}
+    return {"kind": (answer or {}).get("kind"),
+            **{k: body.get(k) for k in ("units", "workItems", "enqueued", "sqsBatches",
+                                        "durationMs", "errorType", "errorMessage") if k in body}}
+
+
 def tail(path: str, n: int = 15) -> str:
     try:
         return "\n".join(Path(path).read_text(errors="replace").splitlines()[-n:])
@@ -796,10 +804,7 @@ def item_fanout(ctx) -> dict:
             run["messages_enqueued"] = run["aws"]["sqs_messages"]
             run["port_requests"] = port_request_stats(port.state())
             proxy.stop()
-            body = (run["answer"] or {}).get("body") or {}
-            run["answer"] = {"kind": (run["answer"] or {}).get("kind"),
-                             **{k: body.get(k) for k in ("units", "workItems", "enqueued", "sqsBatches",
-                                                         "durationMs", "errorType", "errorMessage") if k in body}}
+            run["answer"] = fanout_answer(run["answer"])
             if run["answer"]["kind"] != "response":
                 log(f"fanout: {run['answer']}\n{tail(run['stderr'])}")
             runs.append(run)
@@ -905,10 +910,7 @@ def item_scale(ctx) -> dict:
         run["sqs_batches"] = aws["calls"].get("sqs:SendMessageBatch", 0)
         run["aws_calls"] = aws["total"]
         run["port_requests"] = port_request_stats(port.state())
-        body = (run["answer"] or {}).get("body") or {}
-        run["answer"] = {"kind": (run["answer"] or {}).get("kind"),
-                         **{k: body.get(k) for k in ("units", "workItems", "enqueued", "sqsBatches",
-                                                     "durationMs", "errorType", "errorMessage") if k in body}}
+        run["answer"] = fanout_answer(run["answer"])
         if run["answer"]["kind"] != "response":
             log(f"item 7 fanout: {run['answer']}\n{tail(run['stderr'])}")
         runs.append(run)
