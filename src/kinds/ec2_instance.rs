@@ -154,9 +154,9 @@ pub async fn refresh(
 /// (moto counts `MaxResults` in reservations, so there a page may hold far more instances.)
 const DESCRIBE_INSTANCES_PAGE: u32 = 200;
 
-/// Raw objects sent downstream at once: a page is kept as its XML document and only this many
-/// instances are converted from it at a time, so the page's values never exist all at once (the
-/// document is several times smaller than its values). Also the ids of one
+/// Raw objects sent downstream at once: a page is kept as its XML text and only this many
+/// instances are parsed and converted from it at a time, so the page's values never exist all
+/// at once (the text is several times smaller than its values). Also the ids of one
 /// `DescribeInstanceStatus` call. A multiple of Port's 20 entities per bulk request, so the parts
 /// cost no extra request.
 const SEND_CHUNK: usize = 100;
@@ -168,9 +168,10 @@ const STATUS_BATCH: usize = 100;
 /// Fetches every instance of the unit's region and sends the raw objects of each
 /// `DescribeInstances` page in parts of at most [`SEND_CHUNK`]. Each page takes a place in the
 /// process's page budget ([`crate::memory`]) before it is asked for, and gives it back once it
-/// has been sent. A page is kept as its XML document and converted one part at a time: each
-/// part is sent (and, the channel being bounded, taken by the writer) before the next is read,
-/// so a page's values never exist all at once.
+/// has been sent. A page is kept as its XML text and each instance is parsed from its own
+/// extent of it ([`crate::aws::api::xml_parts`]); each part is sent (and, the channel being
+/// bounded, taken by the writer) before the next is read, so neither a page's document tree
+/// nor its values ever exist all at once.
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
     let with_status = ctx.wants(DESCRIBE_INSTANCE_STATUS_ACTION);
     let input = json!({ "MaxResults": DESCRIBE_INSTANCES_PAGE });
@@ -181,17 +182,15 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
             break;
         };
         let page = page?;
-        let doc = page.parse().map_err(|message| FetchError::Aws {
-            operation: "DescribeInstances",
-            message: format!("the answer could not be read: {message}"),
-            code: None,
-        })?;
+        let doc = page.parse().map_err(unreadable)?;
         let mut part = Vec::new();
         let mut count = 0;
-        for reservation in doc.output().list("Reservations") {
-            let fields = reservation.read_without(Some("Instances"));
-            for instance in reservation.list("Instances") {
-                let instance = instance.read();
+        for reservation in doc.output().list("Reservations").map_err(unreadable)? {
+            let fields = reservation
+                .read_without(Some("Instances"))
+                .map_err(unreadable)?;
+            for instance in reservation.list("Instances").map_err(unreadable)? {
+                let instance = instance.read().map_err(unreadable)?;
                 if !exists(&instance) {
                     continue;
                 }
@@ -208,6 +207,14 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
         drop(permit);
     }
     Ok(ctx.stats())
+}
+
+fn unreadable(message: String) -> FetchError {
+    FetchError::Aws {
+        operation: "DescribeInstances",
+        message: format!("the answer could not be read: {message}"),
+        code: None,
+    }
 }
 
 /// Sends one part of a page: each instance with its reservation's `__ExtraContext`, and with its

@@ -11,7 +11,7 @@
 use super::unavailable::{self, Unavailable};
 use super::Kind;
 use crate::aws::api::error::is_access_denied_code;
-use crate::aws::api::xml::XmlOutput;
+use crate::aws::api::xml_parts::XmlOutput;
 use crate::aws::api::{ApiError, AwsApi, ServiceClient};
 use crate::config::{Config, RegionPolicy};
 use crate::discovery::Account;

@@ -9,7 +9,7 @@ use super::error::{ApiError, CallSite};
 use super::model::{self, Operation, Protocol, ServiceModel};
 use super::protocol::{self, HttpRequest};
 use super::retry::{self, Retry};
-use super::xml::XmlOutput;
+use super::xml_parts::XmlOutput;
 use aws_config::SdkConfig;
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};

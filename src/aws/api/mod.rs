@@ -49,7 +49,8 @@
 //!   documents, Route 53 ids).
 //! - [`client`] has [`AwsApi`] and [`ServiceClient::call`]: endpoint ([`endpoint`]),
 //!   credentials ([`credentials`]), SigV4 signing, timeouts, retries ([`retry`]), counters.
-//! - [`pages`] has [`ServiceClient::pages`].
+//! - [`pages`] has [`ServiceClient::pages`]; [`xml_parts`] reads a large XML page part by part
+//!   ([`ServiceClient::pages_xml`]).
 //! - [`error`] has [`ApiError`].
 
 pub mod client;
@@ -66,6 +67,7 @@ pub mod rest;
 pub mod retry;
 pub mod timestamp;
 pub mod xml;
+pub mod xml_parts;
 
 pub use client::{ApiOptions, AwsApi, CallCounts, ServiceClient};
 pub use error::ApiError;

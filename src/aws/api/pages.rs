@@ -6,7 +6,7 @@
 use super::client::ServiceClient;
 use super::error::ApiError;
 use super::model::Paginator;
-use super::xml::XmlOutput;
+use super::xml_parts::XmlOutput;
 use futures_util::Stream;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
@@ -62,7 +62,7 @@ impl ServiceClient {
                         Ok(page) => {
                             let head = page
                                 .parse()
-                                .map(|doc| doc.output().read_without(Some(list)));
+                                .and_then(|doc| doc.output().read_without(Some(list)));
                             match head {
                                 Ok(head) => {
                                     let next = paging.advance(&head);

@@ -39,158 +39,17 @@ pub fn read_document(
     Ok(read_nodes(model, shape, false, &[start]))
 }
 
-/// An XML output kept as its text, to be read part by part: [`XmlOutput::parse`] builds the
-/// document, whose members are then converted one at a time ([`XmlValue`]), so a large page
-/// never exists as values all at once. What is read equals [`read_document`]'s output.
-pub struct XmlOutput {
-    model: &'static ServiceModel,
-    shape: &'static Shape,
-    wrapper: Option<&'static str>,
-    text: String,
-}
-
-impl XmlOutput {
-    pub fn new(
-        model: &'static ServiceModel,
-        shape: &'static Shape,
-        wrapper: Option<&'static str>,
-        text: String,
-    ) -> XmlOutput {
-        XmlOutput {
-            model,
-            shape,
-            wrapper,
-            text,
-        }
-    }
-
-    /// The document, with the output element found (the root, or the `resultWrapper` child).
-    pub fn parse(&self) -> Result<XmlPage<'_>, String> {
-        if self.text.trim().is_empty() {
-            return Ok(XmlPage {
-                doc: None,
-                model: self.model,
-                shape: self.shape,
-                wrapper: self.wrapper,
-            });
-        }
-        let doc = Document::parse(&self.text).map_err(|e| format!("invalid XML: {e}"))?;
-        Ok(XmlPage {
-            doc: Some(doc),
-            model: self.model,
-            shape: self.shape,
-            wrapper: self.wrapper,
-        })
-    }
-}
-
-/// A parsed [`XmlOutput`].
-pub struct XmlPage<'t> {
-    doc: Option<Document<'t>>,
-    model: &'static ServiceModel,
-    shape: &'static Shape,
-    wrapper: Option<&'static str>,
-}
-
-impl<'t> XmlPage<'t> {
-    /// The output, still unread.
-    pub fn output(&self) -> XmlValue<'_, 't> {
-        let node = self.doc.as_ref().and_then(|doc| {
-            let root = doc.root_element();
-            match self.wrapper {
-                None => Some(root),
-                Some(name) => elements(root).find(|n| n.tag_name().name() == name),
-            }
-        });
-        XmlValue {
-            model: self.model,
-            shape: self.shape,
-            node,
-        }
-    }
-}
-
-/// One structure of a parsed output, converted on demand.
-#[derive(Clone, Copy)]
-pub struct XmlValue<'a, 'i> {
-    model: &'static ServiceModel,
-    shape: &'static Shape,
-    /// `None` for an empty output: reads as `{}`.
-    node: Option<Node<'a, 'i>>,
-}
-
-impl<'a, 'i> XmlValue<'a, 'i> {
-    /// The whole value, as [`read_document`] reads it.
-    pub fn read(&self) -> Value {
-        self.read_without(None)
-    }
-
-    /// The value without member `skip` (a structure's other members), e.g. a page's token
-    /// without its list, or a list item's own fields without its nested list.
-    pub fn read_without(&self, skip: Option<&str>) -> Value {
-        match self.node {
-            None => Value::Object(Map::new()),
-            Some(node) if self.shape.kind == ShapeType::Structure => {
-                read_structure_without(self.model, self.shape, node, skip)
-            }
-            Some(node) => read_nodes(self.model, self.shape, false, &[node]),
-        }
-    }
-
-    /// The items of the structure's list member `name`, each still unread (none when the
-    /// member is absent or is no list of structures).
-    pub fn list(&self, name: &str) -> Vec<XmlValue<'a, 'i>> {
-        let (Some(node), ShapeType::Structure) = (self.node, self.shape.kind) else {
-            return Vec::new();
-        };
-        let Some(r) = self.shape.members.get(name) else {
-            return Vec::new();
-        };
-        let Ok(target) = self.model.target(r) else {
-            return Vec::new();
-        };
-        let Some(member) = target.member.as_ref() else {
-            return Vec::new();
-        };
-        let Ok(item_shape) = self.model.target(member) else {
-            return Vec::new();
-        };
-        if target.kind != ShapeType::List || r.location.is_some() || r.xml_attribute {
-            return Vec::new();
-        }
-        let wire = r.location_name.as_deref().unwrap_or(name);
-        let flattened = r.flattened || target.flattened;
-        let key = if flattened {
-            member.location_name.as_deref().unwrap_or(wire)
-        } else {
-            wire
-        };
-        let mut matching = elements(node).filter(|n| n.tag_name().name() == key);
-        let items: Vec<Node<'a, 'i>> = if flattened {
-            matching.collect()
-        } else {
-            matching
-                .next()
-                .map(|n| elements(n).collect())
-                .unwrap_or_default()
-        };
-        items
-            .into_iter()
-            .map(|item| XmlValue {
-                model: self.model,
-                shape: item_shape,
-                node: Some(item),
-            })
-            .collect()
-    }
-}
-
-fn elements<'a, 'i>(node: Node<'a, 'i>) -> impl Iterator<Item = Node<'a, 'i>> {
+pub(super) fn elements<'a, 'i>(node: Node<'a, 'i>) -> impl Iterator<Item = Node<'a, 'i>> {
     node.children().filter(Node::is_element)
 }
 
 /// One value of `shape` from its element(s): several only for a flattened list or map.
-fn read_nodes(model: &ServiceModel, shape: &Shape, flattened: bool, nodes: &[Node]) -> Value {
+pub(super) fn read_nodes(
+    model: &ServiceModel,
+    shape: &Shape,
+    flattened: bool,
+    nodes: &[Node],
+) -> Value {
     let Some(first) = nodes.first() else {
         return Value::Null;
     };
@@ -222,7 +81,7 @@ fn read_structure(model: &ServiceModel, shape: &Shape, node: Node) -> Value {
 }
 
 /// [`read_structure`] leaving member `skip` out.
-fn read_structure_without(
+pub(super) fn read_structure_without(
     model: &ServiceModel,
     shape: &Shape,
     node: Node,
@@ -496,13 +355,13 @@ fn escape_into(out: &mut String, text: &str) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::aws::api::model::service;
     use crate::aws::api::protocol::read_output;
     use serde_json::json;
 
-    fn output(service_name: &str, op: &str, body: &str) -> Value {
+    pub(in crate::aws::api) fn output(service_name: &str, op: &str, body: &str) -> Value {
         let model = service(service_name).unwrap();
         let op = model.operation(service_name, op).unwrap();
         read_output(model, op, 200, &HeaderMap::new(), body.as_bytes()).unwrap()
@@ -646,7 +505,7 @@ mod tests {
     }
 
     /// A `query` service model of these shapes, with no operations.
-    fn query_model(shapes: Value) -> &'static ServiceModel {
+    pub(in crate::aws::api) fn query_model(shapes: Value) -> &'static ServiceModel {
         let model = json!({
             "metadata": {"protocol": "query", "apiVersion": "1", "endpointPrefix": "x",
                 "signingName": "x", "serviceId": "X"},
@@ -677,123 +536,6 @@ mod tests {
         assert_eq!(
             read_document(model, shape, body, None).unwrap(),
             json!({"Items": ["a", "b"], "Named": ["n1", "n2"], "Attrs": {"k1": "v1", "k2": "v2"}, "Ratio": 1.0})
-        );
-    }
-
-    /// The output of `op` read lazily: the members other than `list`, then each item of `list`
-    /// (and, when `nested` is given, each item's own fields and items of its list `nested`).
-    fn lazy(service_name: &str, op: &str, body: &str, list: &str, nested: Option<&str>) -> Value {
-        let model = service(service_name).unwrap();
-        let op = model.operation(service_name, op).unwrap();
-        let output = op.output.as_ref().unwrap();
-        let shape = model.shape(&output.shape).unwrap();
-        let wrapper = output.result_wrapper.as_deref();
-        let page = XmlOutput::new(model, shape, wrapper, body.to_owned());
-        let doc = page.parse().unwrap();
-        let mut out = doc.output().read_without(Some(list));
-        let items: Vec<Value> = doc
-            .output()
-            .list(list)
-            .iter()
-            .map(|item| match nested {
-                None => item.read(),
-                Some(nested) => {
-                    let mut fields = item.read_without(Some(nested));
-                    let inner: Vec<Value> = item.list(nested).iter().map(XmlValue::read).collect();
-                    fields[nested] = Value::Array(inner);
-                    fields
-                }
-            })
-            .collect();
-        if !items.is_empty() {
-            out[list] = Value::Array(items);
-        }
-        out
-    }
-
-    #[test]
-    fn lazy_reading_part_by_part_equals_the_whole_output() {
-        let ec2 = r#"<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
-  <requestId>r-1</requestId>
-  <reservationSet>
-    <item><reservationId>r-1</reservationId><ownerId>1</ownerId>
-      <groupSet><item><groupId>sg-1</groupId></item></groupSet>
-      <instancesSet>
-        <item><instanceId>i-1</instanceId><instanceState><code>16</code><name>running</name></instanceState>
-          <launchTime>2024-03-15T08:30:00Z</launchTime><tagSet><item><key>a</key><value>b</value></item></tagSet></item>
-        <item><instanceId>i-2</instanceId><ebsOptimized>true</ebsOptimized><productCodes/></item>
-      </instancesSet></item>
-    <item><reservationId>r-2</reservationId><ownerId>1</ownerId>
-      <instancesSet><item><instanceId>i-3</instanceId><cpuOptions><coreCount>2</coreCount></cpuOptions></item></instancesSet></item>
-  </reservationSet>
-  <nextToken>tok</nextToken>
-</DescribeInstancesResponse>"#;
-        let whole = output("ec2", "DescribeInstances", ec2);
-        assert_eq!(whole["Reservations"].as_array().unwrap().len(), 2);
-        assert_eq!(
-            lazy(
-                "ec2",
-                "DescribeInstances",
-                ec2,
-                "Reservations",
-                Some("Instances")
-            ),
-            whole
-        );
-        let head = service("ec2").unwrap();
-        let op = head.operation("ec2", "DescribeInstances").unwrap();
-        let shape = head.shape(&op.output.as_ref().unwrap().shape).unwrap();
-        let page = XmlOutput::new(head, shape, None, ec2.to_owned());
-        assert_eq!(
-            page.parse()
-                .unwrap()
-                .output()
-                .read_without(Some("Reservations")),
-            json!({"NextToken": "tok"})
-        );
-        let rds = r#"<DescribeDBInstancesResponse><DescribeDBInstancesResult>
-    <DBInstances>
-      <DBInstance><DBInstanceIdentifier>db1</DBInstanceIdentifier><AllocatedStorage>20</AllocatedStorage></DBInstance>
-      <DBInstance><DBInstanceIdentifier>db2</DBInstanceIdentifier><TagList><Tag><Key>k</Key><Value>v</Value></Tag></TagList></DBInstance>
-    </DBInstances>
-    <Marker>m2</Marker>
-  </DescribeDBInstancesResult></DescribeDBInstancesResponse>"#;
-        let whole = output("rds", "DescribeDBInstances", rds);
-        assert_eq!(whole["DBInstances"].as_array().unwrap().len(), 2);
-        assert_eq!(
-            lazy("rds", "DescribeDBInstances", rds, "DBInstances", None),
-            whole
-        );
-        for empty in ["", "<DescribeDBInstancesResponse/>"] {
-            assert_eq!(
-                lazy("rds", "DescribeDBInstances", empty, "DBInstances", None),
-                output("rds", "DescribeDBInstances", empty)
-            );
-        }
-    }
-
-    #[test]
-    fn lazy_reading_follows_flattened_lists() {
-        let model = query_model(json!({
-            "Out": {"type": "structure", "members": {
-                "Items": {"shape": "L", "flattened": true},
-                "Named": {"shape": "NamedL"}, "Token": {"shape": "S"}}},
-            "L": {"type": "list", "member": {"shape": "S"}},
-            "NamedL": {"type": "list", "flattened": true, "member": {"shape": "S", "locationName": "Name"}},
-            "S": {"type": "string"}
-        }));
-        let body =
-            "<R><Items>a</Items><Items>b</Items><Name>n1</Name><Name>n2</Name><Token>t</Token></R>";
-        let page = XmlOutput::new(model, model.shape("Out").unwrap(), None, body.to_owned());
-        let doc = page.parse().unwrap();
-        let read =
-            |name| -> Vec<Value> { doc.output().list(name).iter().map(XmlValue::read).collect() };
-        assert_eq!(read("Items"), [json!("a"), json!("b")]);
-        assert_eq!(read("Named"), [json!("n1"), json!("n2")]);
-        assert!(read("Token").is_empty());
-        assert_eq!(
-            doc.output().read_without(Some("Items")),
-            json!({"Named": ["n1", "n2"], "Token": "t"})
         );
     }
 
