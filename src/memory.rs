@@ -17,10 +17,10 @@ use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// Default of `MAX_PAGES_IN_FLIGHT`. One would use less memory (BENCHMARKS.md F4: 44 MiB against
-/// 63 MiB on 10 units of 1,000 instances), but a unit takes its place before it asks for a page,
-/// so one region whose endpoint does not answer would hold every other unit's large pages until
-/// its unit timeout.
+/// Default of `MAX_PAGES_IN_FLIGHT`. With pages kept as text and parsed part by part, two pages
+/// cost little (BENCHMARKS.md F4: 47 MiB on 10 units of 1,000 instances, 34 MiB one unit at a
+/// time), and a second place keeps the other units' pages moving while one region's endpoint is
+/// slow to answer (a unit takes its place before it asks for a page).
 pub const DEFAULT_PAGES_IN_FLIGHT: usize = 2;
 
 tokio::task_local! {

@@ -182,10 +182,10 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
             break;
         };
         let page = page?;
-        let doc = page.parse().map_err(unreadable)?;
+        let output = page.parse().map_err(unreadable)?;
         let mut part = Vec::new();
         let mut count = 0;
-        for reservation in doc.output().list("Reservations").map_err(unreadable)? {
+        for reservation in output.list("Reservations").map_err(unreadable)? {
             let fields = reservation
                 .read_without(Some("Instances"))
                 .map_err(unreadable)?;
@@ -202,7 +202,6 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
         }
         count += send_part(ctx, pages, part, with_status).await?;
         tracing::debug!(region = ctx.region, count, "EC2 instances page");
-        drop(doc);
         drop(page);
         drop(permit);
     }

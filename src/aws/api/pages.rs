@@ -62,7 +62,7 @@ impl ServiceClient {
                         Ok(page) => {
                             let head = page
                                 .parse()
-                                .and_then(|doc| doc.output().read_without(Some(list)));
+                                .and_then(|output| output.read_without(Some(list)));
                             match head {
                                 Ok(head) => {
                                     let next = paging.advance(&head);

@@ -41,8 +41,8 @@ impl XmlOutput {
         }
     }
 
-    /// The output element found (the root, or the `resultWrapper` child), nothing read yet.
-    pub fn parse(&self) -> Result<XmlPage<'_>, String> {
+    /// The output, found (the root, or the `resultWrapper` child) but still unread.
+    pub fn parse(&self) -> Result<XmlValue<'_>, String> {
         let text = self.text.as_str();
         let root = root(text)?;
         let output = match (root, self.wrapper) {
@@ -52,27 +52,13 @@ impl XmlOutput {
                 .into_iter()
                 .find(|child| child.name(text) == name),
         };
-        Ok(XmlPage {
-            value: XmlValue {
-                model: self.model,
-                shape: self.shape,
-                text,
-                root: root.unwrap_or(Element::NONE),
-                element: output,
-            },
+        Ok(XmlValue {
+            model: self.model,
+            shape: self.shape,
+            text,
+            root: root.unwrap_or(Element::NONE),
+            element: output,
         })
-    }
-}
-
-/// A scanned [`XmlOutput`].
-pub struct XmlPage<'t> {
-    value: XmlValue<'t>,
-}
-
-impl<'t> XmlPage<'t> {
-    /// The output, still unread.
-    pub fn output(&self) -> XmlValue<'t> {
-        self.value
     }
 }
 
@@ -389,10 +375,9 @@ mod tests {
         let shape = model.shape(&output.shape).unwrap();
         let wrapper = output.result_wrapper.as_deref();
         let page = XmlOutput::new(model, shape, wrapper, body.to_owned());
-        let doc = page.parse().unwrap();
-        let mut out = doc.output().read_without(Some(list)).unwrap();
-        let items: Vec<Value> = doc
-            .output()
+        let output = page.parse().unwrap();
+        let mut out = output.read_without(Some(list)).unwrap();
+        let items: Vec<Value> = output
             .list(list)
             .unwrap()
             .iter()
@@ -453,7 +438,6 @@ mod tests {
         assert_eq!(
             page.parse()
                 .unwrap()
-                .output()
                 .read_without(Some("Reservations"))
                 .unwrap(),
             json!({"NextToken": "tok"})
@@ -492,9 +476,9 @@ mod tests {
         let body =
             "<R><Items>a</Items><Items>b</Items><Name>n1</Name><Name>n2</Name><Token>t</Token></R>";
         let page = XmlOutput::new(model, model.shape("Out").unwrap(), None, body.to_owned());
-        let doc = page.parse().unwrap();
+        let output = page.parse().unwrap();
         let read = |name| -> Vec<Value> {
-            doc.output()
+            output
                 .list(name)
                 .unwrap()
                 .iter()
@@ -505,7 +489,7 @@ mod tests {
         assert_eq!(read("Named"), [json!("n1"), json!("n2")]);
         assert!(read("Token").is_empty());
         assert_eq!(
-            doc.output().read_without(Some("Items")).unwrap(),
+            output.read_without(Some("Items")).unwrap(),
             json!({"Named": ["n1", "n2"], "Token": "t"})
         );
     }
@@ -522,14 +506,13 @@ mod tests {
             "S": {"type": "string"}
         }));
         let page = XmlOutput::new(model, model.shape("Out").unwrap(), None, body.to_owned());
-        let doc = page.parse()?;
-        let items = doc
-            .output()
+        let output = page.parse()?;
+        let items = output
             .list("Items")?
             .iter()
             .map(XmlValue::read)
             .collect::<Result<_, _>>()?;
-        Ok((items, doc.output().read_without(Some("Items"))?))
+        Ok((items, output.read_without(Some("Items"))?))
     }
 
     #[test]
