@@ -52,41 +52,14 @@ impl CompiledResource {
             }
             return;
         };
-        let items = match items_expr.first_raw(input) {
-            Some(v) => Ok(Items::Json(v)),
-            None => items_expr.first(input.val()).map(Items::Jaq),
-        };
-        match items {
-            Ok(Items::Json(Value::Array(items))) => {
-                for item in &items {
-                    let with_item = input.with_item(item, None);
-                    if self.selects(&with_item, raw, out) {
-                        self.map_input(&with_item, raw, out);
-                    }
-                }
+        let each = for_each_item(items_expr, input, |with_item| {
+            if self.selects(with_item, raw, out) {
+                self.map_input(with_item, raw, out);
             }
-            Ok(Items::Jaq(Val::Arr(items))) => {
-                for item in items.iter() {
-                    let json = to_json(item);
-                    let with_item = input.with_item(&json, Some(item.clone()));
-                    if self.selects(&with_item, raw, out) {
-                        self.map_input(&with_item, raw, out);
-                    }
-                }
-            }
-            Ok(Items::Json(Value::Null) | Items::Jaq(Val::Null)) => {}
-            Ok(other) => {
-                let other = match other {
-                    Items::Json(v) => super::fast::normalize(&v),
-                    Items::Jaq(v) => to_json(&v),
-                };
-                let msg = format!("itemsToParse must give an array, gave {other}");
-                out.errors
-                    .push(self.error(raw, "port.itemsToParse", items_expr, msg));
-            }
-            Err(e) => out
-                .errors
-                .push(self.error(raw, "port.itemsToParse", items_expr, e)),
+        });
+        if let Err(e) = each {
+            out.errors
+                .push(self.error(raw, "port.itemsToParse", items_expr, e));
         }
     }
 
@@ -100,24 +73,10 @@ impl CompiledResource {
             self.identify_one(input, out);
             return;
         };
-        let items = match items_expr.first_raw(input) {
-            Some(v) => Ok(Items::Json(v)),
-            None => items_expr.first(input.val()).map(Items::Jaq),
-        };
-        match items {
-            Ok(Items::Json(Value::Array(items))) => {
-                for item in &items {
-                    self.identify_one(&input.with_item(item, None), out);
-                }
-            }
-            Ok(Items::Jaq(Val::Arr(items))) => {
-                for item in items.iter() {
-                    let json = to_json(item);
-                    self.identify_one(&input.with_item(&json, Some(item.clone())), out);
-                }
-            }
-            _ => {}
-        }
+        // An object whose items cannot be read identifies nothing.
+        let _ = for_each_item(items_expr, input, |with_item| {
+            self.identify_one(with_item, out)
+        });
     }
 
     fn identify_one(&self, input: &Input<'_>, out: &mut Vec<(String, String)>) {
@@ -241,6 +200,42 @@ impl CompiledResource {
 enum Items {
     Json(Value),
     Jaq(Val),
+}
+
+/// Runs `each` on the input of every item `itemsToParse` (`expr`) gives: the object plus
+/// `.item`. Nothing for `null`; an error when the expression fails or gives no array.
+fn for_each_item(
+    expr: &Expr,
+    input: &Input<'_>,
+    mut each: impl FnMut(&Input<'_>),
+) -> Result<(), String> {
+    let items = match expr.first_raw(input) {
+        Some(v) => Items::Json(v),
+        None => Items::Jaq(expr.first(input.val())?),
+    };
+    match items {
+        Items::Json(Value::Array(items)) => {
+            for item in &items {
+                each(&input.with_item(item, None));
+            }
+        }
+        Items::Jaq(Val::Arr(items)) => {
+            for item in items.iter() {
+                let json = to_json(item);
+                each(&input.with_item(&json, Some(item.clone())));
+            }
+        }
+        Items::Json(Value::Null) | Items::Jaq(Val::Null) => {}
+        Items::Json(other) => {
+            let other = super::fast::normalize(&other);
+            return Err(format!("itemsToParse must give an array, gave {other}"));
+        }
+        Items::Jaq(other) => {
+            let other = to_json(&other);
+            return Err(format!("itemsToParse must give an array, gave {other}"));
+        }
+    }
+    Ok(())
 }
 
 /// The name of a mapped field, as errors give it.
