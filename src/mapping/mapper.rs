@@ -401,6 +401,55 @@ resources:
     }
 
     #[test]
+    fn items_to_parse_that_gives_no_array_is_reported_and_null_gives_nothing() {
+        for items in [
+            ".Properties.CapacityProviders",
+            ".Properties.CapacityProviders | ascii_downcase",
+        ] {
+            let m = mapper(&format!(
+                "resources:\n  - kind: AWS::ECS::Cluster\n    port:\n      itemsToParse: '{items}'\n      entity: {{mappings: {{identifier: .item, blueprint: '\"provider\"'}}}}\n"
+            ));
+            let text = json!({"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "c", "CapacityProviders": "FARGATE"}});
+            let mapped = m.map(Kind::EcsCluster, &text);
+            assert!(mapped.entities.is_empty());
+            assert_eq!(mapped.errors.len(), 1, "{items}: {:?}", mapped.errors);
+            assert_eq!(mapped.errors[0].field, "port.itemsToParse");
+            assert!(
+                mapped.errors[0]
+                    .message
+                    .contains("must give an array, gave \"")
+                    && mapped.errors[0]
+                        .message
+                        .to_lowercase()
+                        .ends_with("gave \"fargate\""),
+                "{items}: {}",
+                mapped.errors[0].message
+            );
+            assert!(m.identify(Kind::EcsCluster, &text).is_empty());
+            let list = json!({"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "c", "CapacityProviders": ["A", "B"]}});
+            if !items.contains("ascii_downcase") {
+                assert_eq!(
+                    m.identify(Kind::EcsCluster, &list),
+                    [
+                        ("provider".to_owned(), "A".to_owned()),
+                        ("provider".to_owned(), "B".to_owned())
+                    ]
+                );
+            }
+        }
+        let m = mapper(
+            "resources:\n  - kind: AWS::ECS::Cluster\n    port:\n      itemsToParse: .Properties.CapacityProviders\n      entity: {mappings: {identifier: .item, blueprint: '\"provider\"'}}\n",
+        );
+        let none = json!({"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "c"}});
+        let mapped = m.map(Kind::EcsCluster, &none);
+        assert!(
+            mapped.entities.is_empty() && mapped.errors.is_empty(),
+            "{:?}",
+            mapped.errors
+        );
+    }
+
+    #[test]
     fn invalid_relation_targets_are_reported_not_sent() {
         let m = mapper(
             r#"
