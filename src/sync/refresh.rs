@@ -14,14 +14,14 @@
 
 use crate::deletion::from_state::confirmation_query;
 use crate::deletion::Cleanup;
-use crate::kinds::{FetchContext, FetchError, UnitParts};
+use crate::kinds::FetchError;
 use crate::mapping::Entity;
 use crate::state::EntityKey;
 use crate::sync::engine::Engine;
 use crate::sync::plan::Unit;
 use crate::sync::sink::Sink;
 use crate::sync::state_sync::ScopeSession;
-use crate::sync::unit::unit_sdk;
+use crate::sync::unit::UnitAccess;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -96,30 +96,15 @@ pub async fn run_refresh(engine: &Engine, sink: &Sink, refresh: &Refresh) -> Ref
             }
         },
     };
-    let (sdk, api) = match unit_sdk(engine, unit).await {
-        Ok(reached) => reached,
+    let access = match UnitAccess::open(engine, unit).await {
+        Ok(access) => access,
         Err(e) => {
             report.fail(format!("the account could not be reached: {e}"));
             finish(state, &mut report, started).await;
             return report;
         }
     };
-    let actions = engine.mapper.include_actions(unit.kind);
-    let mapper = engine.mapper.clone();
-    let kind = unit.kind;
-    let ctx = FetchContext::new(
-        &engine.config,
-        api,
-        UnitParts {
-            kind,
-            account: &unit.account,
-            region: &unit.region,
-            sdk: &sdk,
-            actions: &actions,
-            mapping_regions: Box::new(move |r: &str| mapper.region_wanted(kind, r)),
-            history_days: engine.mapper.history_days(kind),
-        },
-    );
+    let ctx = access.context(engine, unit);
     let (tx, mut rx) = mpsc::channel::<Vec<Value>>(2);
     let fetch = async {
         let tx = tx;

@@ -311,26 +311,10 @@ async fn delete_after(
 async fn fetch_into(progress: &mut Progress<'_>) -> Result<kinds::FetchStats, FetchFailure> {
     let engine = progress.engine;
     let unit = progress.unit;
-    let account = &unit.account;
-    let (sdk, api) = unit_sdk(engine, unit)
+    let access = UnitAccess::open(engine, unit)
         .await
         .map_err(|e| FetchFailure::Incomplete(IncompleteReason::Unreachable(e)))?;
-    let actions = engine.mapper.include_actions(unit.kind);
-    let mapper = engine.mapper.clone();
-    let kind = unit.kind;
-    let ctx = FetchContext::new(
-        &engine.config,
-        api,
-        UnitParts {
-            kind,
-            account,
-            region: &unit.region,
-            sdk: &sdk,
-            actions: &actions,
-            mapping_regions: Box::new(move |r: &str| mapper.region_wanted(kind, r)),
-            history_days: engine.mapper.history_days(kind),
-        },
-    );
+    let ctx = access.context(engine, unit);
     let (tx, mut rx) = mpsc::channel::<Vec<Value>>(2);
     let fetch = async {
         let tx = tx;
@@ -348,25 +332,54 @@ async fn fetch_into(progress: &mut Progress<'_>) -> Result<kinds::FetchStats, Fe
     })
 }
 
-/// The unit's SDK config (the account's session, in the unit's region) and the model-driven
-/// client; an error says why the account cannot be reached.
-pub async fn unit_sdk<'e>(
-    engine: &'e Engine,
-    unit: &Unit,
-) -> Result<(aws_config::SdkConfig, &'e crate::aws::api::AwsApi), String> {
-    let account = &unit.account;
-    let sdk = engine
-        .sessions
-        .config_for(account.role_arn.as_deref(), &account.partition)
-        .await
-        .map_err(|e| e.to_string())?;
-    let api = engine.sessions.api().map_err(|e| e.to_string())?;
-    let sdk = if unit.region == GLOBAL {
-        sdk
-    } else {
-        in_region(&sdk, &unit.region)
-    };
-    Ok((sdk, api))
+/// What a unit's fetch reaches AWS with: the account's session in the unit's region, the
+/// model-driven client, and the optional actions the mapping enables for the kind.
+pub struct UnitAccess<'e> {
+    sdk: aws_config::SdkConfig,
+    api: &'e crate::aws::api::AwsApi,
+    actions: BTreeSet<String>,
+}
+
+impl<'e> UnitAccess<'e> {
+    /// Opens the unit's account session; an error says why the account cannot be reached.
+    pub async fn open(engine: &'e Engine, unit: &Unit) -> Result<UnitAccess<'e>, String> {
+        let account = &unit.account;
+        let sdk = engine
+            .sessions
+            .config_for(account.role_arn.as_deref(), &account.partition)
+            .await
+            .map_err(|e| e.to_string())?;
+        let api = engine.sessions.api().map_err(|e| e.to_string())?;
+        let sdk = if unit.region == GLOBAL {
+            sdk
+        } else {
+            in_region(&sdk, &unit.region)
+        };
+        Ok(UnitAccess {
+            sdk,
+            api,
+            actions: engine.mapper.include_actions(unit.kind),
+        })
+    }
+
+    /// The fetch context of `unit`, with the mapping's regions and history for its kind.
+    pub fn context<'a>(&'a self, engine: &'a Engine, unit: &'a Unit) -> FetchContext<'a> {
+        let mapper = engine.mapper.clone();
+        let kind = unit.kind;
+        FetchContext::new(
+            &engine.config,
+            self.api,
+            UnitParts {
+                kind,
+                account: &unit.account,
+                region: &unit.region,
+                sdk: &self.sdk,
+                actions: &self.actions,
+                mapping_regions: Box::new(move |r: &str| mapper.region_wanted(kind, r)),
+                history_days: engine.mapper.history_days(kind),
+            },
+        )
+    }
 }
 
 /// Why a fetch did not end with every object.
