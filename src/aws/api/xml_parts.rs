@@ -7,9 +7,12 @@
 //! extent when it is read, with the lists being read part by part cut out. What is read equals
 //! [`read_document`](super::xml::read_document)'s output of the whole text.
 //!
-//! The scan only finds extents; each extent is parsed (and so checked) by the same XML parser as
-//! whole documents, inside a copy of the root's start tag so that its namespaces apply. Like
-//! [`read_document`](super::xml::read_document), it refuses document type declarations.
+//! The scan checks what no part's parse sees: that every end tag closes the element it should,
+//! that text holds no unknown entity reference, and that nothing but comments and processing
+//! instructions surrounds the root. Each part is parsed (and so checked) by the same XML parser
+//! as whole documents, inside copies of its ancestors' start tags so that their namespace
+//! declarations apply. Like [`read_document`](super::xml::read_document), it refuses document
+//! type declarations.
 
 use super::model::{ServiceModel, Shape, ShapeType};
 use super::xml::{read_nodes, read_structure_without};
@@ -44,21 +47,26 @@ impl XmlOutput {
     /// The output, found (the root, or the `resultWrapper` child) but still unread.
     pub fn parse(&self) -> Result<XmlValue<'_>, String> {
         let text = self.text.as_str();
-        let root = root(text)?;
-        let output = match (root, self.wrapper) {
-            (None, _) => None,
-            (Some(root), None) => Some(root),
-            (Some(root), Some(name)) => children(text, root)?
-                .into_iter()
-                .find(|child| child.name(text) == name),
-        };
-        Ok(XmlValue {
+        let mut value = XmlValue {
             model: self.model,
             shape: self.shape,
             text,
-            root: root.unwrap_or(Element::NONE),
-            element: output,
-        })
+            path: Path::default(),
+            element: None,
+        };
+        let Some(root) = root(text)? else {
+            return Ok(value);
+        };
+        match self.wrapper {
+            None => value.element = Some(root),
+            Some(name) => {
+                value.path = value.path.with(root)?;
+                value.element = children(text, root)?
+                    .into_iter()
+                    .find(|child| child.local(text) == name);
+            }
+        }
+        Ok(value)
     }
 }
 
@@ -68,8 +76,8 @@ pub struct XmlValue<'t> {
     model: &'static ServiceModel,
     shape: &'static Shape,
     text: &'t str,
-    /// The document's root element, whose start tag wraps a part when it is parsed.
-    root: Element,
+    /// The value's ancestors, root first, whose start tags wrap its part when it is parsed.
+    path: Path,
     /// `None` for an empty output: reads as `{}`.
     element: Option<Element>,
 }
@@ -90,14 +98,14 @@ impl<'t> XmlValue<'t> {
         let cut = match skip.and_then(|name| self.member_element(name)) {
             Some((key, _)) => children(self.text, element)?
                 .into_iter()
-                .filter(|child| child.name(self.text) == key)
+                .filter(|child| child.local(self.text) == key)
                 .collect(),
             None => Vec::new(),
         };
         let part = self.part(element, &cut);
         let doc = Document::parse(&part).map_err(|e| format!("invalid XML: {e}"))?;
         let mut node = doc.root_element();
-        if element.start != self.root.start {
+        for _ in self.path.elements() {
             node = super::xml::elements(node)
                 .next()
                 .ok_or_else(|| "invalid XML: a part of the document is empty".to_owned())?;
@@ -119,19 +127,23 @@ impl<'t> XmlValue<'t> {
         };
         let mut matching = children(self.text, element)?
             .into_iter()
-            .filter(|child| child.name(self.text) == key);
-        let items = if flattened {
-            matching.collect()
+            .filter(|child| child.local(self.text) == key);
+        let (items, path) = if flattened {
+            (matching.collect(), self.path.with(element)?)
         } else {
             match matching.next() {
-                Some(list) => children(self.text, list)?,
-                None => Vec::new(),
+                Some(list) => (
+                    children(self.text, list)?,
+                    self.path.with(element)?.with(list)?,
+                ),
+                None => (Vec::new(), self.path),
             }
         };
         Ok(items
             .into_iter()
             .map(|item| XmlValue {
                 shape: item_shape,
+                path,
                 element: Some(item),
                 ..*self
             })
@@ -168,14 +180,13 @@ impl<'t> XmlValue<'t> {
         Some((key, Some((flattened, item_shape))))
     }
 
-    /// The text of `element` without the elements `cut`, inside a copy of the root's start tag
-    /// (so the root's namespace declarations apply) unless it is the root.
+    /// The text of `element` without the elements `cut`, inside copies of its ancestors' start
+    /// tags (so their namespace declarations apply).
     fn part(&self, element: Element, cut: &[Element]) -> String {
         let text = self.text;
-        let wrap = element.start != self.root.start;
-        let mut part = String::with_capacity(element.end - element.start + 64);
-        if wrap {
-            part.push_str(&text[self.root.start..self.root.content]);
+        let mut part = String::with_capacity(element.end - element.start + 256);
+        for a in self.path.elements() {
+            part.push_str(&text[a.start..a.content]);
         }
         let mut at = element.start;
         for c in cut {
@@ -183,9 +194,9 @@ impl<'t> XmlValue<'t> {
             at = c.end;
         }
         part.push_str(&text[at..element.end]);
-        if wrap {
+        for a in self.path.elements().iter().rev() {
             part.push_str("</");
-            part.push_str(self.root.name(text));
+            part.push_str(a.name(text));
             part.push('>');
         }
         part
@@ -194,7 +205,7 @@ impl<'t> XmlValue<'t> {
 
 /// Where an element lies in the text: its start tag from `start` (the `<`) to `content`, and
 /// its end from `end` back (`content == end` for an empty element `<x/>`).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 struct Element {
     start: usize,
     content: usize,
@@ -203,24 +214,51 @@ struct Element {
 }
 
 impl Element {
-    /// No element (a blank document has no root).
-    const NONE: Element = Element {
-        start: usize::MAX,
-        content: usize::MAX,
-        end: usize::MAX,
-        name: (0, 0),
-    };
-
+    /// The name as written, with its prefix.
     fn name<'t>(&self, text: &'t str) -> &'t str {
         &text[self.name.0..self.name.1]
+    }
+
+    /// The name without its prefix, as the whole-document reading compares names.
+    fn local<'t>(&self, text: &'t str) -> &'t str {
+        let name = self.name(text);
+        name.rsplit_once(':').map_or(name, |(_, local)| local)
+    }
+}
+
+/// The deepest path of ancestors a value may have (AWS answers nest five elements at most).
+const MAX_DEPTH: usize = 12;
+
+/// A value's ancestors, root first.
+#[derive(Debug, Clone, Copy, Default)]
+struct Path {
+    elements: [Element; MAX_DEPTH],
+    len: usize,
+}
+
+impl Path {
+    fn elements(&self) -> &[Element] {
+        &self.elements[..self.len]
+    }
+
+    /// This path with `element` as the innermost ancestor.
+    fn with(mut self, element: Element) -> Result<Path, String> {
+        if self.len == MAX_DEPTH {
+            return Err(format!(
+                "the answer nests more than {MAX_DEPTH} elements deep"
+            ));
+        }
+        self.elements[self.len] = element;
+        self.len += 1;
+        Ok(self)
     }
 }
 
 /// A piece of markup: a start tag (with its name, and whether it is an empty element), an end
-/// tag, or anything else (declaration, processing instruction, comment, CDATA).
+/// tag (with its name), or anything else (declaration, processing instruction, comment, CDATA).
 enum Markup {
     Start { name: Range<usize>, empty: bool },
-    End,
+    End { name: Range<usize> },
     Other,
 }
 
@@ -245,18 +283,28 @@ fn markup(text: &str, at: usize) -> Result<(Markup, usize), String> {
     if rest.starts_with("<!") {
         return Err("invalid XML: document type declarations are not accepted".to_owned());
     }
-    if rest.starts_with("</") {
-        return Ok((Markup::End, after(">", at + 2)?));
-    }
     let bytes = text.as_bytes();
-    let mut i = at + 1;
+    let end_tag = rest.starts_with("</");
+    let name_start = if end_tag { at + 2 } else { at + 1 };
+    let mut i = name_start;
     while i < bytes.len() && !matches!(bytes[i], b' ' | b'\t' | b'\r' | b'\n' | b'/' | b'>') {
         i += 1;
     }
-    if i == at + 1 {
+    if i == name_start {
         return Err(format!("invalid XML: a tag without a name at byte {at}"));
     }
-    let name = at + 1..i;
+    let name = name_start..i;
+    if end_tag {
+        while i < bytes.len() && matches!(bytes[i], b' ' | b'\t' | b'\r' | b'\n') {
+            i += 1;
+        }
+        return match bytes.get(i) {
+            Some(b'>') => Ok((Markup::End { name }, i + 1)),
+            _ => Err(format!(
+                "invalid XML: the end tag at byte {at} is not closed"
+            )),
+        };
+    }
     // Attribute values are quoted and may hold `>`.
     let mut quote = None;
     while i < bytes.len() {
@@ -275,34 +323,45 @@ fn markup(text: &str, at: usize) -> Result<(Markup, usize), String> {
     Err(format!("invalid XML: the tag at byte {at} is not closed"))
 }
 
-/// The element whose start tag begins at `at`, through its end tag.
+/// The element whose start tag begins at `at`, through the end tag that closes it; every end
+/// tag inside must close the element it ends, and the text between tags must hold only known
+/// entity references.
 fn element(text: &str, at: usize) -> Result<Element, String> {
     let (Markup::Start { name, empty }, content) = markup(text, at)? else {
         return Err(format!("invalid XML: no start tag at byte {at}"));
     };
-    let name = (name.start, name.end);
+    let range = (name.start, name.end);
     if empty {
         return Ok(Element {
             start: at,
             content,
             end: content,
-            name,
+            name: range,
         });
     }
-    let mut depth = 1usize;
+    let mut open = vec![name];
     let mut pos = content;
     while let Some(i) = text[pos..].find('<') {
+        check_text(&text[pos..pos + i])?;
         let (markup, next) = markup(text, pos + i)?;
         match markup {
-            Markup::Start { empty: false, .. } => depth += 1,
-            Markup::End => {
-                depth -= 1;
-                if depth == 0 {
+            Markup::Start { name, empty: false } => open.push(name),
+            Markup::End { name } => {
+                let Some(opened) = open.pop() else {
+                    break;
+                };
+                if text[opened.clone()] != text[name.clone()] {
+                    return Err(format!(
+                        "invalid XML: <{}> is closed by </{}>",
+                        &text[opened], &text[name]
+                    ));
+                }
+                if open.is_empty() {
                     return Ok(Element {
                         start: at,
                         content,
                         end: next,
-                        name,
+                        name: range,
                     });
                 }
             }
@@ -312,30 +371,90 @@ fn element(text: &str, at: usize) -> Result<Element, String> {
     }
     Err(format!(
         "invalid XML: the element <{}> is not closed",
-        &text[name.0..name.1]
+        &text[range.0..range.1]
     ))
 }
 
-/// The document's root element, after any declaration, processing instructions and comments;
-/// `None` for a blank text.
+/// Text between tags: every `&` starts a predefined entity or a character reference.
+fn check_text(segment: &str) -> Result<(), String> {
+    let mut rest = segment;
+    while let Some(i) = rest.find('&') {
+        rest = &rest[i + 1..];
+        let reference = rest.split(';').next().unwrap_or_default();
+        let known = matches!(reference, "lt" | "gt" | "amp" | "apos" | "quot")
+            || reference
+                .strip_prefix("#x")
+                .is_some_and(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+            || reference
+                .strip_prefix('#')
+                .is_some_and(|dec| !dec.is_empty() && dec.bytes().all(|b| b.is_ascii_digit()));
+        if !known || !rest.contains(';') {
+            return Err(format!(
+                "invalid XML: an unknown entity reference &{}",
+                reference.chars().take(20).collect::<String>()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `s` is only XML white space (space, tab, carriage return, line feed).
+fn is_space(s: &str) -> bool {
+    s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+}
+
+/// The document's root element, after a byte order mark, the XML declaration, processing
+/// instructions and comments; followed by nothing but those. `None` for a blank text.
 fn root(text: &str) -> Result<Option<Element>, String> {
-    let mut pos = 0;
-    loop {
+    let start = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let mut pos = start;
+    let root = loop {
         let Some(i) = text[pos..].find('<') else {
-            return match text.trim().is_empty() {
+            return match pos == start && is_space(&text[pos..]) {
                 true => Ok(None),
                 false => Err("invalid XML: the document has no element".to_owned()),
             };
         };
-        if !text[pos..pos + i].trim().is_empty() {
+        let at = pos + i;
+        if !is_space(&text[pos..at]) {
             return Err("invalid XML: text before the root element".to_owned());
         }
-        match markup(text, pos + i)? {
-            (Markup::Start { .. }, _) => return element(text, pos + i).map(Some),
-            (Markup::End, _) => return Err("invalid XML: an end tag before the root".to_owned()),
+        if text[at..].starts_with("<![CDATA[") {
+            return Err("invalid XML: CDATA before the root element".to_owned());
+        }
+        if at != start && is_declaration(&text[at..]) {
+            return Err("invalid XML: the XML declaration is not at the start".to_owned());
+        }
+        match markup(text, at)? {
+            (Markup::Start { .. }, _) => break element(text, at)?,
+            (Markup::End { .. }, _) => {
+                return Err("invalid XML: an end tag before the root element".to_owned())
+            }
             (Markup::Other, next) => pos = next,
         }
+    };
+    let mut pos = root.end;
+    while let Some(i) = text[pos..].find('<') {
+        let at = pos + i;
+        let other = !text[at..].starts_with("<![CDATA[") && !is_declaration(&text[at..]);
+        match markup(text, at)? {
+            (Markup::Other, next) if other && is_space(&text[pos..at]) => pos = next,
+            _ => return Err("invalid XML: content after the root element".to_owned()),
+        }
     }
+    if !is_space(&text[pos..]) {
+        return Err("invalid XML: content after the root element".to_owned());
+    }
+    Ok(Some(root))
+}
+
+/// Whether `markup` begins with the XML declaration (`<?xml` and white space).
+fn is_declaration(markup: &str) -> bool {
+    markup.starts_with("<?xml")
+        && markup[5..]
+            .bytes()
+            .next()
+            .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
 }
 
 /// The child elements of `parent`, in order.
@@ -352,7 +471,7 @@ fn children(text: &str, parent: Element) -> Result<Vec<Element>, String> {
                 pos = child.end;
                 out.push(child);
             }
-            (Markup::End, _) => break,
+            (Markup::End { .. }, _) => break,
             (Markup::Other, next) => pos = next,
         }
     }
@@ -363,6 +482,7 @@ fn children(text: &str, parent: Element) -> Result<Vec<Element>, String> {
 mod tests {
     use super::*;
     use crate::aws::api::model::service;
+    use crate::aws::api::xml::read_document;
     use crate::aws::api::xml::tests::{output, query_model};
     use serde_json::json;
 
@@ -494,18 +614,24 @@ mod tests {
         );
     }
 
-    /// A page of the `Out` shape of [`query_model`], read part by part: its `Items` and the
-    /// rest.
-    fn parts(body: &str) -> Result<(Vec<Value>, Value), String> {
-        let model = query_model(json!({
+    /// A query model whose output `Out` has a list `Items` of `{Name, Kind (attribute)}` and a
+    /// `Token`.
+    fn items_model() -> &'static ServiceModel {
+        query_model(json!({
             "Out": {"type": "structure", "members": {
                 "Items": {"shape": "L"}, "Token": {"shape": "S"}}},
             "L": {"type": "list", "member": {"shape": "Item"}},
             "Item": {"type": "structure", "members": {
                 "Name": {"shape": "S"}, "Kind": {"shape": "S", "locationName": "kind", "xmlAttribute": true}}},
             "S": {"type": "string"}
-        }));
-        let page = XmlOutput::new(model, model.shape("Out").unwrap(), None, body.to_owned());
+        }))
+    }
+
+    /// A page of `Out`, inside the `resultWrapper` `wrapper` when given, read part by part:
+    /// its `Items` and the rest.
+    fn parts_in(body: &str, wrapper: Option<&'static str>) -> Result<(Vec<Value>, Value), String> {
+        let model = items_model();
+        let page = XmlOutput::new(model, model.shape("Out").unwrap(), wrapper, body.to_owned());
         let output = page.parse()?;
         let items = output
             .list("Items")?
@@ -513,6 +639,61 @@ mod tests {
             .map(XmlValue::read)
             .collect::<Result<_, _>>()?;
         Ok((items, output.read_without(Some("Items"))?))
+    }
+
+    fn parts(body: &str) -> Result<(Vec<Value>, Value), String> {
+        parts_in(body, None)
+    }
+
+    /// The same page read as one document.
+    fn whole_in(body: &str, wrapper: Option<&str>) -> Result<Value, String> {
+        let model = items_model();
+        read_document(model, model.shape("Out").unwrap(), body, wrapper)
+    }
+
+    #[test]
+    fn prefixes_namespaces_below_the_root_and_a_byte_order_mark_read_as_the_whole_document() {
+        for (body, wrapper) in [
+            (
+                r#"<R xmlns:p="urn:p"><p:Items><member><Name>a</Name></member></p:Items><Token>t</Token></R>"#,
+                None,
+            ),
+            (
+                r#"<R xmlns:p="urn:p"><p:Res><Items><member><Name>a</Name></member></Items><p:Token>t</p:Token></p:Res></R>"#,
+                Some("Res"),
+            ),
+            (
+                r#"<R><Items xmlns:p="urn:p"><member p:kind="x" kind="y"><Name>a</Name></member></Items></R>"#,
+                None,
+            ),
+            (
+                r#"<R><Items xmlns:p="urn:p"><p:member><p:Name>a</p:Name></p:member></Items></R>"#,
+                None,
+            ),
+            (
+                r#"<R><Res xmlns:q="urn:q"><Items><member><q:Name>a</q:Name></member></Items></Res></R>"#,
+                Some("Res"),
+            ),
+            (
+                "\u{feff}<R><Items><member><Name>a</Name></member></Items><Token>t</Token></R>",
+                None,
+            ),
+            (
+                "<?xml version=\"1.0\"?><!-- c --><R><Token>t</Token></R><!-- after --> <?pi x?>\n",
+                None,
+            ),
+        ] {
+            let (items, mut rest) =
+                parts_in(body, wrapper).unwrap_or_else(|e| panic!("{body}: {e}"));
+            if !items.is_empty() {
+                rest["Items"] = Value::Array(items);
+            }
+            assert_eq!(rest, whole_in(body, wrapper).unwrap(), "{body}");
+            assert!(
+                rest.get("Items").is_some() || rest.get("Token").is_some(),
+                "{body}: {rest}"
+            );
+        }
     }
 
     #[test]
@@ -564,6 +745,28 @@ mod tests {
                 "<R><Items><member><Name>&a;</Name></member></Items></R>",
                 "invalid XML",
             ),
+            ("<R><Token>t</Token></R><X>", "after the root"),
+            ("<R/><R/>", "after the root"),
+            ("<R><Token>t</Token></R></R>", "after the root"),
+            ("<R><Token>t</Token></R>junk", "after the root"),
+            (
+                "<R><Items><member><Name>a</Name></member></Itemz><Token>t</Token></R>",
+                "<Items> is closed by </Itemz>",
+            ),
+            (
+                "<R><Items>&bogus; <member><Name>a</Name></member></Items></R>",
+                "unknown entity reference &bogus",
+            ),
+            (
+                "<R><Items>a & b<member/></Items></R>",
+                "unknown entity reference",
+            ),
+            ("<![CDATA[x]]><R/>", "CDATA before the root"),
+            (
+                "<!-- c --><?xml version=\"1.0\"?><R/>",
+                "declaration is not at the start",
+            ),
+            ("\u{a0}<R/>", "before the root"),
         ] {
             let error = parts(body).unwrap_err();
             assert!(error.contains(says), "{body}: {error}");
