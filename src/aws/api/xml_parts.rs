@@ -19,6 +19,7 @@ use super::xml::{read_nodes, read_structure_without};
 use roxmltree::Document;
 use serde_json::{Map, Value};
 use std::ops::Range;
+use std::sync::OnceLock;
 
 /// An XML output kept as its text, to be read part by part: [`XmlOutput::parse`] finds the
 /// output element, whose members are then read one at a time ([`XmlValue`]).
@@ -27,6 +28,8 @@ pub struct XmlOutput {
     shape: &'static Shape,
     wrapper: Option<&'static str>,
     text: String,
+    /// The root's scan (which checks the whole text), done once however often it is parsed.
+    root: OnceLock<Result<Option<Element>, String>>,
 }
 
 impl XmlOutput {
@@ -41,6 +44,7 @@ impl XmlOutput {
             shape,
             wrapper,
             text,
+            root: OnceLock::new(),
         }
     }
 
@@ -54,7 +58,7 @@ impl XmlOutput {
             path: Path::default(),
             element: None,
         };
-        let Some(root) = root(text)? else {
+        let Some(root) = self.root.get_or_init(|| root(text)).clone()? else {
             return Ok(value);
         };
         match self.wrapper {
@@ -323,10 +327,11 @@ fn markup(text: &str, at: usize) -> Result<(Markup, usize), String> {
     Err(format!("invalid XML: the tag at byte {at} is not closed"))
 }
 
-/// The element whose start tag begins at `at`, through the end tag that closes it; every end
-/// tag inside must close the element it ends, and the text between tags must hold only known
-/// entity references.
-fn element(text: &str, at: usize) -> Result<Element, String> {
+/// The element whose start tag begins at `at`, through the end tag that closes it. With
+/// `check`, every end tag inside must close the element it ends and the text between tags must
+/// hold only known entity references (the root's scan checks the whole document once; the
+/// scans of its descendants then only find extents).
+fn element(text: &str, at: usize, check: bool) -> Result<Element, String> {
     let (Markup::Start { name, empty }, content) = markup(text, at)? else {
         return Err(format!("invalid XML: no start tag at byte {at}"));
     };
@@ -342,7 +347,9 @@ fn element(text: &str, at: usize) -> Result<Element, String> {
     let mut open = vec![name];
     let mut pos = content;
     while let Some(i) = text[pos..].find('<') {
-        check_text(&text[pos..pos + i])?;
+        if check {
+            check_text(&text[pos..pos + i])?;
+        }
         let (markup, next) = markup(text, pos + i)?;
         match markup {
             Markup::Start { name, empty: false } => open.push(name),
@@ -350,7 +357,7 @@ fn element(text: &str, at: usize) -> Result<Element, String> {
                 let Some(opened) = open.pop() else {
                     break;
                 };
-                if text[opened.clone()] != text[name.clone()] {
+                if check && text[opened.clone()] != text[name.clone()] {
                     return Err(format!(
                         "invalid XML: <{}> is closed by </{}>",
                         &text[opened], &text[name]
@@ -426,7 +433,7 @@ fn root(text: &str) -> Result<Option<Element>, String> {
             return Err("invalid XML: the XML declaration is not at the start".to_owned());
         }
         match markup(text, at)? {
-            (Markup::Start { .. }, _) => break element(text, at)?,
+            (Markup::Start { .. }, _) => break element(text, at, true)?,
             (Markup::End { .. }, _) => {
                 return Err("invalid XML: an end tag before the root element".to_owned())
             }
@@ -467,7 +474,7 @@ fn children(text: &str, parent: Element) -> Result<Vec<Element>, String> {
         };
         match markup(text, pos + i)? {
             (Markup::Start { .. }, _) => {
-                let child = element(text, pos + i)?;
+                let child = element(text, pos + i, false)?;
                 pos = child.end;
                 out.push(child);
             }
