@@ -18,7 +18,7 @@ use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Default of `MAX_PAGES_IN_FLIGHT`. With pages kept as text and parsed part by part, two pages
-/// cost little (BENCHMARKS.md F4: 47 MiB on 10 units of 1,000 instances, 34 MiB one unit at a
+/// cost little (BENCHMARKS.md F4: 47–51 MiB on 10 units of 1,000 instances, 34 MiB one unit at a
 /// time), and a second place keeps the other units' pages moving while one region's endpoint is
 /// slow to answer (a unit takes its place before it asks for a page).
 pub const DEFAULT_PAGES_IN_FLIGHT: usize = 2;
