@@ -7,7 +7,8 @@
 //! held at once across all units (`MAX_PAGES_IN_FLIGHT`): a kind's fetch takes a [`PagePermit`]
 //! before it asks for a large page and keeps it until the page has been handed downstream, so
 //! the other units keep running their small calls while at most that many large pages are in
-//! memory.
+//! memory. The fetches that take one: EC2 instances (`kinds::ec2_instance`) and the EC2
+//! `Describe*` kinds of 1,000-object pages (`FetchContext::send_described`).
 //!
 //! The budget reaches a unit's fetch through a task-local scope ([`PageBudget::scope`]), so
 //! kinds do not carry it in their signatures; outside a scope (tests, one-off calls) a permit is

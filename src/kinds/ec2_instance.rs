@@ -209,11 +209,7 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
 }
 
 fn unreadable(message: String) -> FetchError {
-    FetchError::Aws {
-        operation: "DescribeInstances",
-        message: format!("the answer could not be read: {message}"),
-        code: None,
-    }
+    super::fetch::unreadable("DescribeInstances", message)
 }
 
 /// Sends one part of a page: each instance with its reservation's `__ExtraContext`, and with its

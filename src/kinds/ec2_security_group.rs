@@ -1,5 +1,7 @@
 //! `AWS::EC2::SecurityGroup` (regional): `DescribeSecurityGroups`, one raw object per security
-//! group (every VPC's `default` group included), one page per API page.
+//! group (every VPC's `default` group included); each API page (up to 1,000) is read one object at
+//! a time under the page budget and sent in parts of 100
+//! ([`FetchContext::send_described`](super::FetchContext::send_described)).
 //!
 //! `Properties` is the API's `SecurityGroup` as boto3 parses it: rules (`IpPermissions`,
 //! `IpPermissionsEgress`), tags and `SecurityGroupArn` included. The example identifies a group
@@ -27,7 +29,10 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
 
 #[cfg(test)]
 mod tests {
-    use crate::test_support::fake_aws::{ec2_fetch_two_pages, ec2_two_pages};
+    use crate::kinds::fetch::DESCRIBED_PART;
+    use crate::kinds::Kind;
+    use crate::test_support::fake_aws::{ec2_fetch_two_pages, ec2_two_pages, fetch_pages, FakeAws};
+    use crate::test_support::TestUnit;
     use serde_json::json;
 
     fn group(id: &str) -> String {
@@ -61,5 +66,86 @@ mod tests {
             })
         );
         assert_eq!(objects[1]["Properties"]["GroupId"], "sg-2");
+    }
+
+    /// One page of 250 groups: asked for only once a place in the page budget is free, read one
+    /// group at a time and sent in parts of 100; the place is given back afterwards.
+    #[tokio::test]
+    async fn a_large_page_waits_for_the_page_budget_and_goes_downstream_in_parts() {
+        let groups: String = (0..250).map(|i| group(&format!("sg-{i}"))).collect();
+        let handler = ec2_two_pages(
+            "DescribeSecurityGroups",
+            "securityGroupInfo",
+            groups,
+            String::new(),
+        );
+        let server = FakeAws::start(handler);
+        let unit = TestUnit::new(
+            Kind::parse("AWS::EC2::SecurityGroup").unwrap(),
+            "eu-west-1",
+            server.sdk_config("eu-west-1"),
+        );
+        let budget = crate::memory::PageBudget::new(1);
+        let held = budget.scope(crate::memory::page_permit()).await;
+        let ctx = unit.ctx();
+        let fetching = budget.scope(fetch_pages(&ctx));
+        tokio::pin!(fetching);
+        let waited = tokio::time::timeout(std::time::Duration::from_millis(300), &mut fetching);
+        assert!(waited.await.is_err(), "the fetch went on without a place");
+        assert!(
+            server.requests().is_empty(),
+            "asked for a page without a place"
+        );
+        drop(held);
+        let (result, pages) = fetching.await;
+        assert_eq!(result.unwrap().objects, 250);
+        assert_eq!(
+            pages.iter().map(Vec::len).collect::<Vec<_>>(),
+            [DESCRIBED_PART, DESCRIBED_PART, 50]
+        );
+        assert_eq!(pages[2][49]["Properties"]["GroupId"], json!("sg-249"));
+        assert_eq!(
+            pages[2][49]["Properties"]["Tags"],
+            json!([{"Key": "team", "Value": "web"}])
+        );
+        assert_eq!(budget.available(), 1, "the page's place was given back");
+    }
+
+    /// A page that is not well-formed (refused as the page arrives), or one group in it that
+    /// does not parse (refused when it is read), fails the unit, so it deletes nothing, with the
+    /// reason; nothing of the page goes downstream.
+    #[tokio::test]
+    async fn a_broken_page_or_group_fails_the_fetch_and_sends_nothing() {
+        let cases = [
+            (
+                "<item><groupId>sg-x</groupName></item>",
+                "<groupId> is closed by </groupName>",
+            ),
+            (
+                "<item><groupId a=b>sg-x</groupId></item>",
+                "could not be read: invalid XML",
+            ),
+        ];
+        for (bad, reason) in cases {
+            let page = format!("{}{bad}", group("sg-1"));
+            let handler = ec2_two_pages(
+                "DescribeSecurityGroups",
+                "securityGroupInfo",
+                page,
+                String::new(),
+            );
+            let server = FakeAws::start(handler);
+            let kind = Kind::parse("AWS::EC2::SecurityGroup").unwrap();
+            let unit = TestUnit::new(kind, "eu-west-1", server.sdk_config("eu-west-1"));
+            let (result, pages) = fetch_pages(&unit.ctx()).await;
+            let err = result
+                .expect_err("a broken answer fails the fetch")
+                .to_string();
+            assert!(
+                err.starts_with("DescribeSecurityGroups failed:") && err.contains(reason),
+                "{err}"
+            );
+            assert!(pages.is_empty(), "{bad}: {pages:?}");
+        }
     }
 }

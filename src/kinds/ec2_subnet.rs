@@ -1,5 +1,7 @@
 //! `AWS::EC2::Subnet` (regional): `DescribeSubnets`, one raw object per subnet (the default VPC's
-//! subnets included), one page per API page.
+//! subnets included); each API page (up to 1,000) is read one object at a time under the page
+//! budget and sent in parts of 100
+//! ([`FetchContext::send_described`](super::FetchContext::send_described)).
 //!
 //! `Properties` is the API's `Subnet` as boto3 parses it (tags and `SubnetArn` included: the API
 //! returns them). The example identifies a subnet by its `SubnetId` (what instances, load

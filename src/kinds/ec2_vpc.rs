@@ -1,5 +1,6 @@
 //! `AWS::EC2::VPC` (regional): `DescribeVpcs`, one raw object per VPC (the region's default VPC
-//! included), one page per API page.
+//! included); each API page (up to 1,000) is read one object at a time under the page budget and
+//! sent in parts of 100 ([`FetchContext::send_described`](super::FetchContext::send_described)).
 //!
 //! `Properties` is the API's `Vpc` as boto3 parses it (tags included: the API returns them). The
 //! API returns no ARN; the example identifies a VPC by its `VpcId`, which subnets and security

@@ -381,15 +381,37 @@ impl<'a> FetchContext<'a> {
 
     /// The whole fetch of an EC2 `Describe*` kind whose objects are the raw `Properties` as the
     /// API gives them: every page of `operation` (at the API's largest page, whose presence
-    /// makes the call paginated), the objects under `key`.
+    /// makes the call paginated), the objects under `key`. A page of up to 1,000 objects is
+    /// large: it takes a place in the page budget ([`crate::memory`]) before it is asked for, is
+    /// kept as its XML text ([`crate::aws::api::xml_parts`]), and its objects are read one at a
+    /// time and sent in parts of [`DESCRIBED_PART`], each taken downstream before the next is
+    /// read.
     pub async fn send_described(
         &self,
         pages: &PageSender,
         operation: &'static str,
-        key: &str,
+        key: &'static str,
     ) -> Result<FetchStats, FetchError> {
         let input = serde_json::json!({ "MaxResults": EC2_PAGE });
-        self.send_listed(pages, operation, input, key, as_is).await
+        let unreadable = |message| unreadable(operation, message);
+        let mut listed = std::pin::pin!(self.pages_xml(operation, input, key));
+        loop {
+            let permit = crate::memory::page_permit().await;
+            let Some(page) = listed.next().await else {
+                break;
+            };
+            let page = page?;
+            let mut part = Vec::new();
+            for item in page.parse().and_then(|o| o.list(key)).map_err(unreadable)? {
+                part.push(self.raw(as_is(item.read().map_err(unreadable)?)));
+                if part.len() == DESCRIBED_PART {
+                    self.send(pages, std::mem::take(&mut part)).await?;
+                }
+            }
+            self.send(pages, part).await?;
+            drop(permit);
+        }
+        Ok(self.stats())
     }
 
     /// Runs `f` on every item, at most [`FetchContext::concurrency`] at once, results in the
@@ -498,9 +520,26 @@ impl<'a> FetchContext<'a> {
 /// The page size of EC2's `Describe*` calls (their maximum): passing it makes them paginated.
 pub const EC2_PAGE: u32 = 1000;
 
+/// The objects of a [`FetchContext::send_described`] page sent downstream at once: a multiple of
+/// Port's 20 entities per bulk request, so the parts cost no extra request.
+pub const DESCRIBED_PART: usize = 100;
+
 /// An API object as the raw `Properties`, as it is (`{}` for anything but an object).
-pub fn as_is(object: &Value) -> Value {
-    Value::Object(object.as_object().cloned().unwrap_or_default())
+pub fn as_is(object: Value) -> Value {
+    match object {
+        Value::Object(_) => object,
+        _ => Value::Object(Map::new()),
+    }
+}
+
+/// An answer of `operation` that arrived but could not be read (broken XML, say): the unit
+/// fails with the reason.
+pub fn unreadable(operation: &'static str, message: String) -> FetchError {
+    FetchError::Aws {
+        operation,
+        message: format!("the answer could not be read: {message}"),
+        code: None,
+    }
 }
 
 /// The `__ExtraContext` every regional object carries.
