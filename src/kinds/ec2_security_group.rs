@@ -31,7 +31,9 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
 mod tests {
     use crate::kinds::fetch::DESCRIBED_PART;
     use crate::kinds::Kind;
-    use crate::test_support::fake_aws::{ec2_fetch_two_pages, ec2_two_pages, fetch_pages, FakeAws};
+    use crate::test_support::fake_aws::{
+        ec2_fetch_two_pages, ec2_two_pages, fetch_pages, fetch_pages_after_a_place, FakeAws,
+    };
     use crate::test_support::TestUnit;
     use serde_json::json;
 
@@ -68,36 +70,26 @@ mod tests {
         assert_eq!(objects[1]["Properties"]["GroupId"], "sg-2");
     }
 
-    /// One page of 250 groups: asked for only once a place in the page budget is free, read one
-    /// group at a time and sent in parts of 100; the place is given back afterwards.
-    #[tokio::test]
-    async fn a_large_page_waits_for_the_page_budget_and_goes_downstream_in_parts() {
-        let groups: String = (0..250).map(|i| group(&format!("sg-{i}"))).collect();
-        let handler = ec2_two_pages(
+    /// A server answering `DescribeSecurityGroups` with one page holding `groups`, and a unit
+    /// of the kind calling it.
+    fn serving(groups: String) -> (FakeAws, TestUnit) {
+        let server = FakeAws::start(ec2_two_pages(
             "DescribeSecurityGroups",
             "securityGroupInfo",
             groups,
             String::new(),
-        );
-        let server = FakeAws::start(handler);
-        let unit = TestUnit::new(
-            Kind::parse("AWS::EC2::SecurityGroup").unwrap(),
-            "eu-west-1",
-            server.sdk_config("eu-west-1"),
-        );
-        let budget = crate::memory::PageBudget::new(1);
-        let held = budget.scope(crate::memory::page_permit()).await;
-        let ctx = unit.ctx();
-        let fetching = budget.scope(fetch_pages(&ctx));
-        tokio::pin!(fetching);
-        let waited = tokio::time::timeout(std::time::Duration::from_millis(300), &mut fetching);
-        assert!(waited.await.is_err(), "the fetch went on without a place");
-        assert!(
-            server.requests().is_empty(),
-            "asked for a page without a place"
-        );
-        drop(held);
-        let (result, pages) = fetching.await;
+        ));
+        let kind = Kind::parse("AWS::EC2::SecurityGroup").unwrap();
+        let unit = TestUnit::new(kind, "eu-west-1", server.sdk_config("eu-west-1"));
+        (server, unit)
+    }
+
+    /// One page of 250 groups: asked for only once a place in the page budget is free, read one
+    /// group at a time and sent in parts of 100; the place is given back afterwards.
+    #[tokio::test]
+    async fn a_large_page_waits_for_the_page_budget_and_goes_downstream_in_parts() {
+        let (server, unit) = serving((0..250).map(|i| group(&format!("sg-{i}"))).collect());
+        let (result, pages) = fetch_pages_after_a_place(&unit.ctx(), &server).await;
         assert_eq!(result.unwrap().objects, 250);
         assert_eq!(
             pages.iter().map(Vec::len).collect::<Vec<_>>(),
@@ -108,7 +100,6 @@ mod tests {
             pages[2][49]["Properties"]["Tags"],
             json!([{"Key": "team", "Value": "web"}])
         );
-        assert_eq!(budget.available(), 1, "the page's place was given back");
     }
 
     /// A page that is not well-formed (refused as the page arrives), or one group in it that
@@ -127,16 +118,7 @@ mod tests {
             ),
         ];
         for (bad, reason) in cases {
-            let page = format!("{}{bad}", group("sg-1"));
-            let handler = ec2_two_pages(
-                "DescribeSecurityGroups",
-                "securityGroupInfo",
-                page,
-                String::new(),
-            );
-            let server = FakeAws::start(handler);
-            let kind = Kind::parse("AWS::EC2::SecurityGroup").unwrap();
-            let unit = TestUnit::new(kind, "eu-west-1", server.sdk_config("eu-west-1"));
+            let (_server, unit) = serving(format!("{}{bad}", group("sg-1")));
             let (result, pages) = fetch_pages(&unit.ctx()).await;
             let err = result
                 .expect_err("a broken answer fails the fetch")

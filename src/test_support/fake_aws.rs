@@ -52,6 +52,33 @@ pub async fn fetch_pages(
     (result, pages)
 }
 
+/// [`fetch_pages`] while another unit holds the only place of a one-page budget
+/// ([`crate::memory`]): asserts that the fetch waits, asking `server` for nothing, until that
+/// place is free, and that the fetch gives its place back when it ends.
+pub async fn fetch_pages_after_a_place(
+    ctx: &crate::kinds::FetchContext<'_>,
+    server: &FakeAws,
+) -> (
+    Result<crate::kinds::FetchStats, crate::kinds::FetchError>,
+    Vec<Vec<serde_json::Value>>,
+) {
+    let budget = crate::memory::PageBudget::new(1);
+    let held = budget.scope(crate::memory::page_permit()).await;
+    assert!(held.is_bounded());
+    let fetching = budget.scope(fetch_pages(ctx));
+    tokio::pin!(fetching);
+    let waited = tokio::time::timeout(std::time::Duration::from_millis(300), &mut fetching);
+    assert!(waited.await.is_err(), "the fetch went on without a place");
+    assert!(
+        server.requests().is_empty(),
+        "asked for a page without a place"
+    );
+    drop(held);
+    let fetched = fetching.await;
+    assert_eq!(budget.available(), 1, "the page's place was given back");
+    fetched
+}
+
 pub struct FakeAws {
     pub url: String,
     requests: Arc<Mutex<Vec<Request>>>,
