@@ -88,7 +88,6 @@ pub async fn refresh(
     ids: &[String],
     pages: &PageSender,
 ) -> Result<Refreshed, FetchError> {
-    let with_tags = ctx.wants(LIST_TAGS_ACTION);
     let mut found = Vec::new();
     let mut listed = std::pin::pin!(ctx.pages("ListFunctions", json!({"MaxItems": PAGE})));
     while let Some(page) = listed.next().await {
@@ -113,16 +112,7 @@ pub async fn refresh(
             ctx.raw(json!({"FunctionName": name, "FunctionArn": arn}))
         })
         .collect();
-    let objects = ctx
-        .each(found, |function| async move {
-            let tags = if with_tags {
-                tags(ctx, &function).await?
-            } else {
-                None
-            };
-            Ok(ctx.raw(properties(&function, tags)))
-        })
-        .await?;
+    let objects = ctx.each(found, |function| object(ctx, function)).await?;
     ctx.send(pages, objects).await?;
     Ok(Refreshed {
         stats: ctx.stats(),
@@ -135,23 +125,25 @@ const PAGE: usize = 50;
 
 /// Fetches every function of the unit's region.
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
-    let with_tags = ctx.wants(LIST_TAGS_ACTION);
     let mut listed = std::pin::pin!(ctx.pages("ListFunctions", json!({"MaxItems": PAGE})));
     while let Some(page) = listed.next().await {
         let functions: Vec<Value> = page?["Functions"].as_array().cloned().unwrap_or_default();
         let objects = ctx
-            .each(functions, |function| async move {
-                let tags = if with_tags {
-                    tags(ctx, &function).await?
-                } else {
-                    None
-                };
-                Ok(ctx.raw(properties(&function, tags)))
-            })
+            .each(functions, |function| object(ctx, function))
             .await?;
         ctx.send(pages, objects).await?;
     }
     Ok(ctx.stats())
+}
+
+/// One function's raw object, with its tags when the mapping enables `ListTags`.
+async fn object(ctx: &FetchContext<'_>, function: Value) -> Result<Value, FetchError> {
+    let tags = if ctx.wants(LIST_TAGS_ACTION) {
+        tags(ctx, &function).await?
+    } else {
+        None
+    };
+    Ok(ctx.raw(properties(&function, tags)))
 }
 
 /// The function's tags; `None` when it is gone or the call is denied.
