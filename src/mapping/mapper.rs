@@ -5,7 +5,7 @@
 use super::compile::CompiledResource;
 use super::config::PortAppConfig;
 use super::jq::Input;
-use super::{keys, Mapped, MappingConfigError, DEFAULT_PORT_APP_CONFIG};
+use super::{keys, Mapped, MappedPage, MappingConfigError, DEFAULT_PORT_APP_CONFIG};
 use crate::kinds::Kind;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -139,6 +139,23 @@ impl Mapper {
             }
         }
         Some(out)
+    }
+
+    /// Maps a page of raw objects of `kind` ([`Mapper::map`] each), the entities grouped by
+    /// blueprint.
+    pub fn map_page(&self, kind: Kind, page: &[Value]) -> MappedPage {
+        let mut out = MappedPage::default();
+        for raw in page {
+            let mapped = self.map(kind, raw);
+            out.errors.extend(mapped.errors);
+            for e in mapped.entities {
+                out.by_blueprint
+                    .entry(e.blueprint.clone())
+                    .or_default()
+                    .push(e);
+            }
+        }
+        out
     }
 
     /// Maps one raw object of `kind` through every resource of that kind.
@@ -284,6 +301,41 @@ resources:
         );
         assert!(!m.region_wanted(Kind::Ec2Instance, "eu-west-1"));
         assert!(m.region_wanted(Kind::Ec2Instance, "us-east-1"));
+    }
+
+    /// A page maps to its entities per blueprint, each blueprint's in the page's order, and an
+    /// object that fails to map is an error that leaves the rest of the page mapped.
+    #[test]
+    fn a_page_maps_to_entities_per_blueprint_in_order_and_its_errors() {
+        let m = mapper(
+            r#"
+resources:
+  - kind: AWS::EC2::Instance
+    port: {entity: {mappings: [
+      {identifier: .Properties.InstanceId, blueprint: '"ec2Instance"'},
+      {identifier: '.Properties.InstanceId + "-host"', blueprint: '"host"'}]}}
+"#,
+        );
+        let object = |id: Value| {
+            json!({"Type": "AWS::EC2::Instance", "Properties": {"InstanceId": id},
+                   "__ExtraContext": {"Region": "us-east-1"}})
+        };
+        let page = [object(json!("i-2")), object(json!(7)), object(json!("i-1"))];
+        let mapped = m.map_page(Kind::Ec2Instance, &page);
+        let ids = |blueprint: &str| -> Vec<String> {
+            mapped.by_blueprint[blueprint]
+                .iter()
+                .map(|e| e.identifier.clone())
+                .collect()
+        };
+        assert_eq!(
+            mapped.by_blueprint.keys().collect::<Vec<_>>(),
+            ["ec2Instance", "host"]
+        );
+        assert_eq!(ids("ec2Instance"), ["i-2", "i-1"]);
+        assert_eq!(ids("host"), ["i-2-host", "i-1-host"]);
+        assert_eq!(mapped.errors.len(), 2, "{:?}", mapped.errors);
+        assert!(mapped.errors[0].message.contains("must be a string, got 7"));
     }
 
     #[test]

@@ -72,3 +72,11 @@ pub struct Mapped {
     pub entities: Vec<Entity>,
     pub errors: Vec<MapError>,
 }
+
+/// Entities and errors from mapping one page of raw objects ([`Mapper::map_page`]): the entities
+/// per blueprint (one bulk request each), each blueprint's in the page's order.
+#[derive(Debug, Default)]
+pub struct MappedPage {
+    pub by_blueprint: std::collections::BTreeMap<String, Vec<Entity>>,
+    pub errors: Vec<MapError>,
+}

@@ -169,20 +169,18 @@ struct Writer<'a> {
 impl Writer<'_> {
     async fn page(&mut self, page: Vec<Value>) {
         self.report.fetched += page.len();
-        let mut by_blueprint: BTreeMap<String, Vec<Entity>> = BTreeMap::new();
-        for raw in &page {
-            let mapped = self.engine.mapper.map(self.unit.kind, raw);
-            for err in mapped.errors {
-                self.report.map_errors += 1;
-                tracing::warn!(scope = %self.unit.label(), error = %err, "object could not be mapped");
-            }
-            for e in mapped.entities {
-                self.produced
-                    .insert((e.blueprint.clone(), e.identifier.clone()));
-                by_blueprint.entry(e.blueprint.clone()).or_default().push(e);
-            }
+        let mapped = self.engine.mapper.map_page(self.unit.kind, &page);
+        drop(page);
+        for err in mapped.errors {
+            self.report.map_errors += 1;
+            tracing::warn!(scope = %self.unit.label(), error = %err, "object could not be mapped");
         }
-        for (blueprint, entities) in by_blueprint {
+        for (blueprint, entities) in mapped.by_blueprint {
+            self.produced.extend(
+                entities
+                    .iter()
+                    .map(|e| (blueprint.clone(), e.identifier.clone())),
+            );
             self.write(&blueprint, entities).await;
         }
     }

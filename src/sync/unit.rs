@@ -126,21 +126,16 @@ impl Progress<'_> {
             }
             return;
         }
-        let mut by_blueprint: BTreeMap<String, Vec<Entity>> = BTreeMap::new();
-        for raw in &page {
-            let mapped = self.engine.mapper.map(self.unit.kind, raw);
-            for err in mapped.errors {
-                self.report.map_error_count += 1;
-                tracing::warn!(unit = %self.unit.label(), error = %err, "object could not be mapped");
-                if self.report.map_errors.len() < MAX_DETAILS {
-                    self.report.map_errors.push(err);
-                }
-            }
-            for e in mapped.entities {
-                by_blueprint.entry(e.blueprint.clone()).or_default().push(e);
+        let mapped = self.engine.mapper.map_page(self.unit.kind, &page);
+        drop(page);
+        for err in mapped.errors {
+            self.report.map_error_count += 1;
+            tracing::warn!(unit = %self.unit.label(), error = %err, "object could not be mapped");
+            if self.report.map_errors.len() < MAX_DETAILS {
+                self.report.map_errors.push(err);
             }
         }
-        for (blueprint, entities) in by_blueprint {
+        for (blueprint, entities) in mapped.by_blueprint {
             *self.report.entities.entry(blueprint.clone()).or_default() += entities.len();
             self.produced
                 .entry(blueprint.clone())
