@@ -11,6 +11,8 @@ Items (see BENCHMARKS.md for what each number means and how to reproduce it by h
   5  under throttling: fake Port 429s with Retry-After + a proxy throttling one account's EC2 calls
   6  Port requests with the sync state: fresh sync, unchanged resync, after changing 1% of the resources
   7  a 1,000-account x 17-region estate with every kind mapped: fan-out, and the units of sample accounts
+  8  live events: our part of the latency (SQS receipt to Port's answer) with a warm worker
+  9  a large EC2 Describe page other than instances: 1,000 security groups in one region (CLI peak RSS, F4)
 
 Every measurement runs several times; the table shows median (min-max). Results go to a JSON file.
 """
@@ -62,11 +64,13 @@ SIZES = {
     "scale_sample_accounts": (3, 1),
     "live_singles": (50, 5),             # item 8: single events, one batch each
     "live_bursts": (20, 2),              # item 8: batches of 10 events for 10 instances
+    "security_groups": (1_000, 50),      # item 9: in one region, one DescribeSecurityGroups page
+    "security_group_rules": (20, 3),     # item 9: ingress rules of each group
 }
 RUNS = {  # (full, quick)
     "map_rust": (5, 1), "map_cli": (3, 1), "map_python": (3, 1),
     "sync": (3, 1), "dry_run": (3, 1), "throttled": (3, 1), "plan": (3, 1), "fanout": (3, 1), "worker": (3, 1),
-    "state": (3, 1), "scale_fanout": (3, 1),
+    "state": (3, 1), "scale_fanout": (3, 1), "describe": (5, 1),
 }
 
 
@@ -1115,6 +1119,58 @@ def item_lambda(ctx) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------
+# Item 9: a large EC2 Describe page other than instances (security groups): the CLI's peak RSS
+# ------------------------------------------------------------------------------------------------
+SG_MAPPING = ROOT / "docs/examples/ec2-security-group/ec2-security-group-mappings.yaml"
+
+
+def item_describe(ctx) -> dict:
+    """One account, one region, `security_groups` groups of `security_group_rules` ingress rules each (moto answers
+    them in one DescribeSecurityGroups page); `port-aws-sync sync --dry-run` of that kind with the example
+    mapping, under /usr/bin/time: the fetch and mapping of one large page, without Port."""
+    import boto3  # noqa: E402
+
+    n, rules = ctx.size("security_groups"), ctx.size("security_group_rules")
+    moto = Moto(ctx.work, "describe")
+    ec2 = boto3.client("ec2", endpoint_url=moto.url, region_name="us-east-1", aws_access_key_id="testing",
+                       aws_secret_access_key="testing")
+    log(f"item 9: seeding {n:,} security groups of {rules} rules")
+    started = time.monotonic()
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    for i in range(n):
+        name = f"bench-sg-{i:04d}"
+        group = ec2.create_security_group(
+            GroupName=name, Description=f"bench security group {i}", VpcId=vpc,
+            TagSpecifications=[{"ResourceType": "security-group",
+                                "Tags": [{"Key": "Name", "Value": name}, {"Key": "team", "Value": f"t{i % 7}"}]}])
+        ec2.authorize_security_group_ingress(GroupId=group["GroupId"], IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 1000 + r, "ToPort": 1000 + r,
+             "IpRanges": [{"CidrIp": f"10.{i % 250}.{r}.0/24", "Description": f"bench rule {r} of group {i}"}]}
+            for r in range(rules)])
+    groups = len(ec2.describe_security_groups()["SecurityGroups"])
+    seed_s = time.monotonic() - started
+    env = {**aws_env(moto.url), "MAPPING_CONFIG": str(SG_MAPPING), "REGION_POLICY": json.dumps({"allow": ["us-east-1"]})}
+    runs = []
+    for i in range(ctx.runs("describe")):
+        log(f"item 9: sync --dry-run of {groups:,} security groups {i + 1}/{ctx.runs('describe')}")
+        out = ctx.work / f"describe-{i}.entities.jsonl"
+        cmd = [str(ctx.bin("port-aws-sync")), "sync", "--dry-run", "--output", str(out),
+               "--kinds", "AWS::EC2::SecurityGroup"]
+        run_env = {**env, "STATE_PATH": str(ctx.work / f"describe-{i}.state.sqlite")}
+        run = timed(cmd, run_env, ctx.work, tag=f"describe-{i}")
+        if run["exit"] != 0:
+            log(f"describe-{i}: exit {run['exit']}\n{tail(run['stderr'])}")
+        run["entities"] = sum(1 for _ in open(out)) if out.exists() else 0
+        run["complete"] = run["entities"] == groups
+        runs.append(run)
+    moto.stop()
+    result = {"groups": groups, "rules_per_group": rules, "seed_s": seed_s,
+              **{k: stats([r.get(k) for r in runs]) for k in ("wall_s", "cpu_s", "max_rss_kib")},
+              "all_complete": all(r["complete"] for r in runs), "runs": runs}
+    return result
+
+
+# ------------------------------------------------------------------------------------------------
 # Item 8: live events, our part of the latency (SQS receipt to Port's answer) with a warm worker
 # ------------------------------------------------------------------------------------------------
 LIVE_SAMPLE = ROOT / "events/live/ec2-create-tags.json"
@@ -1383,6 +1439,15 @@ def table(results: dict) -> list:
             ("8 live", "one bulk upsert per batch, no failure", yes(r8["targets"]["one bulk upsert per batch, no failure"]),
              ""),
         ]
+    r9 = results.get("9_describe")
+    if r9:
+        what = f"{r9['groups']:,} security groups × {r9['rules_per_group']} rules, one page"
+        rows += [
+            ("9 describe", f"CLI peak RSS, sync --dry-run, {what}", fmt(r9["max_rss_kib"], 1 / 1024, 1, " MiB"),
+             f"all entities: {yes(r9['all_complete'])}"),
+            ("9 describe", "  wall time / our CPU", f"{fmt(r9['wall_s'], unit=' s')} / {fmt(r9['cpu_s'], unit=' s')}",
+             ""),
+        ]
     return rows
 
 
@@ -1426,7 +1491,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bin-dir", required=True, help="directory of the release binaries")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one run each (CI smoke)")
-    parser.add_argument("--only", default="1,2,3,4,5,6,7,8", help="comma list of items to run")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9", help="comma list of items to run")
     parser.add_argument("--accounts", type=int, help="organization size of items 4 and 7 (default 1,000)")
     parser.add_argument("--runs", type=int, help="repetitions of every measurement (default: per item)")
     parser.add_argument("--output", help="results JSON (default bench/results.json, or bench/results-quick.json)")
@@ -1472,6 +1537,8 @@ def main() -> int:
         results["7_scale"] = item_scale(ctx)
     if 8 in only:
         results["8_live"] = item_live(ctx)
+    if 9 in only:
+        results["9_describe"] = item_describe(ctx)
     results["duration_s"] = time.time() - started
     results["machine"]["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
     try:
