@@ -8,8 +8,9 @@
 //! example builds the identifier `arn:{partition}:apigateway:{region}::/restapis/{id}` (the
 //! REST API's ARN as IAM and tagging name it) from `__ExtraContext` and `id`.
 
+use super::fetch::as_is;
 use super::{FetchContext, FetchError, FetchStats, KindScope, KindSpec, PageSender};
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// The kind's registry entry.
 pub static SPEC: KindSpec = KindSpec {
@@ -33,7 +34,7 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
         "GetRestApis",
         json!({ "limit": PAGE }),
         "items",
-        Value::clone,
+        as_is,
     )
     .await
 }
@@ -44,6 +45,7 @@ mod tests {
     use crate::kinds::Kind;
     use crate::test_support::fake_aws::{fetch_pages, FakeAws, Request, Response};
     use crate::test_support::TestUnit;
+    use serde_json::Value;
 
     fn api(id: &str) -> Value {
         json!({

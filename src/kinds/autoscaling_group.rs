@@ -10,8 +10,9 @@
 //! `VPCZoneIdentifier` split) and target groups; its launch template is a property (its id),
 //! there being no launch template kind.
 
+use super::fetch::as_is;
 use super::{FetchContext, FetchError, FetchStats, KindScope, KindSpec, PageSender};
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// The kind's registry entry.
 pub static SPEC: KindSpec = KindSpec {
@@ -35,7 +36,7 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
         "DescribeAutoScalingGroups",
         json!({ "MaxRecords": PAGE }),
         "AutoScalingGroups",
-        Value::clone,
+        as_is,
     )
     .await
 }

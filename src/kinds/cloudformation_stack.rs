@@ -11,6 +11,7 @@
 //! `StackId` (the stack's ARN).
 
 use super::detail;
+use super::fetch::as_is;
 use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
 };
@@ -43,7 +44,7 @@ pub static SPEC: KindSpec = KindSpec {
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
     if !ctx.wants(LIST_STACK_RESOURCES_ACTION) {
         return ctx
-            .send_listed(pages, "DescribeStacks", json!({}), "Stacks", Value::clone)
+            .send_listed(pages, "DescribeStacks", json!({}), "Stacks", as_is)
             .await;
     }
     let mut listed = std::pin::pin!(ctx.pages("DescribeStacks", json!({})));

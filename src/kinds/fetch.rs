@@ -329,25 +329,25 @@ impl<'a> FetchContext<'a> {
     }
 
     /// The whole fetch of a kind whose list call returns complete objects: every page of
-    /// `operation`, the objects under `key` each through `properties`, one page of raw objects
-    /// sent per API page.
+    /// `operation`, the objects under `key` each moved out of the page through `properties`
+    /// ([`as_is`] to keep them as they are), one page of raw objects sent per API page.
     pub async fn send_listed(
         &self,
         pages: &PageSender,
         operation: &'static str,
         input: Value,
         key: &str,
-        properties: fn(&Value) -> Value,
+        properties: fn(Value) -> Value,
     ) -> Result<FetchStats, FetchError> {
         let mut listed = std::pin::pin!(self.pages(operation, input));
         while let Some(page) = listed.next().await {
-            let page = page?;
-            let objects = page[key]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|item| self.raw(properties(item)))
-                .collect();
+            let objects = match page?.get_mut(key).map(Value::take) {
+                Some(Value::Array(items)) => items
+                    .into_iter()
+                    .map(|item| self.raw(properties(item)))
+                    .collect(),
+                _ => Vec::new(),
+            };
             self.send(pages, objects).await?;
         }
         Ok(self.stats())

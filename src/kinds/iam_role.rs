@@ -7,6 +7,7 @@
 //! role does), so they are not fetched: an account holds hundreds of roles and IAM's request rate
 //! is low. The trust policy is what a catalog needs to answer "who can assume this role".
 
+use super::fetch::as_is;
 use super::{FetchContext, FetchError, FetchStats, KindScope, KindSpec, PageSender};
 use serde_json::json;
 
@@ -32,7 +33,7 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
         "ListRoles",
         json!({ "MaxItems": PAGE }),
         "Roles",
-        serde_json::Value::clone,
+        as_is,
     )
     .await
 }

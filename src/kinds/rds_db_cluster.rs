@@ -51,10 +51,12 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
 }
 
 /// aws-v3's `Properties` of one cluster: RDS's fields, and `Tags` from `TagList`.
-pub fn properties(cluster: &Value) -> Value {
-    let mut map = cluster.as_object().cloned().unwrap_or_default();
-    if let Some(tags) = cluster.get("TagList") {
-        map.insert("Tags".into(), tags.clone());
+pub fn properties(cluster: Value) -> Value {
+    let Value::Object(mut map) = cluster else {
+        return Value::Object(serde_json::Map::new());
+    };
+    if let Some(tags) = map.get("TagList").cloned() {
+        map.insert("Tags".into(), tags);
     }
     Value::Object(map)
 }
@@ -76,13 +78,13 @@ mod tests {
         api["TagList"] = tags.clone();
         let mut expected = vector()["Properties"].clone();
         expected["TagList"] = tags;
-        assert_eq!(properties(&api), expected);
+        assert_eq!(properties(api), expected);
     }
 
     #[test]
     fn a_cluster_without_tag_list_has_no_tags() {
         let cluster = json!({"DBClusterIdentifier": "c", "Engine": "neptune"});
-        assert_eq!(properties(&cluster), cluster);
+        assert_eq!(properties(cluster.clone()), cluster);
     }
 }
 

@@ -104,7 +104,7 @@ pub async fn refresh(
                 .as_ref()
                 .and_then(|a| detail::objects(a, "DBInstances").first().cloned());
             Ok(Found::from_described(
-                instance.map(|i| ctx.raw(properties(&i))),
+                instance.map(|i| ctx.raw(properties(i))),
             ))
         },
         |id| {
@@ -142,18 +142,25 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
 
 /// aws-v3's `Properties` of one instance: RDS's fields, four under aws-v3's names, `Port` from
 /// the endpoint and `Tags` from `TagList`.
-pub fn properties(instance: &Value) -> Value {
-    let mut map: Map<String, Value> = instance.as_object().cloned().unwrap_or_default();
+pub fn properties(instance: Value) -> Value {
+    let Value::Object(mut map) = instance else {
+        return Value::Object(Map::new());
+    };
+    let port = map
+        .get("Endpoint")
+        .and_then(|endpoint| endpoint.get("Port"))
+        .cloned();
+    let tags = map.get("TagList").cloned();
     for (api, aws_v3) in RENAMES {
         if let Some(value) = map.remove(*api) {
             map.insert((*aws_v3).to_owned(), value);
         }
     }
-    if let Some(port) = instance["Endpoint"].get("Port") {
-        map.insert("Port".into(), port.clone());
+    if let Some(port) = port {
+        map.insert("Port".into(), port);
     }
-    if let Some(tags) = instance.get("TagList") {
-        map.insert("Tags".into(), tags.clone());
+    if let Some(tags) = tags {
+        map.insert("Tags".into(), tags);
     }
     Value::Object(map)
 }
@@ -208,7 +215,7 @@ mod tests {
 
     #[test]
     fn reproduces_the_aws_v3_vector_and_keeps_every_other_field() {
-        let props = properties(&api_instance());
+        let props = properties(api_instance());
         let mut expected = vector()["Properties"].clone();
         let extra = json!({
             "TagList": [{"Key": "team", "Value": "orders"}],
@@ -223,7 +230,7 @@ mod tests {
 
     #[test]
     fn an_instance_without_endpoint_or_tags_has_no_port_or_tags() {
-        let props = properties(&json!({"DBInstanceIdentifier": "creating"}));
+        let props = properties(json!({"DBInstanceIdentifier": "creating"}));
         assert_eq!(props, json!({"DBInstanceIdentifier": "creating"}));
     }
 }

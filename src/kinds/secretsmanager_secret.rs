@@ -43,14 +43,11 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
 }
 
 /// The `Properties` of one secret: its list entry without the version ids.
-pub fn properties(entry: &Value) -> Value {
-    let props = entry
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter(|(key, _)| !LEFT_OUT.contains(&key.as_str()))
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect();
+pub fn properties(entry: Value) -> Value {
+    let Value::Object(mut props) = entry else {
+        return Value::Object(serde_json::Map::new());
+    };
+    props.retain(|key, _| !LEFT_OUT.contains(&key.as_str()));
     Value::Object(props)
 }
 
@@ -74,7 +71,7 @@ mod tests {
     fn properties_are_the_list_entry_without_version_ids() {
         let mut entry = vector()["Properties"].clone();
         entry["SecretVersionsToStages"] = json!({"v-1": ["AWSCURRENT"]});
-        assert_eq!(properties(&entry), vector()["Properties"]);
+        assert_eq!(properties(entry), vector()["Properties"]);
     }
 
     fn secret(name: &str) -> Value {
