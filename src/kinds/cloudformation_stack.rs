@@ -49,7 +49,7 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
     }
     let mut listed = std::pin::pin!(ctx.pages("DescribeStacks", json!({})));
     while let Some(page) = listed.next().await {
-        let stacks = detail::objects(&page?, "Stacks").to_vec();
+        let stacks = detail::take_objects(page?, "Stacks");
         let objects = ctx
             .each(stacks, |stack| async move {
                 let resources = stack_resources(ctx, &stack).await?;

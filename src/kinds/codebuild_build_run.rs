@@ -14,6 +14,7 @@
 //! `BatchGetBuilds` fails the unit (aws-v3 skips it silently); builds deleted since `ListBuilds`
 //! (`buildsNotFound`) are gone.
 
+use super::detail;
 use super::fetch::HISTORY_ITEMS_PER_PARENT;
 use super::{FetchContext, FetchError, FetchStats, KindScope, KindSpec, PageSender};
 use crate::aws::api::timestamp;
@@ -43,7 +44,7 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
     let input = json!({"sortOrder": "DESCENDING"});
     let mut stream = std::pin::pin!(ctx.pages("ListBuilds", input));
     while let Some(page) = stream.next().await {
-        let ids = page?["ids"].as_array().cloned().unwrap_or_default();
+        let ids = detail::take_objects(page?, "ids");
         if ids.is_empty() {
             continue;
         }
@@ -55,7 +56,7 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
                 "builds deleted while listing"
             );
         }
-        let builds = got["builds"].as_array().cloned().unwrap_or_default();
+        let builds = detail::take_objects(got, "builds");
         let (kept, more) = window.take(builds);
         let objects = kept.iter().map(|b| ctx.raw(properties(b))).collect();
         ctx.send(pages, objects).await?;

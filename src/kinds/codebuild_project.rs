@@ -13,6 +13,7 @@
 //! stale deletion then removes good entities); a project deleted since `ListProjects`
 //! (`projectsNotFound`) is gone.
 
+use super::detail;
 use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
 };
@@ -44,7 +45,7 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
     let mut stream = std::pin::pin!(ctx.pages("ListProjects", json!({})));
     while let Some(page) = stream.next().await {
         let page = page?;
-        let names = page["projects"].as_array().cloned().unwrap_or_default();
+        let names = detail::take_objects(page, "projects");
         let found = ctx
             .batched(&names, BATCH, |batch| async move {
                 let got = ctx
@@ -57,7 +58,7 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
                         "projects deleted while listing"
                     );
                 }
-                Ok(got["projects"].as_array().cloned().unwrap_or_default())
+                Ok(detail::take_objects(got, "projects"))
             })
             .await?;
         let objects = found.into_iter().map(|p| ctx.raw(p)).collect();

@@ -11,6 +11,7 @@
 //! `GetDeployment` one by one; a failed call gave an object with only `DeploymentId`, which
 //! overwrote the entity's data. Here a failed batch fails the unit.
 
+use super::detail;
 use super::fetch::HISTORY_ITEMS_PER_PARENT;
 use super::raw::{iso8601_millis, pascal_keys};
 use super::{FetchContext, FetchError, FetchStats, KindScope, KindSpec, PageSender};
@@ -55,7 +56,7 @@ pub async fn windowed(ctx: &FetchContext<'_>) -> Result<Vec<Value>, FetchError> 
     let input = json!({ "createTimeRange": { "start": since } });
     let ids: Vec<Value> = ctx
         .pages("ListDeployments", input)
-        .map_ok(|p| p["deployments"].as_array().cloned().unwrap_or_default())
+        .map_ok(|p| detail::take_objects(p, "deployments"))
         .try_concat()
         .await?;
     let infos = ctx

@@ -15,6 +15,7 @@
 //! collapse into one entity; here `TargetId` is set. aws-v3 lists deployments without a window.
 
 use super::codedeploy_deployment::windowed;
+use super::detail;
 use super::fetch::HISTORY_ITEMS_PER_PARENT;
 use super::raw::pascal;
 use super::{FetchContext, FetchError, FetchStats, KindScope, KindSpec, PageSender};
@@ -69,7 +70,7 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
 async fn targets_of(ctx: &FetchContext<'_>, id: &str) -> Result<Vec<Value>, FetchError> {
     let listed: Result<Vec<Value>, FetchError> = ctx
         .pages("ListDeploymentTargets", json!({ "deploymentId": id }))
-        .map_ok(|p| p["targetIds"].as_array().cloned().unwrap_or_default())
+        .map_ok(|p| detail::take_objects(p, "targetIds"))
         .try_concat()
         .await;
     let mut target_ids = match listed {

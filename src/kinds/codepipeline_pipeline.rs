@@ -11,6 +11,7 @@
 //! Fixed aws-v3 bugs: aws-v3 calls `GetPipeline` twice per pipeline; a failed tag call became
 //! `{}` silently (here a warning, and no `Tags`). A pipeline deleted since the listing is gone.
 
+use super::detail;
 use super::raw::pascal_keys;
 use super::{FetchContext, FetchError, FetchStats, KindScope, KindSpec, PageSender};
 use futures_util::{StreamExt, TryStreamExt};
@@ -97,7 +98,7 @@ async fn tags(ctx: &FetchContext<'_>, arn: &str) -> Result<Value, FetchError> {
     let input = json!({ "resourceArn": arn });
     let tags: Vec<Value> = ctx
         .pages("ListTagsForResource", input)
-        .map_ok(|p| p["tags"].as_array().cloned().unwrap_or_default())
+        .map_ok(|p| detail::take_objects(p, "tags"))
         .try_concat()
         .await?;
     Ok(Value::Object(tag_map(&tags)))

@@ -120,6 +120,15 @@ pub fn objects<'v>(value: &'v Value, key: &str) -> &'v [Value] {
         .map_or(&[], Vec::as_slice)
 }
 
+/// The list `key` of an answer, moved out of it (empty when absent or not a list): for an answer
+/// that is not needed afterwards, instead of copying [`objects`].
+pub fn take_objects(mut value: Value, key: &str) -> Vec<Value> {
+    match value.get_mut(key).map(Value::take) {
+        Some(Value::Array(items)) => items,
+        _ => Vec::new(),
+    }
+}
+
 /// A string-valued attribute map (SQS `GetQueueAttributes`, SNS `GetTopicAttributes`) with the
 /// attributes aws-v3 types as integers and booleans converted; any other attribute, and a value
 /// that does not parse, stays the string AWS sent (a new attribute appears without a code change).
@@ -152,6 +161,18 @@ pub fn typed_attributes(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn take_objects_moves_the_list_out_and_gives_nothing_for_anything_else() {
+        let page = json!({"Items": [{"a": 1}, {"b": 2}], "NextToken": "t"});
+        assert_eq!(
+            take_objects(page, "Items"),
+            [json!({"a": 1}), json!({"b": 2})]
+        );
+        assert!(take_objects(json!({"Items": "x"}), "Items").is_empty());
+        assert!(take_objects(json!({}), "Items").is_empty());
+        assert!(take_objects(json!(null), "Items").is_empty());
+    }
 
     fn aws(code: &str) -> FetchError {
         FetchError::Aws {

@@ -6,6 +6,7 @@
 //! EC2 field appears without a code change), like aws-v3's model (`extra="allow"`). Fixed aws-v3
 //! bug: attribute results were merged by list index; here each is merged into its own volume.
 
+use super::detail;
 use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
 };
@@ -45,8 +46,10 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
     let with_attribute = ctx.wants(DESCRIBE_VOLUME_ATTRIBUTE_ACTION);
     let mut listed = std::pin::pin!(ctx.pages("DescribeVolumes", json!({"MaxResults": PAGE})));
     while let Some(page) = listed.next().await {
-        let volumes: Vec<Value> = page?["Volumes"].as_array().cloned().unwrap_or_default();
-        let volumes: Vec<Value> = volumes.into_iter().filter(exists).collect();
+        let volumes: Vec<Value> = detail::take_objects(page?, "Volumes")
+            .into_iter()
+            .filter(exists)
+            .collect();
         let objects = ctx
             .each(volumes, |volume| async move {
                 let auto_enable_io = if with_attribute {

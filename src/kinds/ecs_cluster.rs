@@ -6,6 +6,7 @@
 //! `settings` → `ClusterSettings`); nested objects keep the ECS API's camelCase (`{key, value}`
 //! tags).
 
+use super::detail;
 use super::live::{self, str_at};
 use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
@@ -130,7 +131,7 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
     let mut stream = std::pin::pin!(ctx.pages("ListClusters", json!({"maxResults": BATCH})));
     while let Some(page) = stream.next().await {
         let page = page?;
-        let arns = page["clusterArns"].as_array().cloned().unwrap_or_default();
+        let arns = detail::take_objects(page, "clusterArns");
         for batch in arns.chunks(BATCH) {
             let input = json!({"clusters": batch, "include": INCLUDE});
             let described = ctx.call("DescribeClusters", input).await?;

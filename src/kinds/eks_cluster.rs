@@ -8,6 +8,7 @@
 //! gone, not missing data. Fixed aws-v3 bug: its example mapping's identifier
 //! `.Properties.ARN` never exists; docs/examples/eks-cluster uses `.Properties.Arn`.
 
+use super::detail;
 use super::raw::pascal_keys;
 use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
@@ -41,7 +42,7 @@ const LIST_PAGE: usize = 100;
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
     let mut listed = std::pin::pin!(ctx.pages("ListClusters", json!({"maxResults": LIST_PAGE})));
     while let Some(page) = listed.next().await {
-        let names: Vec<Value> = page?["clusters"].as_array().cloned().unwrap_or_default();
+        let names = detail::take_objects(page?, "clusters");
         let described = ctx
             .each(names, |name| async move {
                 let input = json!({ "name": name });

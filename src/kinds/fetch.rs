@@ -341,13 +341,10 @@ impl<'a> FetchContext<'a> {
     ) -> Result<FetchStats, FetchError> {
         let mut listed = std::pin::pin!(self.pages(operation, input));
         while let Some(page) = listed.next().await {
-            let objects = match page?.get_mut(key).map(Value::take) {
-                Some(Value::Array(items)) => items
-                    .into_iter()
-                    .map(|item| self.raw(properties(item)))
-                    .collect(),
-                _ => Vec::new(),
-            };
+            let objects = super::detail::take_objects(page?, key)
+                .into_iter()
+                .map(|item| self.raw(properties(item)))
+                .collect();
             self.send(pages, objects).await?;
         }
         Ok(self.stats())

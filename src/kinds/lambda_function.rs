@@ -8,6 +8,7 @@
 //! tags; here each function's tags are merged into it, and a denied call is a warning.
 //! Note: `Environment.Variables` reach the catalog when a mapping reads them, as in aws-v3.
 
+use super::detail;
 use super::live::{self, str_at};
 use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
@@ -127,7 +128,7 @@ const PAGE: usize = 50;
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
     let mut listed = std::pin::pin!(ctx.pages("ListFunctions", json!({"MaxItems": PAGE})));
     while let Some(page) = listed.next().await {
-        let functions: Vec<Value> = page?["Functions"].as_array().cloned().unwrap_or_default();
+        let functions = detail::take_objects(page?, "Functions");
         let objects = ctx
             .each(functions, |function| object(ctx, function))
             .await?;

@@ -12,6 +12,7 @@
 //! `ResourceNotFound`) shifted every later account's data. Here each result is merged into its
 //! own account; an account gone meanwhile gets no `Parents`/`Tags`, a denied call is a warning.
 
+use super::detail;
 use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
 };
@@ -58,7 +59,7 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
     let tags = ctx.wants(LIST_TAGS_ACTION);
     let mut listed = std::pin::pin!(ctx.pages("ListAccounts", json!({"MaxResults": PAGE})));
     while let Some(page) = listed.next().await {
-        let accounts: Vec<Value> = page?["Accounts"].as_array().cloned().unwrap_or_default();
+        let accounts = detail::take_objects(page?, "Accounts");
         let objects = ctx
             .each(accounts, |account| async move {
                 let mut details = Map::new();

@@ -36,7 +36,7 @@ pub const TAG_BATCH: usize = 10;
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
     let mut listed = std::pin::pin!(ctx.pages("ListHostedZones", json!({ "MaxItems": PAGE })));
     while let Some(page) = listed.next().await {
-        let zones = detail::objects(&page?, "HostedZones").to_vec();
+        let zones = detail::take_objects(page?, "HostedZones");
         let ids: Vec<String> = zones.iter().filter_map(bare_id).collect();
         let tags = tags_by_id(ctx, &ids).await?;
         let objects = zones
