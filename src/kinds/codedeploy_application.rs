@@ -11,6 +11,7 @@
 //! merged by name. aws-v3 builds the tag ARN with `arn:aws:`; here it carries the account's
 //! partition. A failed tag call is a warning (the unit then deletes nothing), not a silent `{}`.
 
+use super::detail;
 use super::raw::pascal_keys;
 use super::{FetchContext, FetchError, FetchStats, KindScope, KindSpec, PageSender};
 use futures_util::StreamExt;
@@ -39,17 +40,12 @@ const BATCH: usize = 100;
 pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchStats, FetchError> {
     let mut stream = std::pin::pin!(ctx.pages("ListApplications", json!({})));
     while let Some(page) = stream.next().await {
-        let names = page?["applications"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
+        let names = detail::take_objects(page?, "applications");
         for batch in names.chunks(BATCH) {
             let input = json!({ "applicationNames": batch });
             let infos = ctx.call("BatchGetApplications", input).await?;
-            let infos = infos["applicationsInfo"].as_array().cloned();
-            let objects = ctx
-                .each(infos.unwrap_or_default(), |info| with_tags(ctx, info))
-                .await?;
+            let infos = detail::take_objects(infos, "applicationsInfo");
+            let objects = ctx.each(infos, |info| with_tags(ctx, info)).await?;
             ctx.send(pages, objects).await?;
         }
     }

@@ -64,10 +64,7 @@ pub async fn windowed(ctx: &FetchContext<'_>) -> Result<Vec<Value>, FetchError> 
             let answer = ctx
                 .call("BatchGetDeployments", json!({ "deploymentIds": batch }))
                 .await?;
-            Ok(answer["deploymentsInfo"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default())
+            Ok(detail::take_objects(answer, "deploymentsInfo"))
         })
         .await?;
     Ok(keep_window(infos, &since, HISTORY_ITEMS_PER_PARENT))

@@ -12,6 +12,7 @@
 //! is gone, not missing data.
 
 use super::codedeploy_application::{arn, tags_or_warn};
+use super::detail;
 use super::raw::pascal_keys;
 use super::{FetchContext, FetchError, FetchStats, KindScope, KindSpec, PageSender};
 use futures_util::{StreamExt, TryStreamExt};
@@ -60,12 +61,7 @@ async fn groups_of(ctx: &FetchContext<'_>, app: String) -> Result<Vec<Value>, Fe
     let input = json!({ "applicationName": app });
     let listed: Result<Vec<Value>, FetchError> = ctx
         .pages("ListDeploymentGroups", input)
-        .map_ok(|p| {
-            p["deploymentGroups"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
+        .map_ok(|p| detail::take_objects(p, "deploymentGroups"))
         .try_concat()
         .await;
     let names = match listed {
@@ -82,12 +78,7 @@ async fn groups_of(ctx: &FetchContext<'_>, app: String) -> Result<Vec<Value>, Fe
         if let Some(message) = answer["errorMessage"].as_str().filter(|m| !m.is_empty()) {
             tracing::debug!(region = ctx.region, application = %app, "{message}");
         }
-        infos.extend(
-            answer["deploymentGroupsInfo"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default(),
-        );
+        infos.extend(detail::take_objects(answer, "deploymentGroupsInfo"));
     }
     Ok(infos)
 }

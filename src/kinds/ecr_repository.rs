@@ -10,6 +10,7 @@
 //! on the wrong repositories: here each result is merged into its own repository, and "no policy"
 //! leaves the field out.
 
+use super::detail;
 use super::raw::pascal_keys;
 use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
@@ -65,10 +66,7 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
     };
     let mut listed = std::pin::pin!(ctx.pages("DescribeRepositories", json!({"maxResults": PAGE})));
     while let Some(page) = listed.next().await {
-        let repositories: Vec<Value> = page?["repositories"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
+        let repositories: Vec<Value> = detail::take_objects(page?, "repositories");
         let objects = ctx
             .each(repositories, |repo| async move {
                 let details = details(ctx, &repo, wanted).await?;

@@ -88,10 +88,7 @@ pub async fn refresh(
             for failure in described["failures"].as_array().into_iter().flatten() {
                 note_failure(ctx, failure);
             }
-            Ok(described["clusters"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default())
+            Ok(detail::take_objects(described, "clusters"))
         })
         .await?;
     let mut objects = Vec::new();

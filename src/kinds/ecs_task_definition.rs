@@ -7,6 +7,7 @@
 //! does not declare (`registeredBy`, `compatibilities`, `runtimePlatform`, ...); they are kept
 //! here, so a new ECS field appears without a code change.
 
+use super::detail;
 use super::raw::pascal_keys;
 use super::{
     FetchContext, FetchError, FetchStats, KindScope, KindSpec, OptionalAction, PageSender,
@@ -44,10 +45,7 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
     let input = json!({"status": "ACTIVE", "maxResults": LIST_PAGE});
     let mut listed = std::pin::pin!(ctx.pages("ListTaskDefinitions", input));
     while let Some(page) = listed.next().await {
-        let arns: Vec<Value> = page?["taskDefinitionArns"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
+        let arns: Vec<Value> = detail::take_objects(page?, "taskDefinitionArns");
         let described = ctx
             .each(arns, |arn| async move {
                 let input = json!({"taskDefinition": arn, "include": ["TAGS"]});

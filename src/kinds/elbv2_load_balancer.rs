@@ -6,6 +6,7 @@
 //! `DescribeTags` returns them). The example identifies a load balancer by its
 //! `LoadBalancerArn` and relates it to its VPC, subnets and security groups.
 
+use super::detail;
 use super::{FetchContext, FetchError, FetchStats, KindScope, KindSpec, PageSender};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
@@ -37,10 +38,7 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
     let input = json!({"PageSize": PAGE});
     let mut listed = std::pin::pin!(ctx.pages("DescribeLoadBalancers", input));
     while let Some(page) = listed.next().await {
-        let lbs = page?["LoadBalancers"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
+        let lbs = detail::take_objects(page?, "LoadBalancers");
         let arns: Vec<String> = lbs.iter().filter_map(|lb| arn(lb, ARN_KEY)).collect();
         let tags = tags_by_arn(ctx, &arns, "LoadBalancerNotFound").await?;
         let objects = lbs

@@ -5,6 +5,7 @@
 //! The example identifies a target group by its `TargetGroupArn` and relates it to its load
 //! balancers (`LoadBalancerArns`) and VPC.
 
+use super::detail;
 use super::elbv2_load_balancer::{arn, properties, tags_by_arn};
 use super::{FetchContext, FetchError, FetchStats, KindScope, KindSpec, PageSender};
 use futures_util::StreamExt;
@@ -35,10 +36,7 @@ pub async fn fetch(ctx: &FetchContext<'_>, pages: &PageSender) -> Result<FetchSt
     let input = json!({"PageSize": PAGE});
     let mut listed = std::pin::pin!(ctx.pages("DescribeTargetGroups", input));
     while let Some(page) = listed.next().await {
-        let groups = page?["TargetGroups"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
+        let groups = detail::take_objects(page?, "TargetGroups");
         let arns: Vec<String> = groups.iter().filter_map(|g| arn(g, ARN_KEY)).collect();
         let tags = tags_by_arn(ctx, &arns, "TargetGroupNotFound").await?;
         let objects = groups

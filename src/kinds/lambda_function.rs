@@ -93,16 +93,13 @@ pub async fn refresh(
     let mut listed = std::pin::pin!(ctx.pages("ListFunctions", json!({"MaxItems": PAGE})));
     while let Some(page) = listed.next().await {
         found.extend(
-            page?["Functions"]
-                .as_array()
+            detail::take_objects(page?, "Functions")
                 .into_iter()
-                .flatten()
                 .filter(|f| {
                     f["FunctionName"]
                         .as_str()
                         .is_some_and(|n| ids.iter().any(|id| id == n))
-                })
-                .cloned(),
+                }),
         );
     }
     let gone = ids
