@@ -1160,14 +1160,13 @@ def item_describe(ctx) -> dict:
         run = timed(cmd, run_env, ctx.work, tag=f"describe-{i}")
         if run["exit"] != 0:
             log(f"describe-{i}: exit {run['exit']}\n{tail(run['stderr'])}")
-        run["entities"] = sum(1 for _ in open(out)) if out.exists() else 0
+        run["entities"] = len(out.read_text().splitlines()) if out.exists() else 0
         run["complete"] = run["entities"] == groups
         runs.append(run)
     moto.stop()
-    result = {"groups": groups, "rules_per_group": rules, "seed_s": seed_s,
-              **{k: stats([r.get(k) for r in runs]) for k in ("wall_s", "cpu_s", "max_rss_kib")},
-              "all_complete": all(r["complete"] for r in runs), "runs": runs}
-    return result
+    return {"groups": groups, "rules_per_group": rules, "seed_s": seed_s,
+            **{k: stats([r.get(k) for r in runs]) for k in ("wall_s", "cpu_s", "max_rss_kib")},
+            "all_complete": all(r["complete"] for r in runs), "runs": runs}
 
 
 # ------------------------------------------------------------------------------------------------
